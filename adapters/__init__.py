@@ -1,0 +1,1 @@
+"""Edges of papers-bot: the CLI, the console, Slack and Discord adapters."""

@@ -1,0 +1,60 @@
+"""`papers-bot db upgrade` and `papers-bot stats`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.models import DeliveryStatus
+from bot.settings import Settings
+from storage.db import Database
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+
+
+def open_database(settings: Settings | None = None, *, upgrade: bool = True) -> Database:
+    settings = settings or Settings()
+    database = Database(settings.database_url)
+    if upgrade:
+        database.upgrade()
+    return database
+
+
+@db_app.command("upgrade")
+def upgrade() -> None:
+    """Create or migrate the schema to the newest revision (alembic)."""
+    database = open_database(upgrade=False)
+    database.upgrade()
+    typer.echo(f"database is up to date ({database.dialect})", err=True)
+
+
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Counts of papers, subscriptions and deliveries."""
+    database = open_database()
+    with database.uow() as uow:
+        data = {
+            "papers": uow.papers.count(),
+            "subscriptions": uow.subscriptions.count(),
+            "deliveries": uow.deliveries.count(),
+            "subscriptions_paused": uow.subscriptions.count_paused(),
+            "deliveries_by_status": {
+                status.value: uow.deliveries.count(status) for status in DeliveryStatus
+            },
+        }
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    table = Table(title="papers-bot")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for name in ("papers", "subscriptions", "subscriptions_paused", "deliveries"):
+        table.add_row(name, str(data[name]))
+    for status, count in data["deliveries_by_status"].items():  # type: ignore[attr-defined]
+        table.add_row(f"  {status}", str(count))
+    Console().print(table)

@@ -1,0 +1,56 @@
+"""Turns exceptions into the CLI's contract: one line on stderr and exit code 1 or 2."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+
+class CliError(Exception):
+    """A runtime error with a message fit for the user (exit code 1)."""
+
+
+class UsageError(Exception):
+    """Bad arguments the parser could not catch (exit code 2)."""
+
+
+def settings_error_line(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(x) for x in err.get("loc", ())) or "settings"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "configuration error: " + "; ".join(parts)
+
+
+def run_cli(app: typer.Typer) -> int:
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        return 1
+    except click.ClickException as exc:
+        # Usage errors from click already carry their own message and exit code 2.
+        exc.show()
+        return int(exc.exit_code)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        print(settings_error_line(exc), file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        first = str(exc).strip().splitlines()[0]
+        print(f"database error: {first}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,1 @@
+"""Local console adapter: try the bot in a terminal with no tokens."""

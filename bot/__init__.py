@@ -1,0 +1,1 @@
+"""papers-bot core: platform-neutral commands, ingestion, search, trending and digests."""

@@ -1,0 +1,62 @@
+"""Composition root: builds settings, database, search index and command core in one place.
+
+Adapters and the CLI call `build_core()`; nothing else wires dependencies or reads the
+environment. Platform-specific parts (sinks, bolt app, discord client) are built by the
+adapters on top of the `Core` returned here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.commands.core import CommandCore, CoreConfig
+from bot.logging_setup import configure_logging
+from bot.search.engine import PaperIndex
+from bot.settings import Settings
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Core:
+    settings: Settings
+    db: Database
+    search: PaperIndex
+    commands: CommandCore
+    indexed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def refresh_index(self) -> int:
+        """Add papers inserted or updated since the last refresh to the search index."""
+        started = datetime.now(UTC)
+        with self.db.uow() as uow:
+            changed = uow.papers.changed_since(self.indexed_at)
+        self.search.add(changed)
+        self.indexed_at = started
+        return len(changed)
+
+
+def build_core(
+    settings: Settings | None = None, *, upgrade: bool = True, configure_logs: bool = False
+) -> Core:
+    settings = settings or Settings()
+    if configure_logs:
+        configure_logging(settings)
+    db = Database(settings.database_url)
+    if upgrade:
+        db.upgrade()
+    started = time.perf_counter()
+    indexed_at = datetime.now(UTC)
+    with db.uow() as uow:
+        index = PaperIndex.build(uow.papers.iter_all())
+    log.info("search index ready: %d papers in %.2fs", len(index), time.perf_counter() - started)
+    config = CoreConfig(
+        default_timezone=settings.timezone,
+        max_query_length=settings.max_query_length,
+        page_size=settings.page_size,
+    )
+    commands = CommandCore(db.uow, index, config)
+    return Core(settings=settings, db=db, search=index, commands=commands, indexed_at=indexed_at)

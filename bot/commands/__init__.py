@@ -1,0 +1,1 @@
+"""Command core: parses slash-command text and answers with a neutral Reply."""

@@ -1,0 +1,15 @@
+"""The help text every platform shows for `/papers help`, empty input or an unknown verb."""
+
+HELP_TEXT = """\
+*papers-bot* finds and follows research papers.
+
+`/papers search QUERY` — fuzzy search over titles, authors, keywords and abstracts.
+   Typos and partial words are fine. Also: `"exact phrase"`, `author:Hinton`, `since:2024-01-01`.
+`/papers trending [N]` — the N hottest papers of the last days (default 5, at most 25).
+`/papers subscribe [HH:MM] [TIMEZONE] [keywords, …]` — a daily digest of trending papers
+   in this channel, e.g. `/papers subscribe 09:00 Europe/Berlin diffusion, speech`.
+   Options: `days=mon-fri|daily|mon,wed`, `top=N` (1–10), `min=N` (minimum upvotes).
+`/papers unsubscribe` — stop this channel's digest.
+`/papers subscriptions` — show this channel's digest settings.
+`/papers help` — this message.
+"""

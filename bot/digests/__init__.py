@@ -1,0 +1,1 @@
+"""Scheduled digests: the clock, the delivery ledger logic and the fan-out."""

@@ -1,0 +1,1 @@
+"""Ingestion: parsers for every source format, live fetchers, and the ingest service."""

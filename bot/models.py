@@ -1,0 +1,313 @@
+"""Platform-neutral value types shared by the core, storage and every adapter.
+
+Nothing here knows about Slack, Discord or SQL: adapters translate their events into a
+`CommandRequest`, the core answers with a `Reply`, and storage persists `Paper` rows.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+
+class Platform(enum.StrEnum):
+    SLACK = "slack"
+    DISCORD = "discord"
+    CONSOLE = "console"
+
+
+@dataclass(frozen=True, slots=True)
+class PaperRecord:
+    """One paper as a source describes it, before deduplication.
+
+    Every field but the title may be missing: parsers fill what their source has and
+    storage merges records field by field, so a later, richer source never loses data.
+    """
+
+    title: str
+    source: str
+    paper_id: str | None = None
+    abstract: str | None = None
+    authors: tuple[str, ...] = ()
+    author_count: int | None = None
+    published: date | None = None
+    upvotes: int | None = None
+    comments: int | None = None
+    github_repo: str | None = None
+    project_page: str | None = None
+    organization: str | None = None
+    keywords: tuple[str, ...] = ()
+    ai_summary: str | None = None
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """A stored, deduplicated paper. `key` is the internal row id; `paper_id` the public id."""
+
+    key: int
+    title: str
+    paper_id: str | None = None
+    abstract: str | None = None
+    authors: tuple[str, ...] = ()
+    author_count: int | None = None
+    published: date | None = None
+    upvotes: int | None = None
+    comments: int | None = None
+    github_repo: str | None = None
+    project_page: str | None = None
+    organization: str | None = None
+    keywords: tuple[str, ...] = ()
+    ai_summary: str | None = None
+    categories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    first_seen: datetime | None = None
+    updated: datetime | None = None
+
+    @property
+    def is_arxiv(self) -> bool:
+        from bot.text import is_arxiv_id
+
+        return self.paper_id is not None and is_arxiv_id(self.paper_id)
+
+    @property
+    def arxiv_url(self) -> str | None:
+        return f"https://arxiv.org/abs/{self.paper_id}" if self.is_arxiv else None
+
+    @property
+    def hf_url(self) -> str | None:
+        return f"https://huggingface.co/papers/{self.paper_id}" if self.is_arxiv else None
+
+    @property
+    def url(self) -> str | None:
+        """The best single link for the paper: arXiv, else the ACL Anthology, else none."""
+        if self.paper_id is None:
+            return None
+        if self.is_arxiv:
+            return self.arxiv_url
+        return f"https://aclanthology.org/{self.paper_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertStats:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    merged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+    def __add__(self, other: UpsertStats) -> UpsertStats:
+        return UpsertStats(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.merged + other.merged,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PaperCard:
+    """What a reply shows of one paper; each adapter renders it its own way."""
+
+    paper: Paper
+    score: float | None = None
+    rank: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    """One page of ranked hits, best first; `total` counts all matches, for paging."""
+
+    cards: tuple[PaperCard, ...]
+    total: int
+    query: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    """One slash command, translated by an adapter into platform-neutral terms.
+
+    `workspace` is the Slack team or Discord guild (None in a DM); `can_manage` says
+    whether the adapter established that the user may change this channel's subscriptions.
+    """
+
+    platform: Platform
+    channel: str
+    user: str
+    name: str
+    args: str = ""
+    workspace: str | None = None
+    can_manage: bool = False
+    is_direct_message: bool = False
+    # Where a paged listing starts; set by adapters when a Next/Previous button is pressed.
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PageCursor:
+    """Where the next or previous page of a result list starts. Encoded into buttons."""
+
+    command: str
+    query: str
+    offset: int
+    page_size: int
+    total: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + self.page_size < self.total
+
+    @property
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+    def next(self) -> PageCursor:
+        return PageCursor(
+            self.command, self.query, self.offset + self.page_size, self.page_size, self.total
+        )
+
+    def previous(self) -> PageCursor:
+        return PageCursor(
+            self.command,
+            self.query,
+            max(0, self.offset - self.page_size),
+            self.page_size,
+            self.total,
+        )
+
+
+class ReplyKind(enum.StrEnum):
+    HELP = "help"
+    SEARCH = "search"
+    TRENDING = "trending"
+    SUBSCRIPTION = "subscription"
+    ERROR = "error"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The core's neutral answer. `notes` are short remarks (e.g. "query was shortened")."""
+
+    kind: ReplyKind
+    text: str
+    cards: tuple[PaperCard, ...] = ()
+    cursor: PageCursor | None = None
+    ephemeral: bool = True
+    notes: tuple[str, ...] = ()
+    title: str | None = None
+
+
+class Weekday(enum.IntEnum):
+    MON = 0
+    TUE = 1
+    WED = 2
+    THU = 3
+    FRI = 4
+    SAT = 5
+    SUN = 6
+
+
+WEEKDAYS_DEFAULT: tuple[Weekday, ...] = (
+    Weekday.MON,
+    Weekday.TUE,
+    Weekday.WED,
+    Weekday.THU,
+    Weekday.FRI,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    platform: Platform
+    channel: str
+    workspace: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable text key of a channel, used to remember which papers it already got."""
+        return f"{self.platform.value}:{self.workspace or '-'}:{self.channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSpec:
+    """What a user asked for with `subscribe`; storage adds identity and schedule state."""
+
+    channel: ChannelRef
+    at: time
+    timezone: str
+    weekdays: tuple[Weekday, ...] = WEEKDAYS_DEFAULT
+    keywords: tuple[str, ...] = ()
+    min_upvotes: int = 0
+    top_n: int = 5
+    window_days: int = 3
+    created_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    spec: SubscriptionSpec
+    next_run_at: datetime | None
+    paused: bool = False
+    paused_reason: str | None = None
+    consecutive_failures: int = 0
+    created_at: datetime | None = None
+
+    @property
+    def channel(self) -> ChannelRef:
+        return self.spec.channel
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    EMPTY = "empty"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    subscription_id: int
+    digest_date: date
+    status: DeliveryStatus
+    message_id: str | None = None
+    reason: str | None = None
+    attempts: int = 0
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    updated_at: datetime | None = None
+    paper_keys: tuple[int, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The content of one scheduled digest, before a platform renders it."""
+
+    delivery_id: int
+    channel: ChannelRef
+    digest_date: date
+    cards: tuple[PaperCard, ...]
+    title: str
+    more_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostResult:
+    """Outcome of one `MessageSink.post`.
+
+    `ok` with a `message_id` when posted; otherwise `permanent` says whether a retry could
+    ever help (channel gone, bot removed) and `retry_after` how long the platform asked to wait.
+    """
+
+    ok: bool
+    message_id: str | None = None
+    reason: str | None = None
+    permanent: bool = False
+    retry_after: float | None = None

@@ -1,0 +1,174 @@
+"""Ports: the interfaces the core depends on, implemented at the edges.
+
+`storage/` implements the repositories and the unit of work; each adapter implements
+`MessageSink`; `bot/search` implements `SearchEngine`. Unit tests of the core use fakes.
+Repositories are synchronous (SQLAlchemy sessions); async callers run them in a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from bot.models import (
+    ChannelRef,
+    Delivery,
+    DeliveryStatus,
+    Digest,
+    Paper,
+    PaperRecord,
+    PostResult,
+    SearchResults,
+    Subscription,
+    SubscriptionSpec,
+    UpsertStats,
+)
+
+
+class PaperRepository(Protocol):
+    def upsert_many(self, records: Iterable[PaperRecord], *, seen_at: datetime) -> UpsertStats:
+        """Insert or merge records; never erases a stored field. Returns what changed."""
+        ...
+
+    def get(self, key: int) -> Paper | None: ...
+
+    def get_many(self, keys: Sequence[int]) -> list[Paper]:
+        """Papers for `keys`, in the order of `keys`, skipping unknown ones."""
+        ...
+
+    def find_by_paper_id(self, paper_id: str) -> Paper | None: ...
+
+    def count(self) -> int: ...
+
+    def iter_all(self, batch_size: int = 5000) -> Iterator[Paper]: ...
+
+    def published_since(self, since: date) -> list[Paper]:
+        """Papers published on or after `since` (or first seen then, when undated)."""
+        ...
+
+    def changed_since(self, since: datetime) -> list[Paper]:
+        """Papers inserted or updated at or after `since`, for incremental index updates."""
+        ...
+
+    def upvote_history(self, keys: Sequence[int]) -> dict[int, list[tuple[datetime, int]]]:
+        """Upvote snapshots per paper key, oldest first."""
+        ...
+
+
+class SubscriptionRepository(Protocol):
+    def upsert(self, spec: SubscriptionSpec, *, next_run_at: datetime) -> Subscription:
+        """Create the channel's subscription, or replace its settings (one per channel)."""
+        ...
+
+    def remove(self, channel: ChannelRef) -> bool: ...
+
+    def for_channel(self, channel: ChannelRef) -> Subscription | None: ...
+
+    def list_all(self, *, platform: str | None = None) -> list[Subscription]: ...
+
+    def due(self, now: datetime) -> list[Subscription]:
+        """Active subscriptions whose `next_run_at` is at or before `now`."""
+        ...
+
+    def set_next_run(self, subscription_id: int, next_run_at: datetime) -> None: ...
+
+    def record_outcome(
+        self,
+        subscription_id: int,
+        *,
+        permanent_failure: bool,
+        reason: str | None = None,
+        pause_after: int = 3,
+    ) -> bool:
+        """Count consecutive permanent failures (reset on success). True if now paused."""
+        ...
+
+    def resume(self, channel: ChannelRef) -> bool: ...
+
+    def count(self) -> int: ...
+
+
+class DeliveryLedger(Protocol):
+    def claim(
+        self, subscription_id: int, digest_date: date, *, worker: str, now: datetime
+    ) -> Delivery | None:
+        """Insert a pending row unless one exists; None if another run already has it."""
+        ...
+
+    def reclaim_stale(self, *, worker: str, older_than: datetime) -> list[Delivery]:
+        """Pending rows left by a dead worker, locked for this worker (SKIP LOCKED on PG)."""
+        ...
+
+    def finish(
+        self,
+        delivery_id: int,
+        status: DeliveryStatus,
+        *,
+        now: datetime,
+        message_id: str | None = None,
+        reason: str | None = None,
+        paper_keys: Sequence[int] = (),
+    ) -> None: ...
+
+    def bump_attempts(self, delivery_id: int, *, now: datetime) -> int: ...
+
+    def get(self, delivery_id: int) -> Delivery | None: ...
+
+    def sent_paper_keys(self, channel: ChannelRef) -> set[int]:
+        """Every paper ever delivered to this channel, so digests never repeat one."""
+        ...
+
+    def count(self, status: DeliveryStatus | None = None) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Commits on a clean exit from the `with` block, else rolls back."""
+
+    papers: PaperRepository
+    subscriptions: SubscriptionRepository
+    deliveries: DeliveryLedger
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class MessageSink(Protocol):
+    """Where digests go: one implementation per platform, plus the console."""
+
+    async def post_digest(self, digest: Digest) -> PostResult: ...
+
+    async def find_posted(self, channel: ChannelRef, delivery_id: int) -> str | None:
+        """The message id of an earlier post of this delivery, if it reached the channel."""
+        ...
+
+
+class SearchEngine(Protocol):
+    """The search index. `search` understands the query syntax in `bot.search.query`."""
+
+    def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResults: ...
+
+    def suggest(self, prefix: str, *, limit: int = 25) -> list[tuple[int, str]]:
+        """Title completions for autocomplete: (paper key, title)."""
+        ...
+
+    def add(self, papers: Iterable[Paper]) -> None:
+        """Add or replace papers (by key) in the index."""
+        ...
+
+    def __len__(self) -> int: ...

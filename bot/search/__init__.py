@@ -1,0 +1,1 @@
+"""Search: query syntax, the in-memory index and ranking."""

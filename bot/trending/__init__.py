@@ -1,0 +1,1 @@
+"""Trending: ranks papers by upvotes, upvote growth and recency."""

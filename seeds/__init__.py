@@ -1,0 +1,1 @@
+"""Bundled captures of Hugging Face daily-papers pages, shipped as package data."""

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, repositories and alembic migrations (SQLite or PostgreSQL)."""

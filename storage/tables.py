@@ -1,0 +1,173 @@
+"""SQLAlchemy 2.x typed ORM tables. Alembic migrations in `storage/migrations` create them.
+
+Types are chosen to behave the same on SQLite and PostgreSQL: JSON lists for authors and
+keywords, timezone-aware timestamps stored as UTC, BigInteger keys (SQLite maps them to
+INTEGER so autoincrement still works).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+BigKey = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on both backends.
+
+    SQLite has no timezone type and hands back naive values; this stores UTC and always
+    returns aware datetimes, so comparisons never mix naive and aware values.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given for a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PaperRow(Base):
+    __tablename__ = "papers"
+
+    key: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
+    paper_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    title_key: Mapped[str] = mapped_column(String(1024), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str | None] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    author_count: Mapped[int | None] = mapped_column(Integer)
+    published: Mapped[date | None] = mapped_column(Date, index=True)
+    upvotes: Mapped[int | None] = mapped_column(Integer)
+    comments: Mapped[int | None] = mapped_column(Integer)
+    urls: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    github_repo: Mapped[str | None] = mapped_column(String(512))
+    organization: Mapped[str | None] = mapped_column(String(256))
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    ai_summary: Mapped[str | None] = mapped_column(Text)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class UpvoteSnapshotRow(Base):
+    __tablename__ = "upvote_snapshots"
+
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
+    paper_key: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("papers.key", ondelete="CASCADE"), index=True
+    )
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    upvotes: Mapped[int] = mapped_column(Integer)
+
+
+class SubscriptionRow(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("platform", "workspace", "channel", name="uq_subscription_channel"),
+        Index("ix_subscriptions_due", "paused", "next_run_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    # '' rather than NULL for "no workspace", so the unique constraint also holds in DMs.
+    workspace: Mapped[str] = mapped_column(String(64), default="")
+    channel: Mapped[str] = mapped_column(String(64))
+    at_time: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    weekdays: Mapped[str] = mapped_column(String(32), default="0,1,2,3,4")
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    min_upvotes: Mapped[int] = mapped_column(Integer, default=0)
+    top_n: Mapped[int] = mapped_column(Integer, default=5)
+    window_days: Mapped[int] = mapped_column(Integer, default=3)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+
+
+class DeliveryRow(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "digest_date", name="uq_delivery_per_day"),
+        Index("ix_deliveries_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("subscriptions.id", ondelete="CASCADE")
+    )
+    digest_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paper_keys: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class SentPaperRow(Base):
+    """Which papers each channel has received, so no digest ever repeats one."""
+
+    __tablename__ = "sent_papers"
+
+    channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    paper_key: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("papers.key", ondelete="CASCADE"), primary_key=True
+    )
+    delivery_id: Mapped[int | None] = mapped_column(
+        BigKey, ForeignKey("deliveries.id", ondelete="SET NULL")
+    )
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KeyValueRow(Base):
+    """Small opaque blobs keyed by name (e.g. encrypted OAuth installations, bot state)."""
+
+    __tablename__ = "kv_store"
+
+    namespace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
