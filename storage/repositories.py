@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.models import (
     ChannelRef,
@@ -239,7 +240,7 @@ class SqlPaperRepository:
         return self._write(drafts, stored, seen_at, merged)
 
     def _rows_matching(self, ids: set[str], keys: set[str]) -> list[PaperRow]:
-        condition = PaperRow.title_key.in_(keys)
+        condition: ColumnElement[bool] = PaperRow.title_key.in_(keys)
         if ids:
             condition = or_(condition, PaperRow.paper_id.in_(ids))
         return list(self.session.scalars(select(PaperRow).where(condition)))

@@ -42,7 +42,7 @@ def upvote_growth(
 def trending_score(paper: Paper, *, today: date, growth: int = 0) -> float:
     age = paper_age_days(paper, today)
     votes = paper.upvotes or 0
-    return (votes + GROWTH_WEIGHT * growth + 1) / (age + 2) ** GRAVITY
+    return float((votes + GROWTH_WEIGHT * growth + 1) / (age + 2) ** GRAVITY)
 
 
 def matches_keywords(paper: Paper, keywords: Sequence[str]) -> bool:

@@ -1,0 +1,99 @@
+"""`papers-bot serve slack|discord|console|all`: run the bot with the digest clock.
+
+With no target the bot runs every platform that has tokens, and the console when none has.
+Platform packages are imported only when their platform is served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bot.app import Core, build_core
+from bot.models import Platform
+from bot.ports import MessageSink
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Target(StrEnum):
+    AUTO = "auto"
+    SLACK = "slack"
+    DISCORD = "discord"
+    CONSOLE = "console"
+    ALL = "all"
+
+
+def resolve_targets(target: Target, settings: Settings) -> list[Platform]:
+    if target is Target.AUTO:
+        chosen = [
+            p
+            for p, on in (
+                (Platform.SLACK, settings.slack_enabled),
+                (Platform.DISCORD, settings.discord_enabled),
+            )
+            if on
+        ]
+        return chosen or [Platform.CONSOLE]
+    if target is Target.ALL:
+        return [Platform.SLACK, Platform.DISCORD]
+    return [Platform(target.value)]
+
+
+async def run_targets(core: Core, targets: list[Platform], *, port: int) -> None:
+    from bot.digests.clock import start_clock
+
+    sinks: dict[Platform, MessageSink] = {}
+    runners = []
+    if Platform.CONSOLE in targets:
+        from adapters.console.repl import ConsoleSession
+        from adapters.console.sink import ConsoleSink
+
+        console = Console()
+        sinks[Platform.CONSOLE] = ConsoleSink(console)
+        runners.append(ConsoleSession(core.commands, console).run())
+    if Platform.SLACK in targets:
+        from adapters.slack.runner import serve_slack
+        from adapters.slack.sink import build_slack_sink
+
+        slack_sink = build_slack_sink(core.settings, core)
+        if slack_sink is not None:
+            sinks[Platform.SLACK] = slack_sink
+        runners.append(serve_slack(core, core.settings, port=port))
+    if Platform.DISCORD in targets:
+        from adapters.discord.runner import serve_discord
+
+        runners.append(serve_discord(core, core.settings, sinks=sinks))
+    scheduler = start_clock(core, sinks)
+    try:
+        # The console returns when its user quits; servers run until cancelled.
+        done, pending = await asyncio.wait(
+            [asyncio.ensure_future(r) for r in runners], return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        for task in done:
+            task.result()
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def serve(
+    target: Annotated[Target, typer.Argument(help="Which platform to serve.")] = Target.AUTO,
+    port: Annotated[int | None, typer.Option("--port", help="HTTP port (Slack).")] = None,
+) -> None:
+    """Run the bot: migrate the database, build the search index, start the clock."""
+    settings = Settings()
+    core = build_core(settings, configure_logs=True)
+    targets = resolve_targets(target, settings)
+    log.info("serving %s", ", ".join(t.value for t in targets))
+    try:
+        asyncio.run(run_targets(core, targets, port=port or settings.http_port))
+    finally:
+        core.db.dispose()

@@ -1,0 +1,102 @@
+"""Renders neutral replies and digests for a terminal with rich.
+
+Paper and user text is printed through `rich.text.Text`, never parsed as rich markup, so a
+title containing `[bold]` or `[link=…]` is shown literally.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.text import Text
+
+from bot.models import Digest, Paper, PaperCard, Reply, ReplyKind
+from bot.text import shorten
+
+MAX_AUTHORS = 3
+ABSTRACT_CHARS = 300
+_MRKDWN = re.compile(r"(`[^`]+`|\*[^*]+\*)")
+
+
+def authors_line(paper: Paper) -> str:
+    if paper.authors:
+        names = list(paper.authors[:MAX_AUTHORS])
+        extra = len(paper.authors) - MAX_AUTHORS
+        return ", ".join(names) + (" et al." if extra > 0 else "")
+    if paper.author_count:
+        return f"{paper.author_count} author{'s' if paper.author_count != 1 else ''}"
+    return ""
+
+
+def meta_line(paper: Paper) -> str:
+    parts = []
+    if paper.published:
+        parts.append(paper.published.isoformat())
+    if paper.upvotes is not None:
+        parts.append(f"▲ {paper.upvotes}")
+    if paper.paper_id:
+        parts.append(paper.paper_id)
+    return " · ".join(parts)
+
+
+def render_card(card: PaperCard) -> RenderableType:
+    paper = card.paper
+    head = Text()
+    if card.rank is not None:
+        head.append(f"{card.rank}. ", style="bold cyan")
+    head.append(paper.title, style="bold")
+    lines: list[RenderableType] = [head]
+    for line, style in ((authors_line(paper), "italic"), (meta_line(paper), "dim")):
+        if line:
+            lines.append(Text(line, style=style))
+    if paper.abstract:
+        lines.append(Text(shorten(paper.abstract, ABSTRACT_CHARS)))
+    links = [u for u in (paper.arxiv_url or paper.url, paper.hf_url, paper.github_repo) if u]
+    if links:
+        lines.append(Text("  ".join(links), style="blue underline"))
+    return Group(*lines, Text(""))
+
+
+def _help_text(text: str) -> Text:
+    """Show the help's mrkdwn emphasis as terminal styles."""
+    out = Text()
+    for part in _MRKDWN.split(text):
+        if part.startswith("`") and part.endswith("`") and len(part) > 1:
+            out.append(part[1:-1], style="bold green")
+        elif part.startswith("*") and part.endswith("*") and len(part) > 1:
+            out.append(part[1:-1], style="bold")
+        else:
+            out.append(part)
+    return out
+
+
+def render_reply(reply: Reply) -> RenderableType:
+    body: list[RenderableType] = []
+    if reply.kind is ReplyKind.HELP:
+        body.append(_help_text(reply.text))
+    else:
+        style = "bold red" if reply.kind is ReplyKind.ERROR else "bold"
+        body.append(Text(reply.text, style=style))
+    body.extend(Text(f"note: {note}", style="yellow") for note in reply.notes)
+    if reply.cards:
+        body.append(Text(""))
+        body.extend(render_card(card) for card in reply.cards)
+    if reply.cursor and (reply.cursor.has_next or reply.cursor.has_previous):
+        hints = []
+        if reply.cursor.has_previous:
+            hints.append("`prev`")
+        if reply.cursor.has_next:
+            hints.append("`next`")
+        body.append(_help_text("Type " + " or ".join(hints) + " to page."))
+    border = "red" if reply.kind is ReplyKind.ERROR else "cyan"
+    return Panel(Group(*body), title=reply.title, title_align="left", border_style=border)
+
+
+def render_digest(digest: Digest) -> RenderableType:
+    body: list[RenderableType] = [render_card(card) for card in digest.cards]
+    if digest.more_url:
+        body.append(Text(f"More: {digest.more_url}", style="blue underline"))
+    title = f"{digest.title} — {digest.channel.channel}"
+    return Panel(Group(*body), title=title, title_align="left", border_style="magenta")

@@ -1,0 +1,78 @@
+"""`papers-bot serve console`: an interactive prompt that speaks the same /papers commands.
+
+Anyone can try the bot without Slack or Discord tokens. The console user owns the console
+"channel", so they may subscribe; their digests are printed here by the digest clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from rich.console import Console
+from rich.text import Text
+
+from adapters.console.render import render_reply
+from bot.commands.core import CommandCore
+from bot.models import CommandRequest, PageCursor, Platform, Reply
+
+CONSOLE_CHANNEL = "console"
+CONSOLE_WORKSPACE = "local"
+EXIT_WORDS = {"quit", "exit", ":q", "/quit", "/exit"}
+
+BANNER = (
+    "papers-bot console — type `/papers help`, `/papers search diffusion`, "
+    "`/papers trending`; `next`/`prev` to page; `quit` to leave."
+)
+
+
+def console_request(text: str, *, offset: int = 0) -> CommandRequest:
+    return CommandRequest(
+        platform=Platform.CONSOLE,
+        channel=CONSOLE_CHANNEL,
+        workspace=CONSOLE_WORKSPACE,
+        user="console-user",
+        name="papers",
+        args=text,
+        can_manage=True,
+        offset=offset,
+    )
+
+
+class ConsoleSession:
+    """Keeps the paging cursor between prompts; one instance per terminal."""
+
+    def __init__(self, commands: CommandCore, console: Console) -> None:
+        self.commands = commands
+        self.console = console
+        self.cursor: PageCursor | None = None
+
+    async def handle_line(self, line: str) -> Reply | None:
+        text = line.strip()
+        if not text:
+            return None
+        lowered = text.lower()
+        if lowered in {"next", "n", "prev", "previous", "p"}:
+            if self.cursor is None:
+                reply = await self.commands.dispatch(console_request("help"))
+                return replace(reply, notes=("Nothing to page through yet.",))
+            target = self.cursor.next() if lowered.startswith("n") else self.cursor.previous()
+            request = console_request(f"{target.command} {target.query}", offset=target.offset)
+        else:
+            request = console_request(text)
+        reply = await self.commands.dispatch(request)
+        self.cursor = reply.cursor if reply.cursor else self.cursor
+        return reply
+
+    async def run(self) -> None:
+        self.console.print(Text(BANNER, style="dim"))
+        while True:
+            try:
+                line = await asyncio.to_thread(self.console.input, "[bold cyan]papers>[/] ")
+            except EOFError:
+                return
+            if line.strip().lower() in EXIT_WORDS:
+                return
+            reply = await self.handle_line(line)
+            if reply is not None:
+                self.console.print(render_reply(reply))

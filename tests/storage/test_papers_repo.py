@@ -1,0 +1,165 @@
+"""Paper upserts on SQLite and PostgreSQL: dedupe by id, else by title, merge, never erase."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from bot.models import PaperRecord
+from storage.db import Database
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+def upsert(db: Database, *records: PaperRecord, at: datetime = NOW):
+    with db.uow() as uow:
+        return uow.papers.upsert_many(records, seen_at=at)
+
+
+def test_insert_then_reingest_changes_nothing(db: Database) -> None:
+    rec = PaperRecord(
+        title="Attention Is All You Need",
+        source="arxiv",
+        paper_id="1706.03762",
+        authors=("Ashish Vaswani", "Noam Shazeer"),
+        published=date(2017, 6, 12),
+    )
+    assert upsert(db, rec).inserted == 1
+    again = upsert(db, rec, at=NOW + timedelta(hours=1))
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
+    with db.uow() as uow:
+        paper = uow.papers.find_by_paper_id("1706.03762")
+        assert paper is not None
+        assert paper.updated == NOW  # unchanged rows keep their timestamp
+        assert paper.authors == ("Ashish Vaswani", "Noam Shazeer")
+
+
+def test_title_only_row_merges_when_id_arrives(db: Database) -> None:
+    upsert(
+        db,
+        PaperRecord(
+            title="Diffusion Models: A Survey!", source="hf-page", author_count=4, upvotes=3
+        ),
+    )
+    stats = upsert(
+        db,
+        PaperRecord(
+            title="diffusion models   a survey",
+            source="arxiv",
+            paper_id="2209.00796",
+            abstract="We survey.",
+            authors=("A", "B", "C", "D"),
+        ),
+    )
+    assert stats.updated == 1 and stats.inserted == 0
+    with db.uow() as uow:
+        assert uow.papers.count() == 1
+        paper = uow.papers.find_by_paper_id("2209.00796")
+        assert paper is not None
+        assert paper.upvotes == 3 and paper.abstract == "We survey."
+        assert paper.sources == ("hf-page", "arxiv")
+
+
+def test_two_rows_fold_into_one_when_id_links_them(db: Database) -> None:
+    upsert(db, PaperRecord(title="Sparse Experts at Scale", source="hf-page", upvotes=7))
+    upsert(
+        db,
+        PaperRecord(
+            title="Sparse Experts at Scale (v2 title)", source="arxiv", paper_id="2401.00001"
+        ),
+    )
+    stats = upsert(
+        db,
+        PaperRecord(
+            title="Sparse experts at scale", source="hf-api", paper_id="2401.00001", upvotes=9
+        ),
+    )
+    assert stats.merged == 1
+    with db.uow() as uow:
+        assert uow.papers.count() == 1
+        paper = uow.papers.find_by_paper_id("2401.00001")
+        assert paper is not None and paper.upvotes == 9
+        history = uow.papers.upvote_history([paper.key])[paper.key]
+        assert [votes for _, votes in history] == [7, 9]
+
+
+def test_upsert_never_erases_fields(db: Database) -> None:
+    upsert(
+        db,
+        PaperRecord(
+            title="Rich Paper",
+            source="hf-api",
+            paper_id="2402.00002",
+            abstract="Full abstract.",
+            github_repo="https://github.com/x/y",
+            keywords=("moe",),
+            upvotes=10,
+            comments=2,
+        ),
+    )
+    upsert(db, PaperRecord(title="Rich Paper", source="hf-page"))
+    with db.uow() as uow:
+        paper = uow.papers.find_by_paper_id("2402.00002")
+        assert paper is not None
+        assert paper.abstract == "Full abstract."
+        assert paper.github_repo == "https://github.com/x/y"
+        assert paper.keywords == ("moe",)
+        assert (paper.upvotes, paper.comments) == (10, 2)
+
+
+def test_counts_update_and_snapshots_track_growth(db: Database) -> None:
+    rec = PaperRecord(title="Growing", source="hf-api", paper_id="2403.00003", upvotes=1)
+    upsert(db, rec)
+    upsert(
+        db,
+        PaperRecord(title="Growing", source="hf-api", paper_id="2403.00003", upvotes=5),
+        at=NOW + timedelta(hours=2),
+    )
+    with db.uow() as uow:
+        paper = uow.papers.find_by_paper_id("2403.00003")
+        assert paper is not None and paper.upvotes == 5
+        assert [v for _, v in uow.papers.upvote_history([paper.key])[paper.key]] == [1, 5]
+
+
+def test_same_title_different_ids_stay_distinct(db: Database) -> None:
+    upsert(
+        db,
+        PaperRecord(title="Introduction", source="jsonl", paper_id="P19-1001"),
+        PaperRecord(title="Introduction", source="jsonl", paper_id="P19-1002"),
+    )
+    with db.uow() as uow:
+        assert uow.papers.count() == 2
+
+
+def test_duplicates_within_one_batch_collapse(db: Database) -> None:
+    stats = upsert(
+        db,
+        PaperRecord(title="Twice", source="hf-page", upvotes=1),
+        PaperRecord(title="TWICE!", source="hf-page", upvotes=2),
+    )
+    assert stats.inserted == 1
+    with db.uow() as uow:
+        assert uow.papers.count() == 1
+
+
+def test_failed_transaction_leaves_database_unchanged(db: Database) -> None:
+    upsert(db, PaperRecord(title="Kept", source="hf-page"))
+    try:
+        with db.uow() as uow:
+            uow.papers.upsert_many([PaperRecord(title="Lost", source="hf-page")], seen_at=NOW)
+            raise RuntimeError("parser failed half-way")
+    except RuntimeError:
+        pass
+    with db.uow() as uow:
+        assert uow.papers.count() == 1
+
+
+def test_published_since_and_changed_since(db: Database) -> None:
+    upsert(
+        db,
+        PaperRecord(title="Old", source="x", published=date(2020, 1, 1)),
+        PaperRecord(title="New", source="x", published=date(2026, 11, 19)),
+    )
+    with db.uow() as uow:
+        assert [p.title for p in uow.papers.published_since(date(2026, 11, 1))] == ["New"]
+        assert len(uow.papers.changed_since(NOW - timedelta(seconds=1))) == 2
+        assert uow.papers.changed_since(NOW + timedelta(seconds=1)) == []
