@@ -2,24 +2,40 @@
 
 Only the composition root (`bot.app`) and the CLI build a `Settings`; nothing else reads
 environment variables. Secrets are `SecretStr`, so they never show up in reprs or logs.
+
+Validation happens here, before anything connects anywhere, so a misconfigured
+deployment fails at start with one clear line naming the variable, instead of later
+with a stack trace from the first request that needs it.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import binascii
+import re
+from pathlib import Path
+from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from apscheduler.triggers.cron import CronTrigger
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///papers-bot.db"
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+_SHARDS = re.compile(r"^(auto|[1-9][0-9]{0,4})$")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        # Validation errors must not echo inputs: a malformed value may still be a secret.
+        hide_input_in_errors=True,
     )
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="DATABASE_URL")
@@ -57,6 +73,34 @@ class Settings(BaseSettings):
     max_query_length: int = Field(default=256, alias="PAPERS_MAX_QUERY_LENGTH", ge=16)
     page_size: int = Field(default=5, alias="PAPERS_PAGE_SIZE", ge=1, le=10)
     http_port: int = Field(default=3000, alias="PORT", ge=1, le=65535)
+    # The interface the HTTP servers (Slack events, ops endpoints) bind to. All interfaces
+    # by default because inside a container loopback would be unreachable from probes.
+    http_host: str = Field(default="0.0.0.0", alias="PAPERS_HTTP_HOST")
+    # Port of the standalone /healthz, /readyz and /metrics server used in Discord and
+    # console modes (Slack HTTP mode serves them on PORT as well). 0 turns it off.
+    metrics_port: int = Field(default=9100, alias="PAPERS_METRICS_PORT", ge=0, le=65535)
+
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "slack_client_id",
+        "slack_client_secret",
+        "slack_state_secret",
+        "token_encryption_key",
+        "discord_token",
+        "discord_gateway_url",
+        "discord_shards",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # compose and k8s pass `VAR=` for optional values; that means "not configured".
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+            return None
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -65,10 +109,19 @@ class Settings(BaseSettings):
             url = make_url(value)
         except ArgumentError as exc:
             raise ValueError(f"DATABASE_URL is not a valid SQLAlchemy URL: {exc}") from exc
-        if url.get_backend_name() not in {"sqlite", "postgresql"}:
-            raise ValueError(
-                f"DATABASE_URL uses {url.get_backend_name()!r}; supported are sqlite and postgresql"
-            )
+        backend = url.get_backend_name()
+        if backend not in {"sqlite", "postgresql"}:
+            raise ValueError(f"DATABASE_URL uses {backend!r}; supported are sqlite and postgresql")
+        if backend == "sqlite" and url.database and url.database != ":memory:":
+            # SQLite would only say "unable to open database file" on the first query.
+            parent = Path(url.database).expanduser().parent
+            if not parent.is_dir():
+                raise ValueError(
+                    f"DATABASE_URL points to a SQLite file in {str(parent)!r}, "
+                    "which is not an existing directory"
+                )
+        if backend == "postgresql" and not url.database:
+            raise ValueError("DATABASE_URL for PostgreSQL must name a database")
         return value
 
     @field_validator("timezone")
@@ -80,9 +133,93 @@ class Settings(BaseSettings):
             raise ValueError(f"PAPERS_TIMEZONE {value!r} is not an IANA timezone") from exc
         return value
 
+    @field_validator("log_level")
+    @classmethod
+    def _valid_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"PAPERS_LOG_LEVEL {value!r} is not one of {', '.join(_LOG_LEVELS)}")
+        return level
+
+    @field_validator("ingest_hf_cron", "ingest_arxiv_cron")
+    @classmethod
+    def _valid_cron(cls, value: str, info: ValidationInfo) -> str:
+        name = cls.model_fields[info.field_name or ""].alias if info.field_name else "cron"
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} {value!r} is not a 5-field crontab expression "
+                f"(minute hour day month weekday): {exc}"
+            ) from exc
+        return value
+
+    @field_validator("token_encryption_key")
+    @classmethod
+    def _valid_fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            Fernet(value.get_secret_value().encode())
+        except (ValueError, binascii.Error) as exc:
+            # Never echo the value: it is a secret even when it is malformed.
+            raise ValueError(
+                "PAPERS_ENCRYPTION_KEY must be a Fernet key (32 bytes, url-safe base64); "
+                'generate one with: python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"'
+            ) from exc
+        return value
+
+    @field_validator("discord_shards")
+    @classmethod
+    def _valid_shards(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().lower()
+        if not _SHARDS.match(value):
+            raise ValueError(f"DISCORD_SHARDS {value!r} must be 'auto' or a positive number")
+        return value
+
+    @field_validator("slack_api_url", "discord_api_url", "hf_api_url", "arxiv_api_url")
+    @classmethod
+    def _valid_http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _valid_ws_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^wss?://[^/\s]+", value):
+            raise ValueError(f"DISCORD_GATEWAY_URL {value!r} is not a ws:// or wss:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent_platforms(self) -> Self:
+        if self.slack_client_id and self.slack_client_secret is None:
+            raise ValueError(
+                "SLACK_CLIENT_ID is set but SLACK_CLIENT_SECRET is not; OAuth installs need both"
+            )
+        if self.slack_client_secret is not None and not self.slack_client_id:
+            raise ValueError("SLACK_CLIENT_SECRET is set but SLACK_CLIENT_ID is not")
+        http_mode = self.slack_app_token is None
+        if self.slack_enabled and http_mode and self.slack_signing_secret is None:
+            # Without a signing secret every request to /slack/events would be rejected.
+            raise ValueError(
+                "Slack runs in HTTP mode (no SLACK_APP_TOKEN) but SLACK_SIGNING_SECRET is "
+                "not set; set it, or set SLACK_APP_TOKEN for Socket Mode"
+            )
+        return self
+
     @property
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None or self.slack_client_id is not None
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        return self.slack_app_token is not None
 
     @property
     def discord_enabled(self) -> bool:
@@ -99,4 +236,9 @@ class Settings(BaseSettings):
             self.token_encryption_key,
             self.discord_token,
         ]
-        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        # A password embedded in DATABASE_URL is a secret too.
+        password = make_url(self.database_url).password
+        if password:
+            values.append(str(password))
+        return values
