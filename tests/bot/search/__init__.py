@@ -1,0 +1,1 @@
+"""Tests of the search package: query syntax, the index and ranking."""
