@@ -1,0 +1,1 @@
+"""Operational endpoints shared by every serving mode: health, readiness and metrics."""

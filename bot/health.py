@@ -1,0 +1,85 @@
+"""Readiness checks behind `/readyz`: the database answers and the digest clock runs.
+
+`readiness_checks(core, scheduler)` returns a coroutine function that the ops HTTP
+server awaits on every probe. It reports each check separately, so a 503 says which
+dependency failed. Liveness (`/healthz`) needs no checks: if the event loop can answer,
+the process is alive, and restarting it would not fix a database outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, text
+
+from storage.db import Database
+
+Readiness = Callable[[], Awaitable[dict[str, Any]]]
+DB_TIMEOUT_SECONDS = 5.0
+
+
+class HasDatabase(Protocol):
+    @property
+    def db(self) -> Database: ...
+
+
+class SchedulerLike(Protocol):
+    """What readiness needs of APScheduler's `AsyncIOScheduler` (or any clock)."""
+
+    @property
+    def running(self) -> bool: ...
+
+
+def _select_one(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1")).scalar_one()
+
+
+def _describe(exc: BaseException) -> str:
+    # Only the exception type and the first line: enough to act on, and SQLAlchemy's
+    # later lines repeat the statement and a documentation link.
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    first = lines[0] if lines else ""
+    return f"{type(cause).__name__}: {first}"[:300]
+
+
+async def check_database(db: Database, *, limit_s: float = DB_TIMEOUT_SECONDS) -> dict[str, Any]:
+    try:
+        await asyncio.wait_for(asyncio.to_thread(_select_one, db.engine), limit_s)
+    except TimeoutError:
+        return {"ok": False, "detail": f"no answer to SELECT 1 within {limit_s:g}s"}
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready", reported as such
+        return {"ok": False, "detail": _describe(exc)}
+    return {"ok": True, "detail": f"{db.dialect} answers SELECT 1"}
+
+
+def check_scheduler(scheduler: SchedulerLike | None) -> dict[str, Any]:
+    if scheduler is None:
+        # Deployments that deliver digests from a CronJob run without an in-process clock.
+        return {"ok": True, "detail": "no in-process scheduler configured"}
+    if scheduler.running:
+        return {"ok": True, "detail": "running"}
+    return {"ok": False, "detail": "scheduler is not running"}
+
+
+def readiness_checks(
+    core: HasDatabase | Database,
+    scheduler: SchedulerLike | None,
+    *,
+    db_timeout: float = DB_TIMEOUT_SECONDS,
+) -> Readiness:
+    """A coroutine function answering `{"status": "ok"|"unavailable", "checks": {...}}`."""
+    db = core if isinstance(core, Database) else core.db
+
+    async def readiness() -> dict[str, Any]:
+        checks = {
+            "database": await check_database(db, limit_s=db_timeout),
+            "scheduler": check_scheduler(scheduler),
+        }
+        ok = all(check["ok"] for check in checks.values())
+        return {"status": "ok" if ok else "unavailable", "checks": checks}
+
+    return readiness

@@ -1,0 +1,81 @@
+"""Metric helpers: bounded labels, and counts that land in the bot's own registry."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot import metrics
+from bot.models import UpsertStats
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "label"),
+    [
+        ("papers", "", "help"),
+        ("papers", "find diffusion models", "search"),
+        ("papers", "diffusion models", "search"),
+        ("papers", "TOP 5", "trending"),
+        ("papers", "sub 09:00 UTC", "subscribe"),
+        ("papers", "unsub", "unsubscribe"),
+        ("/papers", "status", "subscriptions"),
+        ("search", "x", "search"),
+        ("page", "", "page"),
+        ("drop table", "", "other"),
+    ],
+)
+def test_command_label(name: str, args: str, label: str) -> None:
+    assert metrics.command_label(name, args) == label
+
+
+def value(name: str, labels: dict[str, str] | None = None) -> float:
+    return metrics.REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+
+def test_observe_command_folds_unknown_words(caplog: pytest.LogCaptureFixture) -> None:
+    labels = {"platform": "slack", "command": "other", "outcome": "other"}
+    before = value("papers_commands_total", labels)
+    with caplog.at_level(logging.WARNING, logger="bot.metrics"):
+        metrics.observe_command("slack", "free text from a user", "weird")
+    assert value("papers_commands_total", labels) == before + 1
+    assert "unknown command outcome" in caplog.text
+
+
+def test_count_digest_accepts_enums_and_counts() -> None:
+    import enum
+
+    class Status(enum.StrEnum):
+        SENT = "sent"
+
+    before = value("papers_digests_total", {"status": "sent"})
+    metrics.count_digest(Status.SENT)
+    metrics.count_digest("SENT", 2)
+    assert value("papers_digests_total", {"status": "sent"}) == before + 3
+
+
+def test_count_ingested_adds_every_result() -> None:
+    stats = UpsertStats(inserted=3, updated=2, unchanged=5, merged=1)
+    keys = {r: {"source": "hf", "result": r} for r in metrics.INGEST_RESULTS}
+    before = {r: value("papers_ingested_total", k) for r, k in keys.items()}
+    metrics.count_ingested("HF", stats)
+    after = {r: value("papers_ingested_total", k) for r, k in keys.items()}
+    assert {r: after[r] - before[r] for r in keys} == {
+        "inserted": 3,
+        "updated": 2,
+        "unchanged": 5,
+        "merged": 1,
+    }
+
+
+def test_time_search_observes_even_when_the_search_raises() -> None:
+    before = value("papers_search_seconds_count")
+    with pytest.raises(KeyError), metrics.time_search():
+        raise KeyError("index gone")
+    assert value("papers_search_seconds_count") == before + 1
+
+
+def test_render_latest_is_prometheus_text() -> None:
+    body, content_type = metrics.render_latest()
+    assert content_type.startswith("text/plain")
+    assert b"# HELP papers_commands_total" in body
