@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.commands.help import HELP_TEXT
 from bot.commands.parser import ParsedCommand, SubscribeArgs, parse_command
 from bot.digests.schedule import next_run_after
+from bot.metrics import command_label, observe_command, time_search
 from bot.models import (
     ChannelRef,
     CommandRequest,
@@ -82,15 +83,20 @@ class CommandCore:
 
     async def dispatch(self, request: CommandRequest) -> Reply:
         """Answer one command. Never raises."""
+        command = command_label(request.name, request.args)
         try:
-            return await asyncio.to_thread(self.handle, request)
+            reply = await asyncio.to_thread(self.handle, request)
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("command failed (ref %s): %s %r", ref, request.name, request.args[:200])
+            observe_command(request.platform, command, "failed")
             return Reply(
                 ReplyKind.ERROR,
                 f"Sorry, something went wrong on our side (ref {ref}). Please try again.",
             )
+        outcome = "rejected" if reply.kind is ReplyKind.ERROR else "ok"
+        observe_command(request.platform, command, outcome)
+        return reply
 
     def handle(self, request: CommandRequest) -> Reply:
         """Synchronous body of `dispatch`, for callers already off the event loop."""
@@ -118,7 +124,8 @@ class CommandCore:
     def _search(self, parsed: ParsedCommand, offset: int) -> Reply:
         size = self.config.page_size
         offset = max(0, offset)
-        results = self.search_engine.search(parsed.query, limit=size, offset=offset)
+        with time_search():
+            results = self.search_engine.search(parsed.query, limit=size, offset=offset)
         if not results.cards:
             text = f"No papers match “{parsed.query}”." if offset == 0 else "No more results."
             return Reply(ReplyKind.SEARCH, text, notes=parsed.notes, title="Search")

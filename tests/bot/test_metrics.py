@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
 from bot import metrics
-from bot.models import UpsertStats
+from bot.commands.core import CommandCore, CoreConfig
+from bot.models import CommandRequest, Platform, SearchResults, UpsertStats
 
 
 @pytest.mark.parametrize(
@@ -79,3 +81,50 @@ def test_render_latest_is_prometheus_text() -> None:
     body, content_type = metrics.render_latest()
     assert content_type.startswith("text/plain")
     assert b"# HELP papers_commands_total" in body
+
+
+class _Engine:
+    """A search engine stub: empty results, or an error when `fail` is set."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.fail = fail
+
+    def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResults:
+        if self.fail:
+            raise RuntimeError("index corrupted")
+        return SearchResults(cards=(), total=0, query=query)
+
+    def suggest(self, prefix: str, *, limit: int = 25) -> list[tuple[int, str]]:
+        return []
+
+    def add(self, papers: object) -> None:
+        return None
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _no_uow() -> Any:
+    raise AssertionError("these commands must not touch the database")
+
+
+async def test_dispatch_counts_outcomes_and_times_searches() -> None:
+    def req(args: str, **kw: Any) -> CommandRequest:
+        return CommandRequest(Platform.CONSOLE, "c1", "u1", "papers", args, **kw)
+
+    ok = {"platform": "console", "command": "search", "outcome": "ok"}
+    rejected = {"platform": "console", "command": "subscribe", "outcome": "rejected"}
+    failed = {"platform": "console", "command": "search", "outcome": "failed"}
+    series = {"ok": ok, "rej": rejected, "fail": failed}
+    before = {k: value("papers_commands_total", v) for k, v in series.items()}
+    searches = value("papers_search_seconds_count")
+
+    good = CommandCore(_no_uow, _Engine(), CoreConfig())
+    await good.dispatch(req("find diffusion"))
+    await good.dispatch(req("subscribe 09:00 UTC", can_manage=False))
+    await CommandCore(_no_uow, _Engine(fail=True), CoreConfig()).dispatch(req("diffusion"))
+
+    assert value("papers_commands_total", ok) == before["ok"] + 1
+    assert value("papers_commands_total", rejected) == before["rej"] + 1
+    assert value("papers_commands_total", failed) == before["fail"] + 1
+    assert value("papers_search_seconds_count") == searches + 2
