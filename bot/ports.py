@@ -7,7 +7,7 @@ Repositories are synchronous (SQLAlchemy sessions); async callers run them in a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -66,11 +66,26 @@ class SubscriptionRepository(Protocol):
 
     def for_channel(self, channel: ChannelRef) -> Subscription | None: ...
 
+    def get(self, subscription_id: int) -> Subscription | None: ...
+
     def list_all(self, *, platform: str | None = None) -> list[Subscription]: ...
 
-    def due(self, now: datetime) -> list[Subscription]:
-        """Active subscriptions whose `next_run_at` is at or before `now`."""
+    def due(
+        self,
+        now: datetime,
+        *,
+        limit: int | None = None,
+        lock: bool = False,
+        platforms: Collection[str] | None = None,
+    ) -> list[Subscription]:
+        """Active subscriptions whose `next_run_at` is at or before `now`.
+
+        `lock=True` locks them for the caller's transaction (SKIP LOCKED on PostgreSQL),
+        so concurrent runners split the due set.
+        """
         ...
+
+    def count_due(self, now: datetime) -> int: ...
 
     def set_next_run(self, subscription_id: int, next_run_at: datetime) -> None: ...
 
@@ -92,13 +107,36 @@ class SubscriptionRepository(Protocol):
 
 class DeliveryLedger(Protocol):
     def claim(
-        self, subscription_id: int, digest_date: date, *, worker: str, now: datetime
+        self,
+        subscription_id: int,
+        digest_date: date,
+        *,
+        worker: str,
+        now: datetime,
+        status: DeliveryStatus = DeliveryStatus.PENDING,
+        reason: str | None = None,
+        paper_keys: Sequence[int] = (),
     ) -> Delivery | None:
-        """Insert a pending row unless one exists; None if another run already has it."""
+        """Insert a row (pending by default) unless one exists; None if one already does."""
         ...
 
-    def reclaim_stale(self, *, worker: str, older_than: datetime) -> list[Delivery]:
-        """Pending rows left by a dead worker, locked for this worker (SKIP LOCKED on PG)."""
+    def reclaim_stale(
+        self,
+        *,
+        worker: str,
+        older_than: datetime,
+        is_alive: Callable[[str], bool] | None = None,
+        limit: int | None = None,
+    ) -> list[Delivery]:
+        """Pending rows left by a dead worker, locked for this worker (SKIP LOCKED on PG).
+
+        With `is_alive`, a row is stale when its worker is dead; otherwise when it was
+        claimed before `older_than`.
+        """
+        ...
+
+    def plan(self, delivery_id: int, paper_keys: Sequence[int]) -> None:
+        """Store the papers chosen for a pending delivery before it is posted."""
         ...
 
     def finish(

@@ -7,7 +7,7 @@ inserts, so the 138k-paper corpus ingests in seconds rather than minutes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from itertools import islice
@@ -480,19 +480,62 @@ class SqlSubscriptionRepository:
         row = self._row(channel)
         return to_subscription(row) if row else None
 
+    def get(self, subscription_id: int) -> Subscription | None:
+        row = self.session.get(SubscriptionRow, subscription_id)
+        return to_subscription(row) if row else None
+
     def list_all(self, *, platform: str | None = None) -> list[Subscription]:
         stmt = select(SubscriptionRow).order_by(SubscriptionRow.id)
         if platform:
             stmt = stmt.where(SubscriptionRow.platform == platform)
         return [to_subscription(r) for r in self.session.scalars(stmt)]
 
-    def due(self, now: datetime) -> list[Subscription]:
+    def due(
+        self,
+        now: datetime,
+        *,
+        limit: int | None = None,
+        lock: bool = False,
+        platforms: Collection[str] | None = None,
+    ) -> list[Subscription]:
+        """Active subscriptions whose `next_run_at` is at or before `now`, earliest first.
+
+        With `lock=True` the caller is about to claim them and advance `next_run_at` in the
+        same transaction: PostgreSQL locks the rows `FOR UPDATE SKIP LOCKED`, so concurrent
+        replicas split the due set instead of queueing behind each other; SQLite has no row
+        locks, so it takes the database write lock up front (a no-op UPDATE), which makes
+        the read below see every earlier claim and keeps a second process waiting until
+        this transaction commits.
+        """
         stmt = (
             select(SubscriptionRow)
             .where(SubscriptionRow.paused.is_(False), SubscriptionRow.next_run_at <= now)
             .order_by(SubscriptionRow.next_run_at, SubscriptionRow.id)
         )
+        if platforms is not None:
+            stmt = stmt.where(SubscriptionRow.platform.in_(list(platforms)))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        if lock:
+            if self.session.get_bind().dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True, of=SubscriptionRow)
+            else:
+                self.session.execute(
+                    update(SubscriptionRow)
+                    .where(SubscriptionRow.id == -1)
+                    .values(next_run_at=SubscriptionRow.next_run_at)
+                )
         return [to_subscription(r) for r in self.session.scalars(stmt)]
+
+    def count_due(self, now: datetime) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(SubscriptionRow)
+                .where(SubscriptionRow.paused.is_(False), SubscriptionRow.next_run_at <= now)
+            )
+            or 0
+        )
 
     def set_next_run(self, subscription_id: int, next_run_at: datetime) -> None:
         self.session.execute(
@@ -567,19 +610,36 @@ class SqlDeliveryLedger:
         return sqlite.insert(DeliveryRow)
 
     def claim(
-        self, subscription_id: int, digest_date: date, *, worker: str, now: datetime
+        self,
+        subscription_id: int,
+        digest_date: date,
+        *,
+        worker: str,
+        now: datetime,
+        status: DeliveryStatus = DeliveryStatus.PENDING,
+        reason: str | None = None,
+        paper_keys: Sequence[int] = (),
     ) -> Delivery | None:
+        """Insert the (subscription, date) row unless one exists; None if it already does.
+
+        The insert is `ON CONFLICT DO NOTHING` against `UNIQUE(subscription, digest_date)`,
+        so of two concurrent claims exactly one gets a row back. `status` lets a run record
+        a day it decided to skip, or found empty, with the same once-only guarantee;
+        `paper_keys` stores the planned content before anything is posted, so a crash
+        recovery can re-send, or mark as sent, exactly the papers that were chosen.
+        """
         stmt = (
             self._insert()
             .values(
                 subscription_id=subscription_id,
                 digest_date=digest_date,
-                status=DeliveryStatus.PENDING.value,
+                status=status.value,
+                reason=reason,
                 attempts=0,
                 claimed_by=worker,
                 claimed_at=now,
                 updated_at=now,
-                paper_keys=[],
+                paper_keys=list(paper_keys),
             )
             .on_conflict_do_nothing(index_elements=["subscription_id", "digest_date"])
             .returning(DeliveryRow.id)
@@ -590,23 +650,58 @@ class SqlDeliveryLedger:
         row = self.session.get(DeliveryRow, new_id)
         return to_delivery(row) if row else None
 
-    def reclaim_stale(self, *, worker: str, older_than: datetime) -> list[Delivery]:
+    def reclaim_stale(
+        self,
+        *,
+        worker: str,
+        older_than: datetime,
+        is_alive: Callable[[str], bool] | None = None,
+        limit: int | None = None,
+    ) -> list[Delivery]:
+        """Pending rows whose worker is gone, re-assigned to `worker`.
+
+        A row is stale when `is_alive(claimed_by)` says its worker has died (exact: the
+        worker's lease is a PostgreSQL advisory lock or a file lock, released by the OS when
+        the process dies). Without `is_alive`, a row is stale once claimed before
+        `older_than`. Rows of `worker` itself are never returned. On PostgreSQL the rows
+        are locked `FOR UPDATE SKIP LOCKED`, so two recovering replicas never take the
+        same row; the re-assignment commits with the caller's transaction.
+        """
         stmt = (
             select(DeliveryRow)
             .where(
                 DeliveryRow.status == DeliveryStatus.PENDING.value,
-                DeliveryRow.claimed_at < older_than,
+                or_(DeliveryRow.claimed_by.is_(None), DeliveryRow.claimed_by != worker),
             )
             .order_by(DeliveryRow.id)
         )
+        if is_alive is None:
+            stmt = stmt.where(DeliveryRow.claimed_at < older_than)
+        if limit is not None:
+            stmt = stmt.limit(limit)
         if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         rows = list(self.session.scalars(stmt))
+        if is_alive is not None:
+            verdict: dict[str, bool] = {}
+            for row in rows:
+                owner = row.claimed_by or ""
+                if owner not in verdict:
+                    verdict[owner] = bool(owner) and is_alive(owner)
+            rows = [row for row in rows if not verdict[row.claimed_by or ""]]
         for row in rows:
             row.claimed_by = worker
             row.claimed_at = datetime.now().astimezone()
         self.session.flush()
         return [to_delivery(r) for r in rows]
+
+    def plan(self, delivery_id: int, paper_keys: Sequence[int]) -> None:
+        """Store the papers chosen for a pending delivery before it is posted."""
+        self.session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == delivery_id)
+            .values(paper_keys=list(paper_keys))
+        )
 
     def finish(
         self,
@@ -625,12 +720,21 @@ class SqlDeliveryLedger:
         row.message_id = message_id
         row.reason = reason
         row.updated_at = now
-        row.paper_keys = list(paper_keys)
+        # No keys given keeps the planned ones, so a failed row still shows what it held.
+        if paper_keys:
+            row.paper_keys = list(paper_keys)
         if status is DeliveryStatus.SENT and paper_keys:
             sub = self.session.get(SubscriptionRow, row.subscription_id)
             if sub is not None:
                 channel = ChannelRef(Platform(sub.platform), sub.channel, sub.workspace or None)
-                already = self.sent_paper_keys(channel)
+                already = set(
+                    self.session.scalars(
+                        select(SentPaperRow.paper_key).where(
+                            SentPaperRow.channel_key == channel.key,
+                            SentPaperRow.paper_key.in_(list(paper_keys)),
+                        )
+                    )
+                )
                 fresh = [
                     {
                         "channel_key": channel.key,
