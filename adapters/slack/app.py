@@ -1,0 +1,347 @@
+"""The slack-bolt `AsyncApp`: `/papers`, paging and share buttons, mentions and unfurls.
+
+Every listener follows the adapter shape of DESIGN.md §1: translate the Slack payload
+into a `CommandRequest`, call `CommandCore.dispatch`, render the `Reply` with
+`adapters.slack.blocks`. Commands and buttons `ack()` first (Slack allows 3 s) and answer
+through `respond()` afterwards, so a slow search never times the user out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import (
+    ACTION_NEXT,
+    ACTION_PREVIOUS,
+    ACTION_SHARE,
+    SlackMessage,
+    decode_button,
+    render_reply,
+    render_unfurl,
+)
+from adapters.slack.guard import SignatureGuard
+from adapters.slack.installation_store import DbInstallationStore, DbOAuthStateStore
+from adapters.slack.translate import (
+    MANAGE_VERBS,
+    action_request,
+    command_request,
+    describe_slack_error,
+    mention_request,
+    slack_error_code,
+    user_can_manage,
+    verb_of,
+)
+from bot.commands.core import CommandCore
+from bot.models import Reply, ReplyKind
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.app import Core
+
+log = logging.getLogger(__name__)
+
+BOT_SCOPES = [
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "links:read",
+    "links:write",
+    "app_mentions:read",
+    "channels:history",
+    "groups:history",
+    "users:read",
+]
+MAX_UNFURLS = 10
+
+
+class SlackConfigError(Exception):
+    """Slack settings that cannot work together (reported at start, one line)."""
+
+
+def api_base_url(settings: Settings) -> str:
+    # slack_sdk joins the method name onto base_url verbatim, so it must end in "/".
+    url = settings.slack_api_url
+    return url if url.endswith("/") else url + "/"
+
+
+def make_web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    """An AsyncWebClient on SLACK_API_URL that waits out 429s as Slack's Retry-After asks."""
+    return AsyncWebClient(
+        token=token,
+        base_url=api_base_url(settings),
+        timeout=15,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def is_oauth_mode(settings: Settings) -> bool:
+    return bool(settings.slack_client_id and settings.slack_client_secret)
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+@dataclass
+class SlackBot:
+    """The bolt app plus what its listeners need; `installation_store` in OAuth mode."""
+
+    app: AsyncApp
+    commands: CommandCore
+    settings: Settings
+    installation_store: DbInstallationStore | None = None
+
+
+def build_installation_store(settings: Settings, core: Core) -> DbInstallationStore:
+    key = _secret(settings.token_encryption_key)
+    if not key:
+        raise SlackConfigError(
+            "multi-workspace Slack (SLACK_CLIENT_ID) needs PAPERS_ENCRYPTION_KEY to encrypt "
+            "stored tokens"
+        )
+    return DbInstallationStore(core.db, key)
+
+
+def build_slack_app(
+    core: Core,
+    settings: Settings,
+    *,
+    client: AsyncWebClient | None = None,
+    socket_mode: bool = False,
+) -> SlackBot:
+    """Build the bolt app: single-workspace with SLACK_BOT_TOKEN, or OAuth multi-workspace.
+
+    `socket_mode` allows a missing signing secret (Socket Mode frames are not signed);
+    over HTTP the signature guard is mandatory.
+    """
+    signing_secret = _secret(settings.slack_signing_secret)
+    if not signing_secret and not socket_mode:
+        raise SlackConfigError("Slack HTTP mode needs SLACK_SIGNING_SECRET")
+    guard = SignatureGuard(signing_secret) if signing_secret else None
+    common: dict[str, Any] = {
+        "name": "papers-bot",
+        "signing_secret": signing_secret or "",
+        # Our guard replaces bolt's verification: bolt answers a garbled timestamp with 500.
+        "request_verification_enabled": False,
+        "before_authorize": guard,
+    }
+    installation_store: DbInstallationStore | None = None
+    if is_oauth_mode(settings):
+        installation_store = build_installation_store(settings, core)
+        oauth = AsyncOAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=_secret(settings.slack_client_secret),
+            scopes=BOT_SCOPES,
+            installation_store=installation_store,
+            state_store=DbOAuthStateStore(core.db),
+            install_path="/slack/install",
+            redirect_uri_path="/slack/oauth_redirect",
+        )
+        app = AsyncApp(client=client or make_web_client(settings), oauth_settings=oauth, **common)
+    else:
+        token = _secret(settings.slack_bot_token)
+        if not token:
+            raise SlackConfigError("Slack needs SLACK_BOT_TOKEN, or SLACK_CLIENT_ID for OAuth")
+        app = AsyncApp(client=client or make_web_client(settings, token), **common)
+    bot = SlackBot(app, core.commands, settings, installation_store)
+    register_listeners(bot)
+    return bot
+
+
+# -- listeners -------------------------------------------------------------------------
+
+
+async def send_response(respond: AsyncRespond, message: SlackMessage, **kwargs: Any) -> bool:
+    """POST to the response_url; logs (never raises) when Slack refuses it."""
+    try:
+        result = await respond(text=message.text, blocks=message.block_dicts(), **kwargs)
+    except (TimeoutError, OSError) as exc:
+        log.warning("response_url post failed: %s", type(exc).__name__)
+        return False
+    if result.status_code >= 300:
+        log.warning("response_url post answered HTTP %s", result.status_code)
+        return False
+    return True
+
+
+def _error_reply(text: str) -> SlackMessage:
+    return render_reply(Reply(ReplyKind.ERROR, text))
+
+
+def register_listeners(bot: SlackBot) -> None:
+    app = bot.app
+    commands = bot.commands
+    admins_only = bot.settings.slack_admins_only
+
+    @app.command("/papers")
+    async def on_papers(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        # Ack before any work: Slack shows an error after 3 s without it.
+        await ack()
+        args = str(body.get("text") or "")
+        can_manage = False
+        if verb_of(args) in MANAGE_VERBS:
+            can_manage = await user_can_manage(
+                client, str(body.get("user_id") or ""), admins_only=admins_only
+            )
+        request = command_request(body, can_manage=can_manage)
+        reply = await commands.dispatch(request)
+        log.info(
+            "slack command %s -> %s",
+            verb_of(request.args) or "help",
+            reply.kind.value,
+            extra={"platform": "slack", "command": verb_of(request.args) or "help"},
+        )
+        message = render_reply(reply, paging=True, share=not request.is_direct_message)
+        await send_response(
+            respond, message, response_type="ephemeral" if reply.ephemeral else "in_channel"
+        )
+
+    async def on_page(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        state = decode_button(action.get("value"))
+        if state is None or state.command != "search":
+            await send_response(
+                respond,
+                _error_reply("That button has expired. Run the search again."),
+                replace_original=False,
+            )
+            return
+        request = action_request(body, args=f"search {state.query}", offset=state.offset)
+        reply = await commands.dispatch(request)
+        message = render_reply(reply, paging=True, share=not request.is_direct_message)
+        await send_response(respond, message, replace_original=True)
+
+    app.action(ACTION_NEXT)(on_page)
+    app.action(ACTION_PREVIOUS)(on_page)
+
+    @app.action(ACTION_SHARE)
+    async def on_share(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        state = decode_button(action.get("value"))
+        if state is None:
+            await send_response(
+                respond, _error_reply("That button has expired."), replace_original=False
+            )
+            return
+        if state.command == "search":
+            request = action_request(body, args=f"search {state.query}", offset=state.offset)
+        else:
+            request = action_request(body, args=f"trending {state.count or ''}".strip())
+        reply = await commands.dispatch(request)
+        message = render_reply(reply, paging=False, share=False, shared_by=request.user)
+        try:
+            await client.chat_postMessage(
+                channel=request.channel,
+                text=message.text,
+                blocks=message.block_dicts(),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            code = slack_error_code(exc)
+            log.warning("share to channel failed: %s", code, extra={"channel": request.channel})
+            await send_response(
+                respond, _error_reply(describe_slack_error(code)), replace_original=False
+            )
+            return
+        await send_response(
+            respond,
+            SlackMessage(text="Shared to the channel."),
+            replace_original=False,
+        )
+
+    @app.event("app_mention")
+    async def on_mention(
+        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        team = body.get("team_id") or event.get("team")
+        probe = mention_request(event, team_id=team, can_manage=False)
+        can_manage = False
+        if verb_of(probe.args) in MANAGE_VERBS:
+            can_manage = await user_can_manage(client, probe.user, admins_only=admins_only)
+        request = mention_request(event, team_id=team, can_manage=can_manage)
+        reply = await commands.dispatch(request)
+        message = render_reply(reply, paging=False, share=False)
+        thread = event.get("thread_ts") or event.get("ts")
+        try:
+            await client.chat_postMessage(
+                channel=request.channel,
+                thread_ts=thread,
+                text=message.text,
+                blocks=message.block_dicts(),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            code = slack_error_code(exc)
+            log.warning(
+                "reply to mention failed: %s (%s)",
+                code,
+                describe_slack_error(code),
+                extra={"channel": request.channel},
+            )
+
+    @app.event("link_shared")
+    async def on_link_shared(event: dict[str, Any], client: AsyncWebClient) -> None:
+        unfurls: dict[str, Any] = {}
+        for item in (event.get("links") or [])[:MAX_UNFURLS]:
+            url = str(item.get("url") or "")
+            if not url:
+                continue
+            card = await asyncio.to_thread(commands.paper_card, url)
+            if card is not None:
+                unfurls[url] = render_unfurl(card)
+        if not unfurls:
+            return
+        kwargs: dict[str, Any] = {"unfurls": unfurls}
+        if event.get("unfurl_id") and event.get("source") == "composer":
+            # Links typed in the composer have no message yet; Slack identifies them so.
+            kwargs.update(unfurl_id=event["unfurl_id"], source="composer")
+        else:
+            kwargs.update(channel=event.get("channel"), ts=event.get("message_ts"))
+        try:
+            await client.chat_unfurl(**kwargs)
+        except SlackApiError as exc:
+            code = slack_error_code(exc)
+            log.warning("chat.unfurl failed: %s (%s)", code, describe_slack_error(code))
+
+    @app.event("message")
+    async def ignore_messages() -> None:
+        # channels:history delivers message events we do not act on; ack them quietly.
+        return None
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        kind = body.get("type") or body.get("command") or "request"
+        if isinstance(error, SlackApiError):
+            code = slack_error_code(error)
+            log.error(
+                "Slack API error while handling %s: %s (%s)", kind, code, describe_slack_error(code)
+            )
+        else:
+            log.error(
+                "error while handling Slack %s: %s", kind, type(error).__name__, exc_info=error
+            )

@@ -1,0 +1,356 @@
+"""Block Kit rendering of core replies, digests and unfurls, within Slack's limits.
+
+Every piece of paper or user text goes through `escape()` before it lands in mrkdwn, so a
+title such as `<!channel>` renders literally and pings no one. Plain-text objects (header,
+buttons) are not parsed for mentions and are only shortened. Blocks are built with
+slack_sdk's models, whose validators enforce the per-block limits; `fit_message` then
+enforces the per-message ones (block count, total size) by dropping whole cards.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.models import Digest, PageCursor, PaperCard, Reply, ReplyKind
+from bot.text import clean_text, shorten
+
+MAX_BLOCKS = 50
+SECTION_MAX = 3000
+HEADER_MAX = 150
+CONTEXT_ELEMENTS_MAX = 10
+# Slack's hard cap on a message is far above this, but long messages get collapsed and
+# slow to render; DESIGN.md §4 asks to stay well under ~12k characters.
+MESSAGE_CHAR_BUDGET = 11_000
+BUTTON_VALUE_MAX = 2000
+
+TITLE_MAX = 250
+AUTHORS_SHOWN = 3
+AUTHOR_NAME_MAX = 80
+ABSTRACT_MAX = 400
+FALLBACK_TEXT_MAX = 3000
+
+ACTION_NEXT = "papers_next"
+ACTION_PREVIOUS = "papers_previous"
+ACTION_SHARE = "papers_share"
+
+_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+
+
+def escape(text: str) -> str:
+    """Escape mrkdwn control characters (Slack's documented set: & < >)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def safe_text(text: str | None, limit: int) -> str:
+    """Normalise, shorten, then escape one piece of untrusted text for mrkdwn."""
+    if not text:
+        return ""
+    return escape(shorten(clean_text(text), limit))
+
+
+def safe_url(url: str | None) -> str | None:
+    """A URL fit for `<url|label>`: http(s) only, no characters that end the link early."""
+    if not url:
+        return None
+    url = url.strip()
+    if not url.startswith(("http://", "https://")) and re.match(r"^[\w.-]+/[\w.-]+$", url):
+        # Stored GitHub repos are sometimes just "owner/name".
+        url = f"https://github.com/{url}"
+    if not _SAFE_URL.match(url):
+        return None
+    return escape(url)
+
+
+def link(url: str | None, label: str) -> str:
+    """mrkdwn link with an already-escaped label; plain label when the URL is unusable."""
+    href = safe_url(url)
+    return f"<{href}|{label}>" if href else label
+
+
+def user_mention(user_id: str | None) -> str:
+    """`<@U123>` for a real Slack user id; anything else is escaped text, never a mention."""
+    if user_id and _USER_ID.match(user_id):
+        return f"<@{user_id}>"
+    return escape(user_id or "someone")
+
+
+def plain(text: str, limit: int) -> PlainTextObject:
+    return PlainTextObject(text=shorten(clean_text(text), limit) or " ", emoji=True)
+
+
+def authors_text(card: PaperCard) -> str:
+    paper = card.paper
+    names = [safe_text(a, AUTHOR_NAME_MAX) for a in paper.authors if a and a.strip()]
+    total = max(len(names), paper.author_count or 0)
+    if not names:
+        return f"{total} authors" if total else ""
+    shown = ", ".join(names[:AUTHORS_SHOWN])
+    return f"{shown} et al." if total > AUTHORS_SHOWN else shown
+
+
+def card_text(card: PaperCard, *, abstract_limit: int = ABSTRACT_MAX) -> str:
+    """The mrkdwn of one paper card: linked title, authors, date, upvotes, abstract, links."""
+    paper = card.paper
+    title = safe_text(paper.title, TITLE_MAX) or "(untitled)"
+    prefix = f"{card.rank}. " if card.rank else ""
+    lines = [f"{prefix}*{link(paper.url, title)}*"]
+    meta = [authors_text(card)]
+    if paper.published:
+        meta.append(paper.published.isoformat())
+    if paper.upvotes is not None:
+        meta.append(f"▲ {paper.upvotes}")
+    meta = [m for m in meta if m]
+    if meta:
+        lines.append(" · ".join(meta))
+    if abstract_limit > 0 and paper.abstract:
+        lines.append(f">{safe_text(paper.abstract, abstract_limit)}")
+    links = []
+    if paper.arxiv_url:
+        links.append(link(paper.arxiv_url, "arXiv"))
+    if paper.hf_url:
+        links.append(link(paper.hf_url, "Hugging Face"))
+    if paper.url and not paper.is_arxiv:
+        links.append(link(paper.url, "Paper"))
+    code = safe_url(paper.github_repo)
+    if code:
+        links.append(f"<{code}|Code>")
+    if links:
+        lines.append(" | ".join(links))
+    text = "\n".join(lines)
+    # The parts above are capped well below the section limit; this is the last line of defence.
+    return text if len(text) <= SECTION_MAX else text[: SECTION_MAX - 1] + "…"
+
+
+def abstract_budget(card_count: int) -> int:
+    """Abstract length per card so that a page of `card_count` cards fits the budget."""
+    if card_count <= 0:
+        return ABSTRACT_MAX
+    per_card = MESSAGE_CHAR_BUDGET // card_count - 500
+    return max(0, min(ABSTRACT_MAX, per_card))
+
+
+def card_blocks(card: PaperCard, *, abstract_limit: int = ABSTRACT_MAX) -> list[Block]:
+    return [
+        SectionBlock(text=MarkdownTextObject(text=card_text(card, abstract_limit=abstract_limit)))
+    ]
+
+
+@dataclass
+class SlackMessage:
+    """What to send: fallback `text` (notifications, screen readers) and the blocks."""
+
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def block_dicts(self) -> list[dict[str, Any]]:
+        return [b.to_dict() for b in self.blocks]
+
+    def total_chars(self) -> int:
+        return len(json.dumps(self.block_dicts(), ensure_ascii=False))
+
+
+def _notes_block(notes: list[str]) -> ContextBlock | None:
+    notes = [n for n in notes if n]
+    if not notes:
+        return None
+    return ContextBlock(
+        elements=[
+            MarkdownTextObject(text=safe_text(n, SECTION_MAX // 2))
+            for n in notes[:CONTEXT_ELEMENTS_MAX]
+        ]
+    )
+
+
+def encode_cursor(cursor: PageCursor) -> str:
+    """Button value carrying what is needed to re-run a page: command, query, offset."""
+    data = {"c": cursor.command, "q": cursor.query, "o": cursor.offset}
+    value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if len(value) > BUTTON_VALUE_MAX:
+        data["q"] = shorten(cursor.query, 500, "")
+        value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonState:
+    """A decoded button value; `command` is "search" or "trending"."""
+
+    command: str
+    query: str = ""
+    offset: int = 0
+    count: int | None = None
+
+
+def decode_button(value: str | None) -> ButtonState | None:
+    """Parse a button value we produced; None for anything malformed (never raises)."""
+    if not value:
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("c") not in {"search", "trending"}:
+        return None
+    query = data.get("q", "")
+    offset = data.get("o", 0)
+    count = data.get("n")
+    if not isinstance(query, str) or not isinstance(offset, int) or offset < 0:
+        return None
+    if count is not None and not isinstance(count, int):
+        return None
+    return ButtonState(data["c"], clean_text(query), offset, count)
+
+
+def _actions(reply: Reply, *, paging: bool, share: bool) -> ActionsBlock | None:
+    buttons: list[ButtonElement] = []
+    cursor = reply.cursor
+    if paging and cursor is not None:
+        if cursor.has_previous:
+            buttons.append(
+                ButtonElement(
+                    text="◀ Previous",
+                    action_id=ACTION_PREVIOUS,
+                    value=encode_cursor(cursor.previous()),
+                )
+            )
+        if cursor.has_next:
+            buttons.append(
+                ButtonElement(
+                    text="Next ▶", action_id=ACTION_NEXT, value=encode_cursor(cursor.next())
+                )
+            )
+    if share and reply.cards:
+        if cursor is not None:
+            value = encode_cursor(cursor)
+        else:
+            value = json.dumps({"c": "trending", "n": len(reply.cards)}, separators=(",", ":"))
+        buttons.append(
+            ButtonElement(
+                text="Share to channel", action_id=ACTION_SHARE, value=value, style="primary"
+            )
+        )
+    return ActionsBlock(elements=buttons) if buttons else None
+
+
+def render_cards(cards: list[PaperCard] | tuple[PaperCard, ...]) -> list[Block]:
+    limit = abstract_budget(len(cards))
+    blocks: list[Block] = []
+    dividers = len(cards) <= 12
+    for i, card in enumerate(cards):
+        if dividers and i:
+            blocks.append(DividerBlock())
+        blocks.extend(card_blocks(card, abstract_limit=limit))
+    return blocks
+
+
+def fit_message(
+    head: list[Block],
+    cards: list[PaperCard] | tuple[PaperCard, ...],
+    tail: list[Block],
+    text: str,
+) -> SlackMessage:
+    """Assemble head + cards + tail, dropping trailing cards until Slack's limits hold."""
+    cards = list(cards)
+    dropped = 0
+    while True:
+        body = render_cards(cards)
+        extra: list[Block] = []
+        if dropped:
+            extra.append(
+                ContextBlock(
+                    elements=[
+                        MarkdownTextObject(
+                            text=f"…and {dropped} more not shown (message size limit)."
+                        )
+                    ]
+                )
+            )
+        message = SlackMessage(text=text, blocks=[*head, *body, *extra, *tail])
+        if (
+            len(message.blocks) <= MAX_BLOCKS and message.total_chars() <= MESSAGE_CHAR_BUDGET
+        ) or not cards:
+            return message
+        cards.pop()
+        dropped += 1
+
+
+def fallback_text(reply_text: str, cards: list[PaperCard] | tuple[PaperCard, ...]) -> str:
+    """Top-level `text`: shown in notifications; mrkdwn, so escaped like the blocks."""
+    parts = [safe_text(reply_text, 500)]
+    parts += [f"• {safe_text(c.paper.title, 150)}" for c in cards[:5]]
+    return shorten("\n".join(p for p in parts if p), FALLBACK_TEXT_MAX)
+
+
+def render_reply(
+    reply: Reply,
+    *,
+    paging: bool = True,
+    share: bool = True,
+    shared_by: str | None = None,
+) -> SlackMessage:
+    """Render a core `Reply`. Search/trending get paging and share buttons when asked."""
+    head: list[Block] = []
+    if reply.title and reply.kind not in {ReplyKind.ERROR, ReplyKind.INFO}:
+        head.append(HeaderBlock(text=plain(reply.title, HEADER_MAX)))
+    intro = safe_text(reply.text, SECTION_MAX - 10)
+    if reply.kind == ReplyKind.ERROR:
+        intro = f":warning: {intro}"
+    if reply.kind == ReplyKind.HELP:
+        # Help text is our own, written in mrkdwn with backticks; it carries no user input.
+        intro = shorten(reply.text, SECTION_MAX)
+    if intro:
+        head.append(SectionBlock(text=MarkdownTextObject(text=intro)))
+    tail: list[Block] = []
+    notes_block = _notes_block(list(reply.notes))
+    if notes_block:
+        tail.append(notes_block)
+    if shared_by:
+        tail.append(
+            ContextBlock(elements=[MarkdownTextObject(text=f"Shared by {user_mention(shared_by)}")])
+        )
+    actions = _actions(reply, paging=paging, share=share)
+    if actions:
+        tail.append(actions)
+    return fit_message(head, reply.cards, tail, fallback_text(reply.text, reply.cards))
+
+
+def render_digest(digest: Digest) -> SlackMessage:
+    """A scheduled digest: header with the date, the cards, then a "More" link."""
+    head: list[Block] = [
+        HeaderBlock(text=plain(digest.title, HEADER_MAX)),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"Trending papers for {digest.digest_date.isoformat()}"
+                    f" · {len(digest.cards)} paper{'s' if len(digest.cards) != 1 else ''}"
+                )
+            ]
+        ),
+    ]
+    tail: list[Block] = []
+    more = safe_url(digest.more_url)
+    if more:
+        tail.append(SectionBlock(text=MarkdownTextObject(text=f"<{more}|More trending papers →>")))
+    text = fallback_text(f"{digest.title} ({digest.digest_date.isoformat()})", digest.cards)
+    return fit_message(head, digest.cards, tail, text)
+
+
+def render_unfurl(card: PaperCard) -> dict[str, Any]:
+    """The `unfurls[url]` value for chat.unfurl: the paper card as blocks."""
+    return {"blocks": [b.to_dict() for b in card_blocks(card)]}

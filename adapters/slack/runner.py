@@ -1,0 +1,87 @@
+"""`serve_slack`: run the Slack app until cancelled, over Socket Mode or HTTP.
+
+Socket Mode when SLACK_APP_TOKEN is set. Otherwise an aiohttp server on `port` with
+`POST /slack/events` (commands, actions, events), `GET /healthz`, and in OAuth mode
+`GET /slack/install` and `GET /slack/oauth_redirect`. The HTTP endpoint translates the
+aiohttp request with bolt's own adapter functions (DESIGN.md §1: to_bolt_request,
+dispatch, to_response).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from adapters.slack.app import SlackBot, build_slack_app
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.app import Core
+
+log = logging.getLogger(__name__)
+
+# Slack never sends more than a few KB; a cap keeps garbage from being buffered.
+MAX_BODY = 1024 * 1024
+
+
+def build_web_app(bot: SlackBot) -> web.Application:
+    app: AsyncApp = bot.app
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    async def oauth(request: web.Request) -> web.StreamResponse:
+        flow = app.oauth_flow
+        if flow is None:
+            raise web.HTTPNotFound()
+        bolt_request = await to_bolt_request(request)
+        if request.path == flow.install_path:
+            bolt_response = await flow.handle_installation(bolt_request)
+        else:
+            bolt_response = await flow.handle_callback(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"ok": True, "platform": "slack"})
+
+    web_app = web.Application(client_max_size=MAX_BODY)
+    web_app.router.add_post("/slack/events", events)
+    web_app.router.add_get("/healthz", healthz)
+    if app.oauth_flow is not None:
+        web_app.router.add_get(app.oauth_flow.install_path, oauth)
+        web_app.router.add_get(app.oauth_flow.redirect_uri_path, oauth)
+    return web_app
+
+
+async def serve_slack(core: Core, settings: Settings, *, port: int) -> None:
+    """Run until cancelled. Socket Mode if SLACK_APP_TOKEN is set, else HTTP on `port`."""
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+    bot = build_slack_app(core, settings, socket_mode=app_token is not None)
+    if app_token:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(bot.app, app_token)
+        log.info("Slack: connecting in Socket Mode")
+        await handler.connect_async()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await handler.close_async()
+        return
+    runner = web.AppRunner(build_web_app(bot), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, port)
+    await site.start()
+    mode = "multi-workspace (OAuth)" if bot.installation_store else "single workspace"
+    log.info("Slack: serving HTTP on %s:%d, %s", settings.http_host, port, mode)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
