@@ -164,9 +164,16 @@ class DeliveryLedger(Protocol):
 class UnitOfWork(Protocol):
     """One transaction. Commits on a clean exit from the `with` block, else rolls back."""
 
-    papers: PaperRepository
-    subscriptions: SubscriptionRepository
-    deliveries: DeliveryLedger
+    # Read-only members, so an implementation may narrow them to its concrete repositories
+    # (mutable protocol attributes would have to match the declared types exactly).
+    @property
+    def papers(self) -> PaperRepository: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def deliveries(self) -> DeliveryLedger: ...
 
     def __enter__(self) -> Self: ...
 
