@@ -38,47 +38,156 @@ class Settings(BaseSettings):
         hide_input_in_errors=True,
     )
 
-    database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        alias="DATABASE_URL",
+        description="SQLAlchemy URL: SQLite (a local file) or PostgreSQL (needed for replicas).",
+    )
 
-    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
-    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
-    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
-    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
-    slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
-    slack_client_secret: SecretStr | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
-    slack_state_secret: SecretStr | None = Field(default=None, alias="SLACK_STATE_SECRET")
-    slack_admins_only: bool = Field(default=False, alias="PAPERS_SLACK_ADMINS_ONLY")
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_BOT_TOKEN",
+        description="Slack bot token (xoxb-…) for a single-workspace install. Enables Slack.",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_SIGNING_SECRET",
+        description="Slack signing secret; verifies /slack/events requests. Required in HTTP mode.",
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_APP_TOKEN",
+        description="Slack app-level token (xapp-…); when set, Slack runs in Socket Mode.",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        alias="SLACK_API_URL",
+        description="Slack Web API base URL (for proxies and test fakes).",
+    )
+    slack_client_id: str | None = Field(
+        default=None,
+        alias="SLACK_CLIENT_ID",
+        description="Slack OAuth client id for multi-workspace installs (/slack/install).",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_CLIENT_SECRET",
+        description="Slack OAuth client secret. Needs SLACK_CLIENT_ID.",
+    )
+    slack_state_secret: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_STATE_SECRET",
+        description="Secret that signs the OAuth state parameter.",
+    )
+    slack_admins_only: bool = Field(
+        default=False,
+        alias="PAPERS_SLACK_ADMINS_ONLY",
+        description="If true, only workspace admins may change Slack subscriptions.",
+    )
     # Fernet key (urlsafe base64, 32 bytes) that encrypts stored OAuth tokens at rest.
-    token_encryption_key: SecretStr | None = Field(default=None, alias="PAPERS_ENCRYPTION_KEY")
+    token_encryption_key: SecretStr | None = Field(
+        default=None,
+        alias="PAPERS_ENCRYPTION_KEY",
+        description="Fernet key that encrypts stored OAuth tokens at rest.",
+    )
 
-    discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
-    discord_api_url: str = Field(default="https://discord.com/api/v10", alias="DISCORD_API_URL")
-    discord_gateway_url: str | None = Field(default=None, alias="DISCORD_GATEWAY_URL")
-    discord_shards: str | None = Field(default=None, alias="DISCORD_SHARDS")
+    discord_token: SecretStr | None = Field(
+        default=None, alias="DISCORD_TOKEN", description="Discord bot token. Enables Discord."
+    )
+    discord_api_url: str = Field(
+        default="https://discord.com/api/v10",
+        alias="DISCORD_API_URL",
+        description="Discord REST API base URL (for proxies and test fakes).",
+    )
+    discord_gateway_url: str | None = Field(
+        default=None,
+        alias="DISCORD_GATEWAY_URL",
+        description="Discord gateway WebSocket URL; unset uses discord.py's default.",
+    )
+    discord_shards: str | None = Field(
+        default=None,
+        alias="DISCORD_SHARDS",
+        description="Discord shards: unset for one, 'auto' for Discord's advice, or a number.",
+    )
 
-    timezone: str = Field(default="UTC", alias="PAPERS_TIMEZONE")
-    log_level: str = Field(default="INFO", alias="PAPERS_LOG_LEVEL")
-    log_format: Literal["auto", "json", "text"] = Field(default="auto", alias="PAPERS_LOG_FORMAT")
+    timezone: str = Field(
+        default="UTC",
+        alias="PAPERS_TIMEZONE",
+        description="Default IANA timezone for new subscriptions that name none.",
+    )
+    log_level: str = Field(
+        default="INFO",
+        alias="PAPERS_LOG_LEVEL",
+        description="Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL.",
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        alias="PAPERS_LOG_FORMAT",
+        description="Log format: auto (JSON unless stdout is a terminal), json or text.",
+    )
 
-    hf_api_url: str = Field(default="https://huggingface.co/api", alias="PAPERS_HF_API_URL")
+    hf_api_url: str = Field(
+        default="https://huggingface.co/api",
+        alias="PAPERS_HF_API_URL",
+        description="Hugging Face API base URL for the daily-papers fetcher.",
+    )
     arxiv_api_url: str = Field(
-        default="https://export.arxiv.org/api/query", alias="PAPERS_ARXIV_API_URL"
+        default="https://export.arxiv.org/api/query",
+        alias="PAPERS_ARXIV_API_URL",
+        description="arXiv API query URL for the Atom fetcher.",
     )
-    ingest_hf_cron: str = Field(default="0 * * * *", alias="PAPERS_INGEST_HF_CRON")
-    ingest_arxiv_cron: str = Field(default="30 6 * * *", alias="PAPERS_INGEST_ARXIV_CRON")
+    ingest_hf_cron: str = Field(
+        default="0 * * * *",
+        alias="PAPERS_INGEST_HF_CRON",
+        description="Crontab (UTC) for fetching Hugging Face daily papers while serving.",
+    )
+    ingest_arxiv_cron: str = Field(
+        default="30 6 * * *",
+        alias="PAPERS_INGEST_ARXIV_CRON",
+        description="Crontab (UTC) for fetching new arXiv listings while serving.",
+    )
     ingest_arxiv_categories: str = Field(
-        default="cs.LG,cs.CL,cs.CV,cs.AI", alias="PAPERS_INGEST_ARXIV_CATEGORIES"
+        default="cs.LG,cs.CL,cs.CV,cs.AI",
+        alias="PAPERS_INGEST_ARXIV_CATEGORIES",
+        description="Comma-separated arXiv categories the arXiv fetcher follows.",
     )
 
-    max_query_length: int = Field(default=256, alias="PAPERS_MAX_QUERY_LENGTH", ge=16)
-    page_size: int = Field(default=5, alias="PAPERS_PAGE_SIZE", ge=1, le=10)
-    http_port: int = Field(default=3000, alias="PORT", ge=1, le=65535)
+    max_query_length: int = Field(
+        default=256,
+        alias="PAPERS_MAX_QUERY_LENGTH",
+        description="Longest search query kept, in characters (at least 16); longer ones are cut.",
+        ge=16,
+    )
+    page_size: int = Field(
+        default=5,
+        alias="PAPERS_PAGE_SIZE",
+        description="Search results per page (1–10).",
+        ge=1,
+        le=10,
+    )
+    http_port: int = Field(
+        default=3000,
+        alias="PORT",
+        description="Port of the Slack HTTP server (/slack/events); `serve --port` overrides it.",
+        ge=1,
+        le=65535,
+    )
     # The interface the HTTP servers (Slack events, ops endpoints) bind to. All interfaces
     # by default because inside a container loopback would be unreachable from probes.
-    http_host: str = Field(default="0.0.0.0", alias="PAPERS_HTTP_HOST")
+    http_host: str = Field(
+        default="0.0.0.0",
+        alias="PAPERS_HTTP_HOST",
+        description="Interface the HTTP servers bind to.",
+    )
     # Port of the standalone /healthz, /readyz and /metrics server used in Discord and
     # console modes (Slack HTTP mode serves them on PORT as well). 0 turns it off.
-    metrics_port: int = Field(default=9100, alias="PAPERS_METRICS_PORT", ge=0, le=65535)
+    metrics_port: int = Field(
+        default=9100,
+        alias="PAPERS_METRICS_PORT",
+        description="Port of the ops server (/healthz, /readyz, /metrics); 0 turns it off.",
+        ge=0,
+        le=65535,
+    )
 
     @field_validator(
         "slack_bot_token",
