@@ -1,7 +1,208 @@
-"""`papers-bot ingest …`: seeds, files, and the live HF and arXiv fetchers."""
+"""`papers-bot ingest …`: seeds, files, and the live HF and arXiv fetchers.
+
+Every file is its own transaction. A bad file gets one line on stderr naming it (and the
+line or item), the other files still go in, and the command exits 1 at the end. A
+summary line per file goes to stderr; `--json` prints the results to stdout instead.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import httpx
 import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from adapters.cli.admin import open_database
+from bot.ingest.errors import IngestError
+from bot.ingest.fetch_arxiv import fetch_arxiv
+from bot.ingest.fetch_hf import fetch_daily_papers
+from bot.ingest.hf_json import parse_hf_items
+from bot.ingest.service import FileResult, ingest_paths, ingest_seeds, store
+from bot.models import PaperRecord
+from bot.settings import Settings
 
 app = typer.Typer(help="Ingest papers from files or live sources.", no_args_is_help=True)
+
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Reference date (YYYY-MM-DD) for page dates without a year; default today.",
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")]
+
+
+def _as_of(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a YYYY-MM-DD date", param_hint="--as-of"
+        ) from None
+
+
+def _report(results: list[FileResult], *, as_json: bool, total_papers: int) -> None:
+    if as_json:
+        payload = {"files": [r.as_dict() for r in results], "papers": total_papers}
+        typer.echo(json.dumps(payload))
+    if any(not r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def _print_result(result: FileResult) -> None:
+    prefix = "" if result.ok else "error: "
+    typer.echo(prefix + result.summary(), err=True)
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[str], Callable[[int, int], None]] | None]:
+    """Per-file progress callbacks drawing a transient rich bar, only on a terminal."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=True) as progress:
+
+        def for_file(name: str) -> Callable[[int, int], None]:
+            task = progress.add_task(Path(name).name, total=None)
+
+            def update(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return update
+
+        yield for_file
+
+
+@app.command("seeds")
+def seeds(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the database already has papers.")
+    ] = False,
+    as_of: AsOf = None,
+    as_json: AsJson = False,
+) -> None:
+    """Ingest the bundled daily-papers captures (195 papers)."""
+    reference = _as_of(as_of)
+    database = open_database()
+    try:
+        with database.uow() as uow:
+            existing = uow.papers.count()
+        if if_empty and existing:
+            typer.echo(f"database already has {existing} papers; seeds skipped", err=True)
+            _report([], as_json=as_json, total_papers=existing)
+            return
+        results = ingest_seeds(
+            database.uow, as_of=reference, now=datetime.now(UTC), on_result=_print_result
+        )
+        with database.uow() as uow:
+            total = uow.papers.count()
+    finally:
+        database.dispose()
+    _report(results, as_json=as_json, total_papers=total)
+
+
+@app.command("file")
+def file(
+    paths: Annotated[list[Path], typer.Argument(help="Files to ingest; the format is detected.")],
+    as_of: AsOf = None,
+    as_json: AsJson = False,
+) -> None:
+    """Ingest files: HF page text, HF API JSON, arXiv Atom, or JSON Lines (plain or gzip)."""
+    reference = _as_of(as_of)
+    database = open_database()
+    try:
+        with _progress_bar() as progress:
+            results = ingest_paths(
+                database.uow,
+                paths,
+                as_of=reference,
+                now=datetime.now(UTC),
+                progress=progress,
+                on_result=_print_result,
+            )
+        with database.uow() as uow:
+            total = uow.papers.count()
+    finally:
+        database.dispose()
+    _report(results, as_json=as_json, total_papers=total)
+
+
+def _store_fetched(name: str, fetch: Callable[[], list[PaperRecord]], as_json: bool) -> None:
+    """Fetch, then write everything in one transaction; a failed fetch writes nothing."""
+    database = open_database()
+    try:
+        try:
+            records = fetch()
+            stats = store(database.uow, records, now=datetime.now(UTC))
+            result = FileResult(name=name, records=len(records), stats=stats)
+        except IngestError as exc:
+            result = FileResult(name=name, error=str(exc))
+        _print_result(result)
+        with database.uow() as uow:
+            total = uow.papers.count()
+    finally:
+        database.dispose()
+    _report([result], as_json=as_json, total_papers=total)
+
+
+@app.command("hf")
+def hf(
+    day: Annotated[str | None, typer.Option("--date", help="One day, YYYY-MM-DD.")] = None,
+    week: Annotated[str | None, typer.Option("--week", help="An ISO week, YYYY-Www.")] = None,
+    month: Annotated[str | None, typer.Option("--month", help="A month, YYYY-MM.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="Page size.")] = 100,
+    as_json: AsJson = False,
+) -> None:
+    """Fetch Hugging Face daily papers (default: the latest day) and ingest them."""
+    chosen = [(k, v) for k, v in (("date", day), ("week", week), ("month", month)) if v]
+    if len(chosen) > 1:
+        raise typer.BadParameter(
+            "give at most one of --date, --week and --month", param_hint="--date/--week/--month"
+        )
+    settings = Settings()
+    name = "hf daily_papers" + "".join(f" {k}={v}" for k, v in chosen)
+
+    def fetch() -> list[PaperRecord]:
+        with httpx.Client(timeout=30, follow_redirects=True) as client:
+            items = fetch_daily_papers(
+                client, settings.hf_api_url, date=day, week=week, month=month, limit=limit
+            )
+        return parse_hf_items(items)
+
+    _store_fetched(name, fetch, as_json)
+
+
+@app.command("arxiv")
+def arxiv(
+    category: Annotated[str, typer.Option("--category", help="arXiv category, e.g. cs.LG.")],
+    max_results: Annotated[
+        int, typer.Option("--max", min=1, max=30000, help="How many of the newest papers.")
+    ] = 100,
+    as_json: AsJson = False,
+) -> None:
+    """Fetch the newest papers of an arXiv category (at most one request every 3 s)."""
+    settings = Settings()
+
+    def fetch() -> list[PaperRecord]:
+        with httpx.Client(timeout=60, follow_redirects=True) as client:
+            return fetch_arxiv(
+                client, settings.arxiv_api_url, category=category, max_results=max_results
+            )
+
+    _store_fetched(f"arxiv cat:{category}", fetch, as_json)

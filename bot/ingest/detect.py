@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 
 from bot.ingest.errors import IngestError
 from bot.ingest.hf_page import find_page_date
@@ -17,6 +18,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 # Enough to hold the first line of any realistic JSON Lines dump.
 HEAD_BYTES = 1 << 20
 EXPECTED = "HF daily-papers page text, HF API JSON, arXiv Atom XML or JSON Lines"
+# How JSON can start; an INI or TOML `[section]` line cannot.
+_JSON_ARRAY = re.compile(r'\[\s*(?:[{\["\]\d-]|true|false|null|$)')
+_JSON_OBJECT = re.compile(r'\{\s*(?:["}]|$)')
 
 
 class Format(enum.StrEnum):
@@ -39,7 +43,7 @@ def decode_utf8(data: bytes, *, partial: bool = False) -> str:
             return data[: exc.start].decode("utf-8-sig")
         bad = data[exc.start : exc.start + 1].hex()
         raise IngestError(
-            f"invalid UTF-8 (byte 0x{bad} does not start or continue a character)",
+            f"invalid UTF-8: {exc.reason} (byte 0x{bad})",
             f"byte offset {exc.start}",
         ) from None
 
@@ -52,9 +56,9 @@ def detect_format(head: bytes) -> Format:
     if text.startswith("<"):
         if "<feed" in text[:4096] and "http://www.w3.org/2005/Atom" in text[:4096]:
             return Format.ARXIV_ATOM
-    elif text.startswith("["):
+    elif _JSON_ARRAY.match(text):
         return Format.HF_JSON
-    elif text.startswith("{"):
+    elif _JSON_OBJECT.match(text):
         return _json_or_jsonl(text)
     elif find_page_date(text[:65536]) is not None:
         return Format.HF_PAGE

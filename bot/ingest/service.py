@@ -12,11 +12,12 @@ import gzip
 import io
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from bot.ingest.arxiv_atom import parse_arxiv_atom
 from bot.ingest.detect import HEAD_BYTES, Format, decode_utf8, detect_format, is_gzip
@@ -25,7 +26,18 @@ from bot.ingest.hf_json import parse_hf_json
 from bot.ingest.hf_page import parse_hf_page
 from bot.ingest.jsonl import iter_jsonl
 from bot.models import PaperRecord, UpsertStats
-from bot.ports import UnitOfWorkFactory
+from bot.ports import PaperRepository
+
+
+class _HasPapers(Protocol):
+    # Read-only, so any unit of work whose `papers` is a PaperRepository fits.
+    @property
+    def papers(self) -> PaperRepository: ...
+
+
+# What ingestion needs of storage: a transaction exposing the paper repository (e.g.
+# `Database.uow`). Narrower than `bot.ports.UnitOfWorkFactory` on purpose.
+UnitOfWorkFactory = Callable[[], AbstractContextManager[_HasPapers]]
 
 # (bytes of the file read so far, file size): drives a progress bar.
 Progress = Callable[[int, int], None]

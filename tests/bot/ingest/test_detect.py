@@ -55,6 +55,8 @@ def test_small_heads(head: bytes, expected: Format) -> None:
         b"hello world\nthis is not a paper list\n",
         b"<html><body>502 Bad Gateway</body></html>",
         b"id,title\n1,foo\n",
+        b"[build-system]\nrequires = []\n",
+        b"{not json at all}",
         b"\x00\x01\x02binary",
     ],
 )
