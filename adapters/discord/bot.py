@@ -1,0 +1,92 @@
+"""The discord.py client: a `commands.Bot` (or `AutoShardedBot`) carrying the `/papers` cog.
+
+- Intents are minimal: only `guilds`, which slash commands and channel resolution need. The
+  bot reads no message content and no member lists.
+- `AllowedMentions.none()` is the client default, so no paper title, abstract or user
+  input can ever ping `@everyone`, a role or a user.
+- The cog and the persistent page buttons are registered in `setup_hook`, which runs on
+  `login`, before the gateway connects. Commands are *not* synced here: registration is
+  `papers-bot discord sync`, since syncing on every start hits a tight rate limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from adapters.discord.cog import PapersCog
+from adapters.discord.views import PageButton
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.app import Core
+
+log = logging.getLogger(__name__)
+
+
+def bot_options() -> dict[str, object]:
+    intents = discord.Intents.none()
+    intents.guilds = True
+    return {
+        # Slash commands only; a mention prefix keeps discord.ext happy without the
+        # privileged message-content intent.
+        "command_prefix": commands.when_mentioned,
+        "intents": intents,
+        "allowed_mentions": discord.AllowedMentions.none(),
+        "help_command": None,
+    }
+
+
+async def _setup(bot: PapersBot | ShardedPapersBot) -> None:
+    await bot.add_cog(PapersCog(bot))
+    # Page buttons carry their state in the custom_id, so registering the DynamicItem
+    # template is all it takes for buttons on old messages to work after a restart.
+    bot.add_dynamic_items(PageButton)
+
+
+class PapersBot(commands.Bot):
+    def __init__(self, core: Core | None, **options: object) -> None:
+        super().__init__(**{**bot_options(), **options})  # type: ignore[arg-type]
+        self.core = core
+
+    async def setup_hook(self) -> None:
+        await _setup(self)
+
+
+class ShardedPapersBot(commands.AutoShardedBot):
+    def __init__(
+        self, core: Core | None, *, gateway_override: bool = False, **options: object
+    ) -> None:
+        super().__init__(**{**bot_options(), **options})  # type: ignore[arg-type]
+        self.core = core
+        self.gateway_override = gateway_override
+
+    async def setup_hook(self) -> None:
+        await _setup(self)
+        if self.gateway_override and self.shard_count is None:
+            # With no shard count, discord.py would connect to the URL that /gateway/bot
+            # names and ignore DISCORD_GATEWAY_URL; asking for the count ourselves makes it
+            # use DiscordWebSocket.DEFAULT_GATEWAY (the override) instead.
+            count, _url, _limits = await self.http.get_bot_gateway()
+            self.shard_count = count
+            log.info("sharding over %d shards via the configured gateway", count)
+
+
+def create_bot(core: Core | None, settings: Settings) -> PapersBot | ShardedPapersBot:
+    """`DISCORD_SHARDS` unset: one connection; `auto`: Discord's count; `N`: N shards."""
+    shards = (settings.discord_shards or "").strip().lower()
+    if not shards:
+        return PapersBot(core)
+    override = bool(settings.discord_gateway_url)
+    if shards == "auto":
+        return ShardedPapersBot(core, gateway_override=override)
+    try:
+        count = int(shards)
+    except ValueError as exc:
+        raise ValueError(f"DISCORD_SHARDS must be 'auto' or a number, not {shards!r}") from exc
+    if count < 1:
+        raise ValueError("DISCORD_SHARDS must be at least 1")
+    return ShardedPapersBot(core, gateway_override=override, shard_count=count)

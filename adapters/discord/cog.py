@@ -1,0 +1,244 @@
+"""The `/papers` app-command group: translates interactions into core requests and renders replies.
+
+Every subcommand does the same three things (DESIGN.md §1): build a `CommandRequest`, call
+`CommandCore.dispatch`, render the `Reply`. Discord specifics handled here:
+- Manage Channels is checked at run time from the permissions Discord resolved for the
+  member in this channel (`interaction.permissions`); `default_permissions` cannot be set
+  per subcommand and is only a hint that server admins may override anyway.
+- Subscriptions belong to a server channel: in a DM, or in a server the bot is not a member
+  of (user-installed app), the user gets a clear message instead.
+- Autocomplete answers from the in-memory index, bounded well below Discord's 3 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from adapters.discord.views import NONE_MENTIONS, run_with_deferral, send_reply
+from bot.commands.parser import parse_time, resolve_timezone
+from bot.models import CommandRequest, Platform, Reply, ReplyKind
+from bot.text import clean_text, shorten
+
+if TYPE_CHECKING:
+    from adapters.discord.bot import PapersBot, ShardedPapersBot
+    from bot.app import Core
+
+log = logging.getLogger(__name__)
+
+MAX_CHOICES = 25
+CHOICE_MAX = 100
+# Autocomplete must answer within 3 s; past this we answer with no choices rather than fail.
+AUTOCOMPLETE_BUDGET_SECONDS = 2.0
+
+GUILD_ONLY_MESSAGE = "Subscriptions belong to a server channel; run this in a channel, not a DM."
+NOT_INSTALLED_MESSAGE = (
+    "papers-bot is not a member of this server, so it cannot post digests here. "
+    "Ask a server admin to add the bot first."
+)
+
+
+def build_request(
+    interaction: discord.Interaction[Any], name: str, args: str = "", *, offset: int = 0
+) -> CommandRequest:
+    """The core's view of an interaction. `can_manage` comes from Discord's resolved perms."""
+    guild_id = interaction.guild_id
+    perms = interaction.permissions
+    return CommandRequest(
+        platform=Platform.DISCORD,
+        channel=str(interaction.channel_id or ""),
+        user=str(interaction.user.id),
+        name=name,
+        args=args,
+        workspace=str(guild_id) if guild_id else None,
+        can_manage=bool(guild_id) and (perms.manage_channels or perms.administrator),
+        is_direct_message=guild_id is None,
+        offset=offset,
+    )
+
+
+def _choices(titles: list[tuple[int, str]]) -> list[app_commands.Choice[str]]:
+    """At most 25 choices; name and value both ≤ 100 chars (Discord rejects longer)."""
+    choices: list[app_commands.Choice[str]] = []
+    seen: set[str] = set()
+    for _key, title in titles:
+        text = shorten(clean_text(title), CHOICE_MAX)
+        if not text or text in seen:
+            continue
+        seen.add(text)
+        choices.append(app_commands.Choice(name=text, value=text))
+        if len(choices) >= MAX_CHOICES:
+            break
+    return choices
+
+
+class PapersCog(
+    commands.GroupCog,
+    group_name="papers",
+    group_description="Find and follow research papers",
+):
+    def __init__(self, bot: PapersBot | ShardedPapersBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @property
+    def core(self) -> Core:
+        core = self.bot.core
+        if core is None:
+            # Only `papers-bot discord sync` builds a bot without a core, and it never serves.
+            raise RuntimeError("the Discord bot was built without a command core")
+        return core
+
+    async def _run(
+        self,
+        interaction: discord.Interaction[Any],
+        name: str,
+        args: str = "",
+        *,
+        guild_only: bool = False,
+        preset: Reply | None = None,
+    ) -> None:
+        reply = preset
+        if reply is None and guild_only:
+            if interaction.guild_id is None:
+                reply = Reply(ReplyKind.ERROR, GUILD_ONLY_MESSAGE, title="Subscription")
+            elif not interaction.is_guild_integration():
+                reply = Reply(ReplyKind.ERROR, NOT_INSTALLED_MESSAGE, title="Subscription")
+        if reply is None:
+            request = build_request(interaction, name, args)
+            reply = await run_with_deferral(interaction, self.core.commands.dispatch(request))
+        await send_reply(interaction, reply, core=self.core)
+
+    @app_commands.command(name="search", description="Fuzzy search over papers")
+    @app_commands.describe(query="Words from the title, authors or abstract; typos are fine")
+    async def search(self, interaction: discord.Interaction[Any], query: str) -> None:
+        await self._run(interaction, "search", query)
+
+    @search.autocomplete("query")
+    async def search_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        prefix = clean_text(current)
+        if not prefix:
+            return []
+        try:
+            titles = await asyncio.wait_for(
+                asyncio.to_thread(self.core.commands.suggest, prefix, limit=MAX_CHOICES),
+                AUTOCOMPLETE_BUDGET_SECONDS,
+            )
+        except TimeoutError:
+            log.warning("autocomplete for %r exceeded its budget", prefix[:50])
+            return []
+        return _choices(titles)
+
+    @app_commands.command(name="trending", description="The hottest papers of the last days")
+    @app_commands.describe(count="How many papers (1–25, default 5)")
+    async def trending(
+        self,
+        interaction: discord.Interaction[Any],
+        count: app_commands.Range[int, 1, 25] | None = None,
+    ) -> None:
+        await self._run(interaction, "trending", str(count) if count else "")
+
+    @app_commands.command(
+        name="subscribe", description="Post a daily digest of trending papers in this channel"
+    )
+    @app_commands.describe(
+        time="Time of day, e.g. 09:00 or 9am",
+        timezone="IANA timezone, e.g. Europe/Berlin (default: the bot's)",
+        keywords="Comma-separated keywords to filter by, e.g. diffusion, speech",
+        days="Which days to post",
+        top="Papers per digest (1–10)",
+        min_upvotes="Only papers with at least this many upvotes",
+    )
+    @app_commands.choices(
+        days=[
+            app_commands.Choice(name="Monday to Friday", value="mon-fri"),
+            app_commands.Choice(name="Every day", value="daily"),
+            app_commands.Choice(name="Weekends", value="weekends"),
+        ]
+    )
+    async def subscribe(
+        self,
+        interaction: discord.Interaction[Any],
+        time: str,
+        timezone: str | None = None,
+        keywords: str | None = None,
+        days: app_commands.Choice[str] | None = None,
+        top: app_commands.Range[int, 1, 10] | None = None,
+        min_upvotes: app_commands.Range[int, 0, 100000] | None = None,
+    ) -> None:
+        preset: Reply | None = None
+        at = parse_time(time.replace(" ", ""))
+        zone = resolve_timezone(timezone.strip()) if timezone else None
+        if at is None:
+            preset = Reply(
+                ReplyKind.ERROR,
+                f"“{shorten(clean_text(time), 20)}” is not a time of day; use HH:MM, e.g. 09:00.",
+            )
+        elif timezone and zone is None:
+            preset = Reply(
+                ReplyKind.ERROR,
+                f"“{shorten(clean_text(timezone), 40)}” is not a timezone; "
+                "pick one from the list, e.g. Europe/Berlin.",
+            )
+        parts = [at.strftime("%H:%M") if at else ""]
+        if zone:
+            parts.append(zone)
+        if days:
+            parts.append(f"days={days.value}")
+        if top:
+            parts.append(f"top={top}")
+        if min_upvotes is not None:
+            parts.append(f"min={min_upvotes}")
+        if keywords:
+            parts.append(clean_text(keywords))
+        await self._run(interaction, "subscribe", " ".join(parts), guild_only=True, preset=preset)
+
+    @subscribe.autocomplete("timezone")
+    async def timezone_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        from zoneinfo import available_timezones
+
+        needle = current.strip().casefold()
+        names = sorted(available_timezones())
+        if needle:
+            names = [n for n in names if needle in n.casefold()]
+        return [app_commands.Choice(name=n, value=n) for n in names[:MAX_CHOICES]]
+
+    @app_commands.command(name="unsubscribe", description="Stop this channel's digest")
+    async def unsubscribe(self, interaction: discord.Interaction[Any]) -> None:
+        await self._run(interaction, "unsubscribe", guild_only=True)
+
+    @app_commands.command(name="subscriptions", description="Show this channel's digest settings")
+    async def subscriptions(self, interaction: discord.Interaction[Any]) -> None:
+        await self._run(interaction, "subscriptions", guild_only=True)
+
+    @app_commands.command(name="help", description="How to use papers-bot")
+    async def help(self, interaction: discord.Interaction[Any]) -> None:
+        await self._run(interaction, "help")
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """Errors outside the core (Discord HTTP, rendering) get logged and a short apology."""
+        log.error("discord command failed: %s", error, exc_info=error)
+        text = "Sorry, something went wrong while answering. Please try again."
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(
+                    text, ephemeral=True, allowed_mentions=NONE_MENTIONS
+                )
+            else:
+                await interaction.response.send_message(
+                    text, ephemeral=True, allowed_mentions=NONE_MENTIONS
+                )
+        except discord.HTTPException as exc:
+            # The interaction token may be gone (expired or already answered): log and move on.
+            log.warning("could not report the error to the user: %s", exc)

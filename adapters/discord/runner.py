@@ -1,0 +1,53 @@
+"""Runs the Discord bot: `papers-bot serve discord` awaits `serve_discord(core, settings)`.
+
+`DISCORD_API_URL` and `DISCORD_GATEWAY_URL` are applied to discord.py's class-level
+endpoints (`Route.BASE`, `DiscordWebSocket.DEFAULT_GATEWAY`), which is how the bot runs
+behind a proxy or against the loopback fakes in the tests. Commands are never synced here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord.gateway
+import discord.http
+import yarl
+
+from adapters.discord.bot import PapersBot, ShardedPapersBot, create_bot
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.app import Core
+
+log = logging.getLogger(__name__)
+
+
+def configure_endpoints(settings: Settings) -> None:
+    """Point discord.py at the configured REST base and gateway (process-wide settings)."""
+    discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+def require_token(settings: Settings) -> str:
+    token = settings.discord_token.get_secret_value() if settings.discord_token else ""
+    if not token:
+        raise RuntimeError("DISCORD_TOKEN is not set")
+    return token
+
+
+async def serve_discord(
+    core: Core, settings: Settings, *, bot: PapersBot | ShardedPapersBot | None = None
+) -> None:
+    """Connect and answer interactions until cancelled; closes the client on the way out.
+
+    Pass `bot` (from `create_bot`) when something else needs the same client, e.g. the
+    digest scheduler's `build_discord_sink(settings, bot)`.
+    """
+    token = require_token(settings)
+    configure_endpoints(settings)
+    client = bot or create_bot(core, settings)
+    async with client:
+        log.info("discord: connecting (api %s)", discord.http.Route.BASE)
+        await client.start(token, reconnect=True)

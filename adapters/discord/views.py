@@ -1,0 +1,264 @@
+"""Previous/Next buttons that keep working across restarts, and sending replies to interactions.
+
+The paging state lives entirely in each button's `custom_id` (Discord allows 100 chars):
+`papers:page:<command>:<offset>:q:<query>` when the query fits, else
+`papers:page:<command>:<offset>:h:<digest>` with the query stored under that digest in the
+`kv_store` table. A `DynamicItem` template matches both forms, so a button on a message
+sent before a restart still dispatches: no in-memory view has to exist for it.
+
+`send_reply` and `run_with_deferral` are here too because both the slash commands and the
+buttons answer interactions the same way: within 3 s, deferring first when the core is slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import discord
+from sqlalchemy.exc import IntegrityError
+
+from adapters.discord.embeds import render_reply
+from bot.models import PageCursor, Reply, ReplyKind
+from storage.db import Database
+from storage.tables import KeyValueRow
+
+if TYPE_CHECKING:
+    from bot.app import Core
+
+log = logging.getLogger(__name__)
+
+NONE_MENTIONS = discord.AllowedMentions.none()
+CUSTOM_ID_MAX = 100
+KV_NAMESPACE = "discord.page_query"
+# Discord gives 3 s for the first response; beyond this the reply is deferred first.
+DEFER_AFTER_SECONDS = 2.0
+
+_TEMPLATE = re.compile(
+    r"papers:page:(?P<command>[a-z]+):(?P<offset>\d{1,9}):(?P<mode>[qh]):(?P<value>.*)", re.S
+)
+
+
+def _fits(custom_id: str) -> bool:
+    # Count UTF-16 units as well as code points: whichever Discord applies, we stay under.
+    return len(custom_id.encode("utf-16-le")) // 2 <= CUSTOM_ID_MAX
+
+
+def query_digest(query: str) -> str:
+    return hashlib.sha256(query.encode("utf-8")).hexdigest()[:40]
+
+
+class QueryStore:
+    """Queries too long for a custom_id, content-addressed in `kv_store` (survives restarts)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def put(self, query: str) -> str:
+        name = query_digest(query)
+        try:
+            with self.db.session() as session:
+                if session.get(KeyValueRow, (KV_NAMESPACE, name)) is None:
+                    session.add(
+                        KeyValueRow(
+                            namespace=KV_NAMESPACE,
+                            name=name,
+                            value=query.encode("utf-8"),
+                            updated_at=datetime.now(UTC),
+                        )
+                    )
+        except IntegrityError:
+            # Content-addressed: a concurrent writer stored the very same query.
+            log.debug("page query %s stored concurrently", name)
+        return name
+
+    def get(self, name: str) -> str | None:
+        with self.db.session() as session:
+            row = session.get(KeyValueRow, (KV_NAMESPACE, name))
+            return row.value.decode("utf-8") if row is not None else None
+
+
+def query_fits_inline(command: str, query: str) -> bool:
+    """Whether every page's custom_id can carry the query itself (largest offset allowed)."""
+    return _fits(f"papers:page:{command}:{'9' * 9}:q:{query}")
+
+
+def encode_custom_id(command: str, offset: int, query: str) -> str:
+    """The custom_id of a button opening the page at `offset`.
+
+    A query too long to inline is referenced by digest; the caller stores it first with
+    `QueryStore.put`, which keeps this function pure and off the database.
+    """
+    base = f"papers:page:{command}:{offset}:"
+    if query_fits_inline(command, query):
+        return f"{base}q:{query}"
+    return f"{base}h:{query_digest(query)}"
+
+
+class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPLATE):
+    """A Previous or Next button; everything needed to fetch its page is in its custom_id."""
+
+    def __init__(
+        self, command: str, offset: int, query: str, *, custom_id: str, label: str
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(style=discord.ButtonStyle.secondary, label=label, custom_id=custom_id)
+        )
+        self.command = command
+        self.offset = offset
+        self.query = query
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> PageButton:
+        query: str | None = match["value"]
+        if match["mode"] == "h":
+            core: Core = interaction.client.core
+            query = await asyncio.to_thread(QueryStore(core.db).get, match["value"])
+        return cls(
+            match["command"],
+            int(match["offset"]),
+            query if query is not None else "",
+            custom_id=item.custom_id or "",
+            label=getattr(item, "label", None) or "Page",
+        )
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        from adapters.discord.cog import build_request
+
+        core: Core = interaction.client.core
+        if not self.query:
+            reply = Reply(
+                ReplyKind.ERROR,
+                "This result list has expired. Please run the search again.",
+            )
+        else:
+            request = build_request(interaction, self.command, self.query, offset=self.offset)
+            reply = await run_with_deferral(interaction, core.commands.dispatch(request), edit=True)
+        await send_reply(interaction, reply, core=core, edit=True)
+
+
+def page_view(cursor: PageCursor | None) -> discord.ui.View | None:
+    """Previous / page x of y / Next, or None when everything fits one page."""
+    if cursor is None or not (cursor.has_next or cursor.has_previous):
+        return None
+    view = discord.ui.View(timeout=None)
+    if cursor.has_previous:
+        prev = cursor.previous()
+        view.add_item(
+            PageButton(
+                cursor.command,
+                prev.offset,
+                cursor.query,
+                custom_id=encode_custom_id(cursor.command, prev.offset, cursor.query),
+                label="◀ Previous",
+            )
+        )
+    pages = max(1, -(-cursor.total // cursor.page_size))
+    view.add_item(
+        discord.ui.Button(
+            label=f"Page {cursor.offset // cursor.page_size + 1} of {pages}",
+            custom_id="papers:pageinfo",
+            disabled=True,
+        )
+    )
+    if cursor.has_next:
+        nxt = cursor.next()
+        view.add_item(
+            PageButton(
+                cursor.command,
+                nxt.offset,
+                cursor.query,
+                custom_id=encode_custom_id(cursor.command, nxt.offset, cursor.query),
+                label="Next ▶",
+            )
+        )
+    return view
+
+
+async def run_with_deferral(
+    interaction: discord.Interaction[Any],
+    work: Awaitable[Reply],
+    *,
+    edit: bool = False,
+    ephemeral: bool = True,
+) -> Reply:
+    """Await the core's reply, deferring the interaction first if it is not ready in time.
+
+    Most answers take milliseconds, and answering directly avoids a "thinking…" flash;
+    a slow database must still not cost us the 3 s window.
+    """
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER_SECONDS)
+    if not done and not interaction.response.is_done():
+        if edit:
+            await interaction.response.defer()
+        else:
+            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+    return await task
+
+
+async def send_reply(
+    interaction: discord.Interaction[Any],
+    reply: Reply,
+    *,
+    core: Core,
+    edit: bool = False,
+) -> None:
+    """Answer with the rendered reply: first message as the response, extra ones as follow-ups."""
+    cursor = reply.cursor
+    if cursor is not None and not query_fits_inline(cursor.command, cursor.query):
+        # The buttons will reference the query by digest: store it (off the event loop) first.
+        await asyncio.to_thread(QueryStore(core.db).put, cursor.query)
+    view = page_view(cursor)
+    messages = render_reply(reply)
+    first, rest = messages[0], messages[1:]
+    view_kwargs: dict[str, Any] = {"view": view} if view is not None else {}
+    if edit:
+        if interaction.response.is_done():
+            await interaction.edit_original_response(
+                content=first.content,
+                embeds=first.embeds,
+                allowed_mentions=NONE_MENTIONS,
+                view=view,
+            )
+        else:
+            await interaction.response.edit_message(
+                content=first.content,
+                embeds=first.embeds,
+                allowed_mentions=NONE_MENTIONS,
+                view=view,
+            )
+    elif interaction.response.is_done():
+        await interaction.followup.send(
+            content=first.content or discord.utils.MISSING,
+            embeds=first.embeds,
+            ephemeral=reply.ephemeral,
+            allowed_mentions=NONE_MENTIONS,
+            **view_kwargs,
+        )
+    else:
+        await interaction.response.send_message(
+            content=first.content,
+            embeds=first.embeds,
+            ephemeral=reply.ephemeral,
+            allowed_mentions=NONE_MENTIONS,
+            **view_kwargs,
+        )
+    for message in rest:
+        await interaction.followup.send(
+            content=message.content or discord.utils.MISSING,
+            embeds=message.embeds,
+            ephemeral=reply.ephemeral,
+            allowed_mentions=NONE_MENTIONS,
+        )
