@@ -1,0 +1,1 @@
+"""Tests of the deployment manifests against the code they deploy."""
