@@ -25,6 +25,7 @@ from bot.ingest.errors import IngestError
 from bot.ingest.hf_json import parse_hf_json
 from bot.ingest.hf_page import parse_hf_page
 from bot.ingest.jsonl import iter_jsonl
+from bot.metrics import count_ingested
 from bot.models import PaperRecord, UpsertStats
 from bot.ports import PaperRepository
 
@@ -106,11 +107,18 @@ def parse_bytes(data: bytes, *, as_of: date) -> tuple[Format, list[PaperRecord]]
 
 
 def store(
-    uow_factory: UnitOfWorkFactory, records: Iterable[PaperRecord], *, now: datetime
+    uow_factory: UnitOfWorkFactory,
+    records: Iterable[PaperRecord],
+    *,
+    now: datetime,
+    source: str = "unknown",
 ) -> UpsertStats:
     """Upsert records in one transaction; nothing is kept if iterating them fails."""
     with uow_factory() as uow:
-        return uow.papers.upsert_many(records, seen_at=now)
+        stats = uow.papers.upsert_many(records, seen_at=now)
+    # Counted only once committed, so papers_ingested_total never counts a rollback.
+    count_ingested(source, stats)
+    return stats
 
 
 def ingest_bytes(
@@ -118,7 +126,7 @@ def ingest_bytes(
 ) -> FileResult:
     """Ingest content held in memory. Raises `IngestError`; the database is then unchanged."""
     fmt, records = parse_bytes(data, as_of=as_of)
-    stats = store(uow_factory, records, now=now)
+    stats = store(uow_factory, records, now=now, source=fmt.value)
     return FileResult(name=name, format=fmt, records=len(records), stats=stats)
 
 
@@ -165,11 +173,13 @@ def ingest_file(
             stream.seek(0)
             if fmt is Format.JSONL:
                 counter = _Counter(raw, size, progress)
-                stats = store(uow_factory, counter.wrap(iter_jsonl(stream)), now=now)
+                stats = store(
+                    uow_factory, counter.wrap(iter_jsonl(stream)), now=now, source=fmt.value
+                )
                 records = counter.count
             else:
                 parsed = parse_content(stream.read(), fmt, as_of=as_of)
-                stats = store(uow_factory, parsed, now=now)
+                stats = store(uow_factory, parsed, now=now, source=fmt.value)
                 records = len(parsed)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             # Corruption anywhere in a gzip stream surfaces while reading.

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bot import metrics
 from bot.commands.core import CommandCore, CoreConfig
-from bot.models import CommandRequest, Platform, SearchResults, UpsertStats
+from bot.ingest.service import store
+from bot.models import CommandRequest, PaperRecord, Platform, SearchResults, UpsertStats
+from storage.db import Database
 
 
 @pytest.mark.parametrize(
@@ -128,3 +131,11 @@ async def test_dispatch_counts_outcomes_and_times_searches() -> None:
     assert value("papers_commands_total", rejected) == before["rej"] + 1
     assert value("papers_commands_total", failed) == before["fail"] + 1
     assert value("papers_search_seconds_count") == searches + 2
+
+
+def test_ingest_store_counts_committed_upserts(sqlite_db: Database) -> None:
+    labels = {"source": "unit-test", "result": "inserted"}
+    before = value("papers_ingested_total", labels)
+    records = [PaperRecord(title=f"Metric paper {i}", source="unit-test") for i in range(3)]
+    store(sqlite_db.uow, records, now=datetime.now(UTC), source="unit-test")
+    assert value("papers_ingested_total", labels) == before + 3
