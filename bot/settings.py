@@ -19,11 +19,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///papers-bot.db"
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    # A custom error keeps the message as written: no "Value error, " prefix in the one
+    # line the CLI prints.
+    return PydanticCustomError("invalid_setting", message)
+
+
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 _SHARDS = re.compile(r"^(auto|[1-9][0-9]{0,4})$")
 
@@ -217,20 +226,20 @@ class Settings(BaseSettings):
         try:
             url = make_url(value)
         except ArgumentError as exc:
-            raise ValueError(f"DATABASE_URL is not a valid SQLAlchemy URL: {exc}") from exc
+            raise _invalid(f"DATABASE_URL is not a valid SQLAlchemy URL: {exc}") from exc
         backend = url.get_backend_name()
         if backend not in {"sqlite", "postgresql"}:
-            raise ValueError(f"DATABASE_URL uses {backend!r}; supported are sqlite and postgresql")
+            raise _invalid(f"DATABASE_URL uses {backend!r}; supported are sqlite and postgresql")
         if backend == "sqlite" and url.database and url.database != ":memory:":
             # SQLite would only say "unable to open database file" on the first query.
             parent = Path(url.database).expanduser().parent
             if not parent.is_dir():
-                raise ValueError(
+                raise _invalid(
                     f"DATABASE_URL points to a SQLite file in {str(parent)!r}, "
                     "which is not an existing directory"
                 )
         if backend == "postgresql" and not url.database:
-            raise ValueError("DATABASE_URL for PostgreSQL must name a database")
+            raise _invalid("DATABASE_URL for PostgreSQL must name a database")
         return value
 
     @field_validator("timezone")
@@ -239,7 +248,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"PAPERS_TIMEZONE {value!r} is not an IANA timezone") from exc
+            raise _invalid(f"PAPERS_TIMEZONE {value!r} is not an IANA timezone") from exc
         return value
 
     @field_validator("log_level")
@@ -247,7 +256,7 @@ class Settings(BaseSettings):
     def _valid_log_level(cls, value: str) -> str:
         level = value.strip().upper()
         if level not in _LOG_LEVELS:
-            raise ValueError(f"PAPERS_LOG_LEVEL {value!r} is not one of {', '.join(_LOG_LEVELS)}")
+            raise _invalid(f"PAPERS_LOG_LEVEL {value!r} is not one of {', '.join(_LOG_LEVELS)}")
         return level
 
     @field_validator("ingest_hf_cron", "ingest_arxiv_cron")
@@ -257,7 +266,7 @@ class Settings(BaseSettings):
         try:
             CronTrigger.from_crontab(value, timezone="UTC")
         except ValueError as exc:
-            raise ValueError(
+            raise _invalid(
                 f"{name} {value!r} is not a 5-field crontab expression "
                 f"(minute hour day month weekday): {exc}"
             ) from exc
@@ -272,7 +281,7 @@ class Settings(BaseSettings):
             Fernet(value.get_secret_value().encode())
         except (ValueError, binascii.Error) as exc:
             # Never echo the value: it is a secret even when it is malformed.
-            raise ValueError(
+            raise _invalid(
                 "PAPERS_ENCRYPTION_KEY must be a Fernet key (32 bytes, url-safe base64); "
                 'generate one with: python -c "from cryptography.fernet import Fernet; '
                 'print(Fernet.generate_key().decode())"'
@@ -286,14 +295,14 @@ class Settings(BaseSettings):
             return None
         value = value.strip().lower()
         if not _SHARDS.match(value):
-            raise ValueError(f"DISCORD_SHARDS {value!r} must be 'auto' or a positive number")
+            raise _invalid(f"DISCORD_SHARDS {value!r} must be 'auto' or a positive number")
         return value
 
     @field_validator("slack_api_url", "discord_api_url", "hf_api_url", "arxiv_api_url")
     @classmethod
     def _valid_http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"{value!r} is not an http(s) URL")
+            raise _invalid(f"{value!r} is not an http(s) URL")
         return value
 
     @field_validator("discord_gateway_url")
@@ -302,21 +311,21 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         if not re.match(r"^wss?://[^/\s]+", value):
-            raise ValueError(f"DISCORD_GATEWAY_URL {value!r} is not a ws:// or wss:// URL")
+            raise _invalid(f"DISCORD_GATEWAY_URL {value!r} is not a ws:// or wss:// URL")
         return value
 
     @model_validator(mode="after")
     def _consistent_platforms(self) -> Self:
         if self.slack_client_id and self.slack_client_secret is None:
-            raise ValueError(
+            raise _invalid(
                 "SLACK_CLIENT_ID is set but SLACK_CLIENT_SECRET is not; OAuth installs need both"
             )
         if self.slack_client_secret is not None and not self.slack_client_id:
-            raise ValueError("SLACK_CLIENT_SECRET is set but SLACK_CLIENT_ID is not")
+            raise _invalid("SLACK_CLIENT_SECRET is set but SLACK_CLIENT_ID is not")
         http_mode = self.slack_app_token is None
         if self.slack_enabled and http_mode and self.slack_signing_secret is None:
             # Without a signing secret every request to /slack/events would be rejected.
-            raise ValueError(
+            raise _invalid(
                 "Slack runs in HTTP mode (no SLACK_APP_TOKEN) but SLACK_SIGNING_SECRET is "
                 "not set; set it, or set SLACK_APP_TOKEN for Socket Mode"
             )
