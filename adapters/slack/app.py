@@ -66,6 +66,10 @@ BOT_SCOPES = [
     "users:read",
 ]
 MAX_UNFURLS = 10
+NOT_INSTALLED_TEXT = (
+    ":warning: papers-bot is not installed in this workspace (or its install was revoked). "
+    "Ask a workspace admin to install it again."
+)
 
 
 class SlackConfigError(Exception):
@@ -141,6 +145,7 @@ def build_slack_app(
         # Our guard replaces bolt's verification: bolt answers a garbled timestamp with 500.
         "request_verification_enabled": False,
         "before_authorize": guard,
+        "user_facing_authorize_error_message": NOT_INSTALLED_TEXT,
     }
     installation_store: DbInstallationStore | None = None
     if is_oauth_mode(settings):

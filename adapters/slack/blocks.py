@@ -96,11 +96,13 @@ def plain(text: str, limit: int) -> PlainTextObject:
 
 def authors_text(card: PaperCard) -> str:
     paper = card.paper
-    names = [safe_text(a, AUTHOR_NAME_MAX) for a in paper.authors if a and a.strip()]
-    total = max(len(names), paper.author_count or 0)
+    present = [a for a in paper.authors if a and a.strip()]
+    # Only the shown names are normalised: a paper may list hundreds of authors.
+    names = [safe_text(a, AUTHOR_NAME_MAX) for a in present[:AUTHORS_SHOWN]]
+    total = max(len(present), paper.author_count or 0)
     if not names:
         return f"{total} authors" if total else ""
-    shown = ", ".join(names[:AUTHORS_SHOWN])
+    shown = ", ".join(names)
     return f"{shown} et al." if total > AUTHORS_SHOWN else shown
 
 
@@ -267,9 +269,12 @@ def fit_message(
 ) -> SlackMessage:
     """Assemble head + cards + tail, dropping trailing cards until Slack's limits hold."""
     cards = list(cards)
-    dropped = 0
+    # Every card takes at least one block; start from the most that could possibly fit.
+    room = max(0, MAX_BLOCKS - len(head) - len(tail) - 1)
+    shown = min(len(cards), room)
     while True:
-        body = render_cards(cards)
+        dropped = len(cards) - shown
+        body = render_cards(cards[:shown])
         extra: list[Block] = []
         if dropped:
             extra.append(
@@ -282,12 +287,13 @@ def fit_message(
                 )
             )
         message = SlackMessage(text=text, blocks=[*head, *body, *extra, *tail])
-        if (
-            len(message.blocks) <= MAX_BLOCKS and message.total_chars() <= MESSAGE_CHAR_BUDGET
-        ) or not cards:
+        block_excess = len(message.blocks) - MAX_BLOCKS
+        chars = message.total_chars()
+        if (block_excess <= 0 and chars <= MESSAGE_CHAR_BUDGET) or shown == 0:
             return message
-        cards.pop()
-        dropped += 1
+        # Shrink proportionally to the overshoot, by at least one card per round.
+        by_chars = shown * MESSAGE_CHAR_BUDGET // chars if chars > MESSAGE_CHAR_BUDGET else shown
+        shown = max(0, min(shown - 1, shown - max(block_excess, 0), by_chars))
 
 
 def fallback_text(reply_text: str, cards: list[PaperCard] | tuple[PaperCard, ...]) -> str:
