@@ -8,6 +8,7 @@ behind a proxy or against the loopback fakes in the tests. Commands are never sy
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 from typing import TYPE_CHECKING
 
 import discord.gateway
@@ -15,6 +16,9 @@ import discord.http
 import yarl
 
 from adapters.discord.bot import PapersBot, ShardedPapersBot, create_bot
+from adapters.discord.sink import build_discord_sink
+from bot.models import Platform
+from bot.ports import MessageSink
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,16 +42,29 @@ def require_token(settings: Settings) -> str:
 
 
 async def serve_discord(
-    core: Core, settings: Settings, *, bot: PapersBot | ShardedPapersBot | None = None
+    core: Core,
+    settings: Settings,
+    *,
+    sinks: MutableMapping[Platform, MessageSink] | None = None,
+    bot: PapersBot | ShardedPapersBot | None = None,
 ) -> None:
     """Connect and answer interactions until cancelled; closes the client on the way out.
 
-    Pass `bot` (from `create_bot`) when something else needs the same client, e.g. the
-    digest scheduler's `build_discord_sink(settings, bot)`.
+    When `sinks` is given, the Discord digest sink is added to it as soon as the client
+    has logged in (it posts over the same client, so it shares its rate-limit state), and
+    removed again when the client closes.
     """
     token = require_token(settings)
     configure_endpoints(settings)
     client = bot or create_bot(core, settings)
     async with client:
-        log.info("discord: connecting (api %s)", discord.http.Route.BASE)
-        await client.start(token, reconnect=True)
+        log.info("discord: logging in (api %s)", discord.http.Route.BASE)
+        await client.login(token)
+        sink = build_discord_sink(settings, client)
+        if sinks is not None and sink is not None:
+            sinks[Platform.DISCORD] = sink
+        try:
+            await client.connect(reconnect=True)
+        finally:
+            if sinks is not None and sinks.get(Platform.DISCORD) is sink:
+                del sinks[Platform.DISCORD]

@@ -273,3 +273,141 @@ class FakeDiscordAPI:
             ]
             return json_response(registered)
         return json_response({"message": "404: Not Found", "code": 0}, 404)
+
+
+class FakeGateway:
+    """A loopback Discord gateway speaking plain-text JSON frames (no zlib needed).
+
+    On connect it sends HELLO; it answers IDENTIFY with READY (one unavailable guild) and
+    then GUILD_CREATE for it, acks heartbeats, and dispatches INTERACTION_CREATE events
+    when a test calls `dispatch`.
+    """
+
+    def __init__(self, guild_id: str, channel_id: str, heartbeat_ms: int = 500) -> None:
+        self.guild_id = guild_id
+        self.channel_id = channel_id
+        self.heartbeat_ms = heartbeat_ms
+        self.url = ""
+        self.identify: dict[str, Any] | None = None
+        self.heartbeats = 0
+        self.ready = asyncio.Event()
+        self.heartbeat_acked = asyncio.Event()
+        self._seq = 0
+        self._sockets: list[web.WebSocketResponse] = []
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"ws://127.0.0.1:{port}/"
+        return self.url
+
+    async def close(self) -> None:
+        for ws in self._sockets:
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _send(self, ws: web.WebSocketResponse, op: int, d: Any, t: str | None = None) -> None:
+        frame: dict[str, Any] = {"op": op, "d": d, "s": None, "t": t}
+        if op == 0:
+            self._seq += 1
+            frame["s"] = self._seq
+        await ws.send_str(json.dumps(frame))
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        await self.ready.wait()
+        await self._send(self._sockets[-1], 0, data, event)
+
+    def guild_payload(self) -> dict[str, Any]:
+        return {
+            "id": self.guild_id,
+            "name": "Papers Lab",
+            "icon": None,
+            "owner_id": OWNER["id"],
+            "features": [],
+            "roles": [
+                {
+                    "id": self.guild_id,
+                    "name": "@everyone",
+                    "permissions": str(1024 | 2048),
+                    "position": 0,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                    "flags": 0,
+                }
+            ],
+            "emojis": [],
+            "stickers": [],
+            "channels": [
+                {
+                    "id": self.channel_id,
+                    "type": 0,
+                    "guild_id": self.guild_id,
+                    "name": "papers",
+                    "position": 0,
+                    "permission_overwrites": [],
+                    "nsfw": False,
+                    "parent_id": None,
+                }
+            ],
+            "threads": [],
+            "members": [],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "member_count": 2,
+            "large": False,
+            "unavailable": False,
+            "joined_at": TIMESTAMP,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "system_channel_flags": 0,
+        }
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await self._send(ws, 10, {"heartbeat_interval": self.heartbeat_ms})
+        async for msg in ws:
+            if msg.type != web.WSMsgType.TEXT:
+                continue
+            frame = json.loads(msg.data)
+            if frame["op"] == 1:
+                self.heartbeats += 1
+                await self._send(ws, 11, None)
+                self.heartbeat_acked.set()
+            elif frame["op"] == 2:
+                self.identify = frame["d"]
+                await self._send(
+                    ws,
+                    0,
+                    {
+                        "v": 10,
+                        "user": BOT_USER,
+                        "guilds": [{"id": self.guild_id, "unavailable": True}],
+                        "session_id": "fake-session",
+                        "resume_gateway_url": self.url,
+                        "application": {"id": APP_ID, "flags": 0},
+                        "shard": [0, 1],
+                    },
+                    "READY",
+                )
+                await self._send(ws, 0, self.guild_payload(), "GUILD_CREATE")
+                self.ready.set()
+        return ws
