@@ -35,6 +35,10 @@ def check_cli(args: Sequence[str]) -> None:
     """Fail with a readable message unless `papers-bot *args` is a valid invocation."""
     args = list(args)
     app = cli_app()
+    if "--help" in args:
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, f"`papers-bot {' '.join(args)}`: {result.output}"
+        return
     result = CliRunner().invoke(app, [*command_words(args), "--help"])
     assert result.exit_code == 0, (
         f"`papers-bot {' '.join(args)} --help` exited {result.exit_code}: {result.output}"
