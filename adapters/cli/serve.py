@@ -71,6 +71,14 @@ async def run_targets(core: Core, targets: list[Platform], *, port: int) -> None
 
         runners.append(serve_discord(core, core.settings, sinks=sinks))
     scheduler = start_clock(core, sinks)
+    if core.settings.metrics_port and targets != [Platform.CONSOLE]:
+        # /healthz, /readyz and /metrics on their own port in every server mode, so probes
+        # look the same for Slack (HTTP or Socket Mode) and Discord.
+        from adapters.ops.http import serve_ops
+        from bot.health import readiness_checks
+
+        ops = readiness_checks(core, scheduler)
+        runners.append(serve_ops(core.settings.http_host, core.settings.metrics_port, ops))
     try:
         # The console returns when its user quits; servers run until cancelled.
         done, pending = await asyncio.wait(
