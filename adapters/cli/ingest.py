@@ -20,10 +20,12 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from adapters.cli.admin import open_database
+from adapters.cli.errors import UsageError
 from bot.ingest.errors import IngestError
 from bot.ingest.fetch_arxiv import fetch_arxiv
 from bot.ingest.fetch_hf import fetch_daily_papers
 from bot.ingest.hf_json import parse_hf_items
+from bot.ingest.http_retry import DEFAULT_POLICY, RetryPolicy
 from bot.ingest.service import FileResult, ingest_paths, ingest_seeds, store
 from bot.models import PaperRecord
 from bot.settings import Settings
@@ -38,6 +40,9 @@ AsOf = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")]
+Retries = Annotated[
+    int, typer.Option("--retries", min=0, max=10, help="Retries on HTTP 429/5xx or network errors.")
+]
 
 
 def _as_of(value: str | None) -> date:
@@ -46,9 +51,7 @@ def _as_of(value: str | None) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a YYYY-MM-DD date", param_hint="--as-of"
-        ) from None
+        raise UsageError(f"--as-of {value!r} is not a YYYY-MM-DD date") from None
 
 
 def _report(results: list[FileResult], *, as_json: bool, total_papers: int) -> None:
@@ -56,7 +59,9 @@ def _report(results: list[FileResult], *, as_json: bool, total_papers: int) -> N
         payload = {"files": [r.as_dict() for r in results], "papers": total_papers}
         typer.echo(json.dumps(payload))
     if any(not r.ok for r in results):
-        raise typer.Exit(1)
+        # SystemExit rather than typer.Exit: in non-standalone mode typer turns Exit into a
+        # return value, which a caller may drop; SystemExit reaches the process exit code.
+        raise SystemExit(1)
 
 
 def _print_result(result: FileResult) -> None:
@@ -167,21 +172,26 @@ def hf(
     week: Annotated[str | None, typer.Option("--week", help="An ISO week, YYYY-Www.")] = None,
     month: Annotated[str | None, typer.Option("--month", help="A month, YYYY-MM.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="Page size.")] = 100,
+    retries: Retries = DEFAULT_POLICY.retries,
     as_json: AsJson = False,
 ) -> None:
     """Fetch Hugging Face daily papers (default: the latest day) and ingest them."""
     chosen = [(k, v) for k, v in (("date", day), ("week", week), ("month", month)) if v]
     if len(chosen) > 1:
-        raise typer.BadParameter(
-            "give at most one of --date, --week and --month", param_hint="--date/--week/--month"
-        )
+        raise UsageError("give at most one of --date, --week and --month")
     settings = Settings()
     name = "hf daily_papers" + "".join(f" {k}={v}" for k, v in chosen)
 
     def fetch() -> list[PaperRecord]:
         with httpx.Client(timeout=30, follow_redirects=True) as client:
             items = fetch_daily_papers(
-                client, settings.hf_api_url, date=day, week=week, month=month, limit=limit
+                client,
+                settings.hf_api_url,
+                date=day,
+                week=week,
+                month=month,
+                limit=limit,
+                policy=RetryPolicy(retries=retries),
             )
         return parse_hf_items(items)
 
@@ -194,6 +204,7 @@ def arxiv(
     max_results: Annotated[
         int, typer.Option("--max", min=1, max=30000, help="How many of the newest papers.")
     ] = 100,
+    retries: Retries = DEFAULT_POLICY.retries,
     as_json: AsJson = False,
 ) -> None:
     """Fetch the newest papers of an arXiv category (at most one request every 3 s)."""
@@ -202,7 +213,11 @@ def arxiv(
     def fetch() -> list[PaperRecord]:
         with httpx.Client(timeout=60, follow_redirects=True) as client:
             return fetch_arxiv(
-                client, settings.arxiv_api_url, category=category, max_results=max_results
+                client,
+                settings.arxiv_api_url,
+                category=category,
+                max_results=max_results,
+                policy=RetryPolicy(retries=retries),
             )
 
     _store_fetched(f"arxiv cat:{category}", fetch, as_json)
