@@ -66,7 +66,8 @@ class ShardedPapersBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         await _setup(self)
-        if self.gateway_override and self.shard_count is None:
+        # discord.py annotates shard_count as int, but it is None until a count is known.
+        if self.gateway_override and getattr(self, "shard_count", None) is None:
             # With no shard count, discord.py would connect to the URL that /gateway/bot
             # names and ignore DISCORD_GATEWAY_URL; asking for the count ourselves makes it
             # use DiscordWebSocket.DEFAULT_GATEWAY (the override) instead.

@@ -129,7 +129,7 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPL
             match["command"],
             int(match["offset"]),
             query if query is not None else "",
-            custom_id=item.custom_id or "",
+            custom_id=match.string,
             label=getattr(item, "label", None) or "Page",
         )
 

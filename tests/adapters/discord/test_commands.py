@@ -324,3 +324,24 @@ async def test_slow_answer_is_deferred_then_sent_as_follow_up(
     followup = await fake_api.wait_for_call("POST", FOLLOWUP)
     assert any(SURVEY in e.get("title", "") for e in followup.json["embeds"])
     assert followup.json["allowed_mentions"] == {"parse": []}
+
+
+async def test_long_trending_list_continues_in_follow_ups(
+    bot: PapersBot, fake_api: FakeDiscordAPI
+) -> None:
+    call = await run_command(bot, fake_api, "trending", options={"count": 25})
+    first = call.json["data"]
+    await fake_api.wait_for(lambda _c: len(fake_api.find("POST", FOLLOWUP)) >= 2)
+    messages = [first, *(c.json for c in fake_api.find("POST", FOLLOWUP))]
+    cards = 0
+    for message in messages:
+        assert len(message["embeds"]) <= 10
+        assert message["allowed_mentions"] == {"parse": []}
+        size = 0
+        for e in message["embeds"]:
+            size += len(e.get("title", "")) + len(e.get("description", ""))
+            size += sum(len(f["name"]) + len(f["value"]) for f in e.get("fields", []))
+            size += len(e.get("footer", {}).get("text", ""))
+            cards += e.get("title", "").split(". ", 1)[0].isdigit()
+        assert size <= 6000
+    assert cards == 25

@@ -20,6 +20,7 @@ import discord.gateway
 import discord.http
 import pytest
 
+from adapters.discord.bot import PapersBot, ShardedPapersBot, create_bot
 from adapters.discord.runner import serve_discord
 from adapters.discord.sink import DiscordSink
 from bot.app import Core
@@ -140,3 +141,33 @@ async def test_papers_bot_serve_discord_subprocess(
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+
+
+async def test_sharded_bot_uses_the_configured_gateway(
+    core: Core, settings: Settings, fake_api: FakeDiscordAPI
+) -> None:
+    sharded = create_bot(
+        core,
+        settings.model_copy(
+            update={"discord_shards": "auto", "discord_gateway_url": "ws://127.0.0.1:9/"}
+        ),
+    )
+    assert isinstance(sharded, ShardedPapersBot)
+    await sharded.login("fake-token")
+    try:
+        # The shard count came from /gateway/bot, so discord.py will connect to
+        # DEFAULT_GATEWAY (the override) instead of the URL Discord names.
+        assert sharded.shard_count == 1
+        assert fake_api.find("GET", r"^/gateway/bot$")
+        assert sharded.allowed_mentions is not None
+        assert sharded.allowed_mentions.to_dict() == {"parse": []}
+    finally:
+        await sharded.close()
+
+
+def test_shard_setting_is_validated(core: Core, settings: Settings) -> None:
+    assert isinstance(create_bot(core, settings), PapersBot)
+    fixed = create_bot(core, settings.model_copy(update={"discord_shards": "3"}))
+    assert isinstance(fixed, ShardedPapersBot) and fixed.shard_count == 3
+    with pytest.raises(ValueError, match="DISCORD_SHARDS"):
+        create_bot(core, settings.model_copy(update={"discord_shards": "many"}))
