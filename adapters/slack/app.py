@@ -100,7 +100,7 @@ def is_oauth_mode(settings: Settings) -> bool:
 
 
 def _secret(value: Any) -> str | None:
-    return value.get_secret_value() if value is not None else None
+    return str(value.get_secret_value()) if value is not None else None
 
 
 @dataclass

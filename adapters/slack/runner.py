@@ -69,11 +69,11 @@ async def serve_slack(core: Core, settings: Settings, *, port: int) -> None:
 
         handler = AsyncSocketModeHandler(bot.app, app_token)
         log.info("Slack: connecting in Socket Mode")
-        await handler.connect_async()
+        await handler.connect_async()  # type: ignore[no-untyped-call]
         try:
             await asyncio.Event().wait()
         finally:
-            await handler.close_async()
+            await handler.close_async()  # type: ignore[no-untyped-call]
         return
     runner = web.AppRunner(build_web_app(bot), access_log=None)
     await runner.setup()

@@ -69,6 +69,7 @@ class FakeSlack:
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -76,6 +77,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response_url)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -87,6 +89,8 @@ class FakeSlack:
         return self
 
     async def stop(self) -> None:
+        for ws in self.sockets:
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -175,9 +179,11 @@ class FakeSlack:
                 return fault
         return None
 
-    def _token_ok(self, headers: dict[str, str], params: dict[str, Any]) -> bool:
+    def _token_ok(self, headers: dict[str, str], params: dict[str, Any], method: str) -> bool:
         auth = headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() or str(params.get("token", ""))
+        if method == "apps.connections.open":
+            return token.startswith("xapp-")
         if self.valid_tokens is None:
             return token.startswith("xoxb-")
         return token in self.valid_tokens
@@ -201,7 +207,7 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": fault.error or "unknown_error"})
         if method == "oauth.v2.access":
             return web.json_response(self._oauth_access())
-        if not self._token_ok(headers, params):
+        if not self._token_ok(headers, params, method):
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if isinstance(channel, str) and channel in self.channel_errors:
             return web.json_response({"ok": False, "error": self.channel_errors[channel]})
@@ -214,6 +220,22 @@ class FakeSlack:
         body = await request.json()
         await self._record(Call("response_url", body, dict(request.headers), request.path))
         return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, then record every frame (acks) the app sends back."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {}})
+        await self._record(Call("socket_connected", {}, dict(request.headers), request.path))
+        async for msg in ws:
+            if msg.type.name == "TEXT":
+                await self._record(Call("socket_frame", json.loads(msg.data), {}, request.path))
+        return ws
+
+    async def socket_send(self, envelope: dict[str, Any]) -> None:
+        """Push one Socket Mode envelope to the connected app."""
+        await self.sockets[-1].send_json(envelope)
 
     # -- Web API methods --------------------------------------------------------------
 
@@ -245,6 +267,9 @@ class FakeSlack:
             message["metadata"] = params["metadata"]
         self.history.setdefault(str(params.get("channel")), []).insert(0, message)
         return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
+
+    def _m_apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
 
     def _m_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}
