@@ -20,9 +20,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from adapters.discord.translate import build_request
 from adapters.discord.views import NONE_MENTIONS, run_with_deferral, send_reply
 from bot.commands.parser import parse_time, resolve_timezone
-from bot.models import CommandRequest, Platform, Reply, ReplyKind
+from bot.models import Reply, ReplyKind
 from bot.text import clean_text, shorten
 
 if TYPE_CHECKING:
@@ -41,25 +42,6 @@ NOT_INSTALLED_MESSAGE = (
     "papers-bot is not a member of this server, so it cannot post digests here. "
     "Ask a server admin to add the bot first."
 )
-
-
-def build_request(
-    interaction: discord.Interaction[Any], name: str, args: str = "", *, offset: int = 0
-) -> CommandRequest:
-    """The core's view of an interaction. `can_manage` comes from Discord's resolved perms."""
-    guild_id = interaction.guild_id
-    perms = interaction.permissions
-    return CommandRequest(
-        platform=Platform.DISCORD,
-        channel=str(interaction.channel_id or ""),
-        user=str(interaction.user.id),
-        name=name,
-        args=args,
-        workspace=str(guild_id) if guild_id else None,
-        can_manage=bool(guild_id) and (perms.manage_channels or perms.administrator),
-        is_direct_message=guild_id is None,
-        offset=offset,
-    )
 
 
 def _choices(titles: list[tuple[int, str]]) -> list[app_commands.Choice[str]]:

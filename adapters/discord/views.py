@@ -24,6 +24,7 @@ import discord
 from sqlalchemy.exc import IntegrityError
 
 from adapters.discord.embeds import render_reply
+from adapters.discord.translate import build_request
 from bot.models import PageCursor, Reply, ReplyKind
 from storage.db import Database
 from storage.tables import KeyValueRow
@@ -39,8 +40,10 @@ KV_NAMESPACE = "discord.page_query"
 # Discord gives 3 s for the first response; beyond this the reply is deferred first.
 DEFER_AFTER_SECONDS = 2.0
 
+# Only listings page; the command part is never trusted to run anything else.
 _TEMPLATE = re.compile(
-    r"papers:page:(?P<command>[a-z]+):(?P<offset>\d{1,9}):(?P<mode>[qh]):(?P<value>.*)", re.S
+    r"papers:page:(?P<command>search|trending):(?P<offset>\d{1,9}):(?P<mode>[qh]):(?P<value>.*)",
+    re.S,
 )
 
 
@@ -134,8 +137,6 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPL
         )
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        from adapters.discord.cog import build_request
-
         core: Core = interaction.client.core
         if not self.query:
             reply = Reply(
