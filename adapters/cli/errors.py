@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,14 +28,18 @@ def settings_error_line(exc: ValidationError) -> str:
 def run_cli(app: typer.Typer) -> int:
     try:
         app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         return 1
-    except click.ClickException as exc:
-        # Usage errors from click already carry their own message and exit code 2.
-        exc.show()
+    except typer.TyperException as exc:
+        # Typer's usage errors carry their own message and exit code 2.
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            print(f"error: {exc.format_message()}", file=sys.stderr)
         return int(exc.exit_code)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,78 @@
+"""The CLI contract of DESIGN.md §2: JSON shapes, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.adapters.cli.helpers import run_cli
+
+ITEM_KEYS = {"id", "title", "authors", "published", "upvotes", "url", "score"}
+
+
+@pytest.fixture(scope="module")
+def seeded_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'papers.db'}"
+    result = run_cli("ingest", "seeds", "--as-of", "2026-11-22", database_url=url)
+    assert result.returncode == 0, result.stderr
+    return url
+
+
+def test_stats_json_shape(seeded_url: str) -> None:
+    result = run_cli("stats", "--json", database_url=seeded_url)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"papers", "subscriptions", "deliveries"} <= data.keys()
+    assert data["papers"] == 195
+
+
+def test_search_json_shape_and_ranking(seeded_url: str) -> None:
+    result = run_cli(
+        "search", "cocktail party problem", "--limit", "3", "--json", database_url=seeded_url
+    )
+    assert result.returncode == 0, result.stderr
+    items = json.loads(result.stdout)
+    assert isinstance(items, list) and 1 <= len(items) <= 3
+    for item in items:
+        assert ITEM_KEYS <= item.keys()
+        assert isinstance(item["authors"], list)
+        assert isinstance(item["score"], int | float)
+        assert item["upvotes"] is None or isinstance(item["upvotes"], int)
+    assert items[0]["title"].startswith("Advances in Speech Separation")
+    scores = [i["score"] for i in items]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_trending_json_shape(seeded_url: str) -> None:
+    result = run_cli("trending", "--limit", "4", "--json", database_url=seeded_url)
+    assert result.returncode == 0, result.stderr
+    items = json.loads(result.stdout)
+    assert len(items) == 4
+    for item in items:
+        assert ITEM_KEYS <= item.keys()
+        assert item["published"] is None or len(item["published"]) == 10
+
+
+def test_usage_errors_exit_2(seeded_url: str) -> None:
+    assert run_cli("search", database_url=seeded_url).returncode == 2
+    assert run_cli("trending", "--limit", "zero", database_url=seeded_url).returncode == 2
+    assert run_cli("no-such-command", database_url=seeded_url).returncode == 2
+
+
+def test_runtime_errors_exit_1_with_one_line(tmp_path: Path) -> None:
+    bad = run_cli("stats", "--json", database_url="mysql://nowhere/db")
+    assert bad.returncode == 1
+    assert len(bad.stderr.strip().splitlines()) == 1 and "DATABASE_URL" in bad.stderr
+    missing_dir = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
+    result = run_cli("stats", "--json", database_url=missing_dir)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert run_cli("db", "upgrade", database_url=url).returncode == 0
+    assert run_cli("db", "upgrade", database_url=url).returncode == 0
+    assert json.loads(run_cli("stats", "--json", database_url=url).stdout)["papers"] == 0

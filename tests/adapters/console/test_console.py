@@ -1,0 +1,54 @@
+"""The console adapter: a real core over the seeds, driven line by line and as a process."""
+
+from __future__ import annotations
+
+import pytest
+from rich.console import Console
+
+from adapters.console.render import render_reply
+from adapters.console.repl import ConsoleSession
+from bot.app import build_core
+from bot.settings import Settings
+from tests.adapters.cli.helpers import run_cli
+
+
+@pytest.fixture
+def session(tmp_path) -> ConsoleSession:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    assert run_cli("ingest", "seeds", "--as-of", "2026-11-22", database_url=url).returncode == 0
+    core = build_core(Settings(DATABASE_URL=url))
+    return ConsoleSession(core.commands, Console(record=True, width=100))
+
+
+async def test_search_next_and_subscribe(session: ConsoleSession) -> None:
+    first = await session.handle_line("/papers search cocktail party problem")
+    assert first is not None and first.cards
+    assert first.cards[0].paper.title.startswith("Advances in Speech Separation")
+    following = await session.handle_line("next")
+    assert following is not None and following.cursor is not None
+    assert following.cursor.offset == first.cursor.offset + first.cursor.page_size  # type: ignore[union-attr]
+    sub = await session.handle_line("/papers subscribe 09:00 Europe/Berlin diffusion")
+    assert sub is not None and "Subscribed" in sub.text
+    session.console.print(render_reply(first))
+    assert "Speech Separation" in session.console.export_text()
+
+
+async def test_markup_in_titles_is_printed_literally(session: ConsoleSession) -> None:
+    reply = await session.handle_line("help")
+    assert reply is not None
+    session.console.print(render_reply(reply))
+    assert "/papers search QUERY" in session.console.export_text()
+
+
+def test_console_process_reads_commands_until_eof(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    assert run_cli("ingest", "seeds", database_url=url).returncode == 0
+    result = run_cli(
+        "serve",
+        "console",
+        database_url=url,
+        stdin="/papers search cocktail party\n/papers trending 2\nquit\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Advances in Speech Separation" in result.stdout
+    assert "Traceback" not in result.stderr
