@@ -178,3 +178,50 @@ def test_documented_command_is_real(doc: str, command: str) -> None:
 
     result = CliRunner().invoke(cli_app(), [*words, "--help"])
     assert result.exit_code == 0, f"{doc}: `papers-bot {' '.join(words)} --help`: {result.output}"
+
+
+# --- README pictures: the Block Kit → HTML preview renderer -----------------------------
+
+
+def _render_blocks_module() -> object:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "render_blocks", REPO / "docs" / "render_blocks.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_preview_renderer_turns_real_blocks_into_safe_html() -> None:
+    from adapters.slack.blocks import render_reply
+    from bot.models import Paper, PaperCard, Reply, ReplyKind
+
+    paper = Paper(
+        key=1,
+        title="<script>alert(1)</script> & <!channel> *not bold*",
+        paper_id="2410.16251",
+        abstract="An abstract with > and < signs.",
+        authors=("Ada Lovelace",),
+        upvotes=41,
+    )
+    reply = Reply(
+        ReplyKind.SEARCH, "Results", cards=(PaperCard(paper=paper, rank=1),), title="Search"
+    )
+    blocks = render_reply(reply).block_dicts()
+    render = _render_blocks_module()
+    page = render.message_html(blocks, command="/papers search x")  # type: ignore[attr-defined]
+    assert "<script>" not in page
+    assert "&lt;script&gt;" in page
+    assert '<a href="https://arxiv.org/abs/2410.16251">' in page
+    assert "<blockquote>" in page
+    assert '<div class="header">Search</div>' in page
+    assert '<span class="mention">' not in page  # the title's <!channel> stays literal text
+
+
+def test_readme_pictures_are_committed() -> None:
+    for name in ("slack-search.png", "slack-digest.png"):
+        data = (REPO / "docs" / "img" / name).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n")
