@@ -9,6 +9,7 @@ Hooks for the rest of the code base:
 - `observe_command(platform, command, outcome)` — called by `CommandCore.dispatch`;
 - `time_search()` — context manager around a search-engine call;
 - `count_digest(status)` — one per digest attempt: sent, failed, empty or skipped;
+- `count_digest_report(report)` — all counts of one `DigestRunner.run_due` report;
 - `count_ingested(source, stats)` — after a batch upsert, with its `UpsertStats`.
 """
 
@@ -19,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
+from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
@@ -125,6 +127,26 @@ def time_search() -> Iterator[None]:
 def count_digest(status: str | Enum, n: int = 1) -> None:
     """Count digest attempts: "sent", "failed", "empty" (nothing matched) or "skipped"."""
     DIGESTS.labels(status=_known(_word(status), DIGEST_STATUSES, "digest status")).inc(n)
+
+
+class DigestCounts(Protocol):
+    """The counts of one digest run (`bot.digests.runner.RunReport` has them)."""
+
+    dry_run: bool
+    sent: int
+    failed: int
+    empty: int
+    skipped: int
+
+
+def count_digest_report(report: DigestCounts) -> None:
+    """Add one digest run's outcomes; a dry run sent nothing and counts nothing."""
+    if report.dry_run:
+        return
+    for status in DIGEST_STATUSES:
+        amount = int(getattr(report, status))
+        if amount:
+            DIGESTS.labels(status=status).inc(amount)
 
 
 def count_ingested(source: str, stats: UpsertStats) -> None:

@@ -139,3 +139,26 @@ def test_ingest_store_counts_committed_upserts(sqlite_db: Database) -> None:
     records = [PaperRecord(title=f"Metric paper {i}", source="unit-test") for i in range(3)]
     store(sqlite_db.uow, records, now=datetime.now(UTC), source="unit-test")
     assert value("papers_ingested_total", labels) == before + 3
+
+
+def test_count_digest_report_adds_a_runs_outcomes_but_not_dry_runs() -> None:
+    from dataclasses import dataclass
+
+    @dataclass
+    class Report:
+        dry_run: bool = False
+        sent: int = 3
+        failed: int = 1
+        empty: int = 2
+        skipped: int = 0
+
+    before = {s: value("papers_digests_total", {"status": s}) for s in metrics.DIGEST_STATUSES}
+    metrics.count_digest_report(Report())
+    metrics.count_digest_report(Report(dry_run=True, sent=100))
+    after = {s: value("papers_digests_total", {"status": s}) for s in metrics.DIGEST_STATUSES}
+    assert {s: after[s] - before[s] for s in before} == {
+        "sent": 3,
+        "failed": 1,
+        "empty": 2,
+        "skipped": 0,
+    }
