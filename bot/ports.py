@@ -8,6 +8,7 @@ Repositories are synchronous (SQLAlchemy sessions); async callers run them in a 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -102,7 +103,38 @@ class SubscriptionRepository(Protocol):
 
     def resume(self, channel: ChannelRef) -> bool: ...
 
+    def set_next_runs(self, next_runs: dict[int, datetime]) -> None:
+        """`set_next_run` for many subscriptions in one statement."""
+        ...
+
+    def reset_failures(self, subscription_ids: Sequence[int]) -> None:
+        """A success for each: their consecutive permanent failure counts go back to 0."""
+        ...
+
     def count(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """One row for `DeliveryLedger.claim_many`: a (subscription, date) and its plan."""
+
+    subscription_id: int
+    digest_date: date
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    reason: str | None = None
+    paper_keys: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FinishRequest:
+    """One outcome for `DeliveryLedger.finish_many`."""
+
+    delivery_id: int
+    status: DeliveryStatus
+    channel_key: str
+    message_id: str | None = None
+    reason: str | None = None
+    paper_keys: tuple[int, ...] = ()
 
 
 class DeliveryLedger(Protocol):
@@ -159,6 +191,22 @@ class DeliveryLedger(Protocol):
         ...
 
     def count(self, status: DeliveryStatus | None = None) -> int: ...
+
+    # Batch forms, for fan-outs to thousands of channels (a few statements per batch).
+    def claim_many(
+        self, requests: Sequence[ClaimRequest], *, worker: str, now: datetime
+    ) -> dict[int, int]:
+        """`claim` for many subscriptions: {subscription id: delivery id} of new rows."""
+        ...
+
+    def finish_many(self, requests: Sequence[FinishRequest], *, now: datetime) -> int:
+        """`finish` for many pending rows; rows no longer pending are left alone.
+
+        Returns how many rows changed.
+        """
+        ...
+
+    def sent_paper_keys_many(self, channel_keys: Sequence[str]) -> dict[str, set[int]]: ...
 
 
 class UnitOfWork(Protocol):

@@ -7,13 +7,15 @@ inserts, so the 138k-paper corpus ingests in seconds rather than minutes.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import JSON, Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -30,6 +32,7 @@ from bot.models import (
     UpsertStats,
     Weekday,
 )
+from bot.ports import ClaimRequest, FinishRequest
 from bot.text import title_key
 from storage.tables import (
     DeliveryRow,
@@ -37,6 +40,7 @@ from storage.tables import (
     SentPaperRow,
     SubscriptionRow,
     UpvoteSnapshotRow,
+    UTCDateTime,
 )
 
 CHUNK = 2000
@@ -74,13 +78,39 @@ class _Draft:
     absorbed: list[int] = field(default_factory=list)
 
 
+# The Core table: bulk inserts through it skip the ORM's per-row bookkeeping.
+_PAPERS = cast(Table, PaperRow.__table__)
+_ASCII_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_UNICODE_NON_ALNUM = re.compile(r"[\W_]+")
+
+
+def _title_key(title: str) -> str:
+    """`bot.text.title_key`, with a fast path for ASCII titles and a fallback for titles
+    with no Latin letters or digits at all (e.g. Chinese), whose `title_key` is empty.
+
+    For ASCII, NFKC/NFKD change nothing and casefold is lower(), so the fast path gives
+    the identical key; it matters because the 138k-paper corpus spent seconds here.
+    Without the fallback, such papers had an empty key and were silently skipped.
+    """
+    if title.isascii():
+        return _ASCII_NON_ALNUM.sub(" ", title.lower()).strip()
+    key = title_key(title)
+    if key:
+        return key
+    folded = unicodedata.normalize("NFKC", title).casefold()
+    folded = "".join(
+        ch for ch in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(ch)
+    )
+    return _UNICODE_NON_ALNUM.sub(" ", folded).strip()
+
+
 def _record_values(rec: PaperRecord) -> dict[str, Any]:
     urls: dict[str, Any] = {}
     if rec.project_page:
         urls["project"] = rec.project_page
     return {
         "paper_id": rec.paper_id,
-        "title_key": title_key(rec.title),
+        "title_key": _title_key(rec.title),
         "title": rec.title,
         "abstract": rec.abstract or None,
         "authors": list(rec.authors),
@@ -278,15 +308,25 @@ class SqlPaperRepository:
                 )
         self.session.flush()
         if new_rows:
-            keys = self.session.scalars(
-                insert(PaperRow).returning(PaperRow.key, sort_by_parameter_order=True), new_rows
+            # Unordered RETURNING: with sort_by_parameter_order SQLite falls back to one
+            # INSERT per row, which made bulk ingest several times slower. Rows are matched
+            # back by (paper_id, title_key), which is unique among a chunk's new drafts.
+            returned = self.session.execute(
+                insert(_PAPERS).returning(PaperRow.key, PaperRow.paper_id, PaperRow.title_key),
+                new_rows,
             ).all()
-            inserted = len(keys)
-            snapshots.extend(
-                {"paper_key": key, "taken_at": seen_at, "upvotes": values["upvotes"]}
-                for key, values in zip(keys, new_rows, strict=True)
+            inserted = len(returned)
+            upvotes = {
+                (values["paper_id"], values["title_key"]): values["upvotes"]
+                for values in new_rows
                 if values["upvotes"] is not None
-            )
+            }
+            if upvotes:
+                snapshots.extend(
+                    {"paper_key": key, "taken_at": seen_at, "upvotes": upvotes[(pid, tkey)]}
+                    for key, pid, tkey in returned
+                    if (pid, tkey) in upvotes
+                )
         if snapshots:
             self.session.execute(insert(UpvoteSnapshotRow), snapshots)
         return UpsertStats(inserted=inserted, updated=updated, unchanged=unchanged, merged=merged)
@@ -565,6 +605,32 @@ class SqlSubscriptionRepository:
         self.session.flush()
         return row.paused
 
+    def set_next_runs(self, next_runs: dict[int, datetime]) -> None:
+        if not next_runs:
+            return
+        # Executed on the connection: a plain executemany, not the ORM's per-row bulk path.
+        stmt = (
+            update(SubscriptionRow)
+            .where(SubscriptionRow.id == bindparam("b_id"))
+            .values(next_run_at=bindparam("b_next", type_=UTCDateTime()))
+        )
+        self.session.connection().execute(
+            stmt, [{"b_id": k, "b_next": v} for k, v in next_runs.items()]
+        )
+
+    def reset_failures(self, subscription_ids: Sequence[int]) -> None:
+        if not subscription_ids:
+            return
+        self.session.execute(
+            update(SubscriptionRow)
+            .where(
+                SubscriptionRow.id.in_(list(subscription_ids)),
+                SubscriptionRow.consecutive_failures != 0,
+            )
+            .values(consecutive_failures=0)
+            .execution_options(synchronize_session=False)
+        )
+
     def resume(self, channel: ChannelRef) -> bool:
         row = self._row(channel)
         if row is None:
@@ -663,16 +729,14 @@ class SqlDeliveryLedger:
         A row is stale when `is_alive(claimed_by)` says its worker has died (exact: the
         worker's lease is a PostgreSQL advisory lock or a file lock, released by the OS when
         the process dies). Without `is_alive`, a row is stale once claimed before
-        `older_than`. Rows of `worker` itself are never returned. On PostgreSQL the rows
+        `older_than`. `worker`'s own rows are judged like any other (a runner calls this
+        only between its runs, when none of its rows can be in flight). On PostgreSQL the rows
         are locked `FOR UPDATE SKIP LOCKED`, so two recovering replicas never take the
         same row; the re-assignment commits with the caller's transaction.
         """
         stmt = (
             select(DeliveryRow)
-            .where(
-                DeliveryRow.status == DeliveryStatus.PENDING.value,
-                or_(DeliveryRow.claimed_by.is_(None), DeliveryRow.claimed_by != worker),
-            )
+            .where(DeliveryRow.status == DeliveryStatus.PENDING.value)
             .order_by(DeliveryRow.id)
         )
         if is_alive is None:
@@ -768,6 +832,98 @@ class SqlDeliveryLedger:
                 select(SentPaperRow.paper_key).where(SentPaperRow.channel_key == channel.key)
             )
         )
+
+    def claim_many(
+        self, requests: Sequence[ClaimRequest], *, worker: str, now: datetime
+    ) -> dict[int, int]:
+        """One multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING`: only new rows return."""
+        if not requests:
+            return {}
+        rows = [
+            {
+                "subscription_id": r.subscription_id,
+                "digest_date": r.digest_date,
+                "status": r.status.value,
+                "reason": r.reason,
+                "attempts": 0,
+                "claimed_by": worker,
+                "claimed_at": now,
+                "updated_at": now,
+                "paper_keys": list(r.paper_keys),
+            }
+            for r in requests
+        ]
+        # executemany with RETURNING: SQLAlchemy batches it as "insertmanyvalues" from one
+        # cached statement (a literal multi-row VALUES would be compiled anew every time).
+        stmt = (
+            self._insert()
+            .on_conflict_do_nothing(index_elements=["subscription_id", "digest_date"])
+            .returning(DeliveryRow.subscription_id, DeliveryRow.id)
+        )
+        result = self.session.connection().execute(stmt, rows)
+        return {int(sub_id): int(row_id) for sub_id, row_id in result}
+
+    def finish_many(self, requests: Sequence[FinishRequest], *, now: datetime) -> int:
+        if not requests:
+            return 0
+        stmt = (
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.id == bindparam("b_id"),
+                DeliveryRow.status == DeliveryStatus.PENDING.value,
+            )
+            .values(
+                status=bindparam("b_status"),
+                message_id=bindparam("b_message"),
+                reason=bindparam("b_reason"),
+                updated_at=bindparam("b_now", type_=UTCDateTime()),
+                paper_keys=bindparam("b_keys", type_=JSON()),
+            )
+        )
+        params = [
+            {
+                "b_id": r.delivery_id,
+                "b_status": r.status.value,
+                "b_message": r.message_id,
+                "b_reason": r.reason,
+                "b_now": now,
+                "b_keys": list(r.paper_keys),
+            }
+            for r in requests
+        ]
+        changed = self.session.connection().execute(stmt, params).rowcount
+        sent = [
+            {
+                "channel_key": r.channel_key,
+                "paper_key": k,
+                "delivery_id": r.delivery_id,
+                "sent_at": now,
+            }
+            for r in requests
+            if r.status is DeliveryStatus.SENT
+            for k in dict.fromkeys(r.paper_keys)
+        ]
+        if sent:
+            dialect = self.session.get_bind().dialect.name
+            insert_sent = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
+                SentPaperRow
+            ).on_conflict_do_nothing(index_elements=["channel_key", "paper_key"])
+            self.session.execute(insert_sent, sent)
+        self.session.expire_all()
+        return int(changed or 0)
+
+    def sent_paper_keys_many(self, channel_keys: Sequence[str]) -> dict[str, set[int]]:
+        found: dict[str, set[int]] = {key: set() for key in channel_keys}
+        if not channel_keys:
+            return found
+        rows = self.session.execute(
+            select(SentPaperRow.channel_key, SentPaperRow.paper_key).where(
+                SentPaperRow.channel_key.in_(list(channel_keys))
+            )
+        )
+        for channel_key, paper_key in rows:
+            found[channel_key].add(int(paper_key))
+        return found
 
     def count(self, status: DeliveryStatus | None = None) -> int:
         stmt = select(func.count()).select_from(DeliveryRow)

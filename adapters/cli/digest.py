@@ -1,7 +1,158 @@
-"""`papers-bot digest run`: deliver every digest due now, then exit."""
+"""`papers-bot digest run [--now ISO8601] [--dry-run]`: deliver every digest due now, then exit.
+
+Sinks are built for every configured platform: Slack (`build_slack_sink`), Discord (a
+discord.py client logged in over HTTP only: no gateway connection is needed to post), and
+the console, which prints digests of console subscriptions to stdout. The run holds a
+worker lease (`storage.leases`) so that a concurrent run, or the next one after a crash,
+can tell whether this run's pending deliveries are still in flight.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+
+from adapters.cli.errors import CliError, UsageError
+from bot.digests.clock import new_worker_id
+from bot.digests.runner import DigestRunner, RunReport
+from bot.models import Platform
+from bot.ports import MessageSink
+from bot.settings import Settings
+from storage.db import Database
+from storage.leases import WorkerLease
 
 app = typer.Typer(help="Scheduled digests.", no_args_is_help=True)
+
+
+def parse_now(text: str | None) -> datetime:
+    """`--now` as an aware UTC datetime; a value without an offset is taken as UTC."""
+    if text is None:
+        return datetime.now(UTC)
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise UsageError(
+            f"--now {text!r} is not an ISO 8601 time (e.g. 2026-03-10T09:05:00Z)"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+async def _build_sinks(
+    settings: Settings, database: Database, stack: AsyncExitStack, console: Console
+) -> dict[Platform, MessageSink]:
+    from adapters.console.sink import ConsoleSink
+
+    sinks: dict[Platform, MessageSink] = {Platform.CONSOLE: ConsoleSink(console)}
+    if settings.slack_enabled:
+        from adapters.slack.app import is_oauth_mode
+        from adapters.slack.sink import build_slack_sink
+
+        core: Any = None
+        if is_oauth_mode(settings):
+            # The installation store reads tokens through the core's database.
+            from bot.app import build_core
+
+            core = build_core(settings, upgrade=False)
+        slack = build_slack_sink(settings, core)
+        if slack is not None:
+            sinks[Platform.SLACK] = slack
+    if settings.discord_enabled:
+        import discord
+
+        from adapters.discord.runner import configure_endpoints, require_token
+        from adapters.discord.sink import build_discord_sink
+
+        configure_endpoints(settings)
+        client = discord.Client(intents=discord.Intents.none())
+        await stack.enter_async_context(client)
+        await client.login(require_token(settings))
+        discord_sink = build_discord_sink(settings, client)
+        if discord_sink is not None:
+            sinks[Platform.DISCORD] = discord_sink
+    return sinks
+
+
+async def _run(
+    settings: Settings, now: datetime, *, dry_run: bool, concurrency: int, console: Console
+) -> RunReport:
+    database = Database(settings.database_url)
+    database.upgrade()
+    worker_id = new_worker_id()
+    try:
+        async with AsyncExitStack() as stack:
+            sinks = await _build_sinks(settings, database, stack, console)
+            with WorkerLease(database, worker_id) as lease:
+                runner = DigestRunner(
+                    database.uow,
+                    sinks,
+                    worker_id=worker_id,
+                    concurrency=concurrency,
+                    is_alive=lease.is_alive,
+                )
+                return await runner.run_due(now, dry_run=dry_run)
+    finally:
+        database.dispose()
+
+
+def _print_plan(report: RunReport) -> None:
+    for item in report.planned:
+        when = item.digest_date.isoformat() if item.digest_date else "-"
+        typer.echo(f"{item.action:7} {item.channel.key} {when} ({len(item.papers)} papers)")
+        for paper in item.papers:
+            typer.echo(f"          - {paper.title}")
+
+
+@app.command("run")
+def run(
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="Deliver what is due at this ISO 8601 time (default: now)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be sent; claim and post nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=1000, help="Posts in flight at once.")
+    ] = 64,
+) -> None:
+    """Deliver every digest due now (or at --now), print a summary, and exit."""
+    when = parse_now(now)
+    settings = Settings()
+    # Console digests go to stdout; with --json, stdout is reserved for the summary.
+    console = Console(file=sys.stderr if as_json else sys.stdout)
+    try:
+        report = asyncio.run(
+            _run(settings, when, dry_run=dry_run, concurrency=concurrency, console=console)
+        )
+    except (OSError, RuntimeError) as exc:
+        raise CliError(f"digest run failed: {exc}") from exc
+    if as_json:
+        data = report.as_dict()
+        if dry_run:
+            data["planned"] = [
+                {
+                    "action": p.action,
+                    "channel": p.channel.key,
+                    "date": p.digest_date.isoformat() if p.digest_date else None,
+                    "papers": [paper.paper_id or paper.title for paper in p.papers],
+                }
+                for p in report.planned
+            ]
+        typer.echo(json.dumps(data))
+        return
+    if dry_run:
+        _print_plan(report)
+    typer.echo(report.summary())

@@ -45,7 +45,7 @@ from bot.models import (
     Subscription,
     SubscriptionSpec,
 )
-from bot.ports import MessageSink, UnitOfWork, UnitOfWorkFactory
+from bot.ports import ClaimRequest, FinishRequest, MessageSink, UnitOfWork, UnitOfWorkFactory
 from bot.trending.score import TrendingQuery, matches_keywords, top_trending
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,7 @@ class RunReport:
     recovered: int = 0  # pending rows of dead workers found already posted
     resent: int = 0  # pending rows of dead workers that had to be sent again
     taken: int = 0  # due, but another run had already claimed that date
+    unresolved: int = 0  # left pending: the platform could not say whether it was posted
     paused: list[int] = field(default_factory=list)
     failures: dict[str, int] = field(default_factory=dict)
     planned: list[PlannedDigest] = field(default_factory=list)
@@ -173,6 +174,8 @@ class RunReport:
             parts.append(f"recovered {self.recovered} (resent {self.resent})")
         if self.taken:
             parts.append(f"already claimed {self.taken}")
+        if self.unresolved:
+            parts.append(f"left pending {self.unresolved}")
         if self.paused:
             parts.append(f"paused {len(self.paused)}")
         return head + ", ".join(parts)
@@ -189,6 +192,7 @@ class RunReport:
             "recovered": self.recovered,
             "resent": self.resent,
             "taken": self.taken,
+            "unresolved": self.unresolved,
             "paused": list(self.paused),
             "failures": dict(self.failures),
         }
@@ -256,7 +260,8 @@ class DigestRunner:
         """`is_alive` tells whether another worker still runs (a `WorkerLease`); without
         it, a pending row counts as abandoned once `stale_after` old (wall-clock)."""
         self.uow_factory = uow_factory
-        self.sinks = dict(sinks)
+        # Kept by reference: `serve` adds the Discord sink once its client has logged in.
+        self.sinks = sinks
         self.worker_id = worker_id
         self.clock = clock or (lambda: datetime.now(UTC))
         self.concurrency = max(1, concurrency)
@@ -269,9 +274,19 @@ class DigestRunner:
         self.pause_after = pause_after
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self._running = asyncio.Lock()
+
+    def _other_alive(self, worker: str) -> bool:
+        # Our own pending rows are orphans of an earlier run: runs never overlap (`_running`).
+        return worker != self.worker_id and self.is_alive is not None and self.is_alive(worker)
 
     # ------------------------------------------------------------------ public entry point
     async def run_due(self, now: datetime | None = None, *, dry_run: bool = False) -> RunReport:
+        """Deliver everything due at `now` (default: the clock). Runs of one runner queue."""
+        async with self._running:
+            return await self._run_due(now, dry_run=dry_run)
+
+    async def _run_due(self, now: datetime | None, *, dry_run: bool) -> RunReport:
         now = (now or self.clock()).astimezone(UTC)
         report = RunReport(now=now, worker=self.worker_id, dry_run=dry_run)
         if dry_run:
@@ -289,8 +304,9 @@ class DigestRunner:
 
         try:
             launch(await asyncio.to_thread(self._recover, report))
+            ranking = _Ranking(None, now)  # ranked once per run, shared by all batches
             while True:
-                jobs, more = await asyncio.to_thread(self._claim_batch, now, report)
+                jobs, more = await asyncio.to_thread(self._claim_batch, now, report, ranking)
                 launch(jobs)
                 if not more:
                     break
@@ -311,7 +327,7 @@ class DigestRunner:
             stale = uow.deliveries.reclaim_stale(
                 worker=self.worker_id,
                 older_than=datetime.now(UTC) - self.stale_after,
-                is_alive=self.is_alive,
+                is_alive=self._other_alive if self.is_alive else None,
             )
             for delivery in stale:
                 sub = uow.subscriptions.get(delivery.subscription_id)
@@ -350,73 +366,83 @@ class DigestRunner:
         return jobs
 
     # ------------------------------------------------------------------------ claim phase
-    def _claim_batch(self, now: datetime, report: RunReport) -> tuple[list[_Job], bool]:
-        """Claim one batch of due subscriptions in one transaction. Returns (jobs, more?)."""
-        jobs: list[_Job] = []
+    def _claim_batch(
+        self, now: datetime, report: RunReport, ranking: _Ranking
+    ) -> tuple[list[_Job], bool]:
+        """Claim one batch of due subscriptions in one transaction. Returns (jobs, more?).
+
+        Locking the due rows, inserting their ledger rows and advancing `next_run_at` all
+        commit together: a replica either sees the subscription still due and locked (and
+        skips it), or already advanced. The ledger's unique key backs this up.
+        """
         platforms = [p.value for p in self.sinks]
         with self.uow_factory() as uow:
             subs = uow.subscriptions.due(
                 now, limit=self.claim_batch, lock=True, platforms=platforms
             )
-            ranking = _Ranking(uow, now)
+            if not subs:
+                return [], False
+            ranking.uow = uow
+            sent = uow.deliveries.sent_paper_keys_many([s.channel.key for s in subs])
+            next_runs: dict[int, datetime] = {}
+            requests: list[ClaimRequest] = []
+            plans: list[PlannedDigest] = []
             for sub in subs:
-                item, delivery_id = self._claim_one(uow, sub, now, ranking)
-                report.planned.append(item)
-                if delivery_id is not None and item.digest_date is not None:
-                    jobs.append(
-                        _Job(delivery_id, sub.id, sub.channel, item.digest_date, item.papers)
+                assert sub.next_run_at is not None  # due() only returns scheduled rows
+                occurrence = plan_occurrence(sub.spec, sub.next_run_at, now)
+                next_runs[sub.id] = occurrence.next_run_at
+                for day in occurrence.skipped:
+                    log.info(
+                        "skipping missed digest for %s on %s: that local day (%s) is over",
+                        sub.channel.key,
+                        day,
+                        sub.spec.timezone,
                     )
-                elif item.action == "empty":
-                    report.empty += 1
-                elif item.action == "skip":
-                    report.skipped += 1
-                elif item.action == "taken":
-                    report.taken += 1
+                if occurrence.deliver is None:
+                    # Record the latest missed day, so `stats` shows it; older ones are logged.
+                    last = occurrence.skipped[-1]
+                    requests.append(
+                        ClaimRequest(sub.id, last, DeliveryStatus.SKIPPED, "missed; day over")
+                    )
+                    plans.append(PlannedDigest(sub.id, sub.channel, last, "skip"))
+                    continue
+                day = occurrence.deliver
+                papers = ranking.pick(sub, day, exclude=sent.get(sub.channel.key, set()))
+                requests.append(
+                    ClaimRequest(
+                        sub.id,
+                        day,
+                        DeliveryStatus.PENDING if papers else DeliveryStatus.EMPTY,
+                        None if papers else "no paper qualifies",
+                        tuple(p.key for p in papers),
+                    )
+                )
+                action: Literal["send", "empty"] = "send" if papers else "empty"
+                plans.append(PlannedDigest(sub.id, sub.channel, day, action, papers))
+            claimed = uow.deliveries.claim_many(requests, worker=self.worker_id, now=now)
+            uow.subscriptions.set_next_runs(next_runs)
+        jobs: list[_Job] = []
+        for plan in plans:
+            delivery_id = claimed.get(plan.subscription_id)
+            if delivery_id is None:
+                plan = PlannedDigest(plan.subscription_id, plan.channel, plan.digest_date, "taken")
+                report.taken += 1
+            elif plan.action == "send" and plan.digest_date is not None:
+                jobs.append(
+                    _Job(
+                        delivery_id,
+                        plan.subscription_id,
+                        plan.channel,
+                        plan.digest_date,
+                        plan.papers,
+                    )
+                )
+            elif plan.action == "empty":
+                report.empty += 1
+            elif plan.action == "skip":
+                report.skipped += 1
+            report.planned.append(plan)
         return jobs, len(subs) >= self.claim_batch
-
-    def _claim_one(
-        self, uow: UnitOfWork, sub: Subscription, now: datetime, ranking: _Ranking
-    ) -> tuple[PlannedDigest, int | None]:
-        """Decide, claim and plan one due subscription; the delivery id if it must be sent."""
-        assert sub.next_run_at is not None  # due() only returns scheduled rows
-        occurrence = plan_occurrence(sub.spec, sub.next_run_at, now)
-        uow.subscriptions.set_next_run(sub.id, occurrence.next_run_at)
-        for day in occurrence.skipped:
-            log.info(
-                "skipping missed digest for %s on %s: its local day (%s) is over",
-                sub.channel.key,
-                day,
-                sub.spec.timezone,
-            )
-        if occurrence.deliver is None:
-            # Record the latest missed day, so `stats` shows the skip; older ones are logged.
-            last = occurrence.skipped[-1] if occurrence.skipped else local_date(now, "UTC")
-            uow.deliveries.claim(
-                sub.id,
-                last,
-                worker=self.worker_id,
-                now=now,
-                status=DeliveryStatus.SKIPPED,
-                reason="missed; local day over",
-            )
-            return PlannedDigest(sub.id, sub.channel, last, "skip", note="local day over"), None
-        day = occurrence.deliver
-        papers = ranking.pick(sub, day, exclude=uow.deliveries.sent_paper_keys(sub.channel))
-        status = DeliveryStatus.PENDING if papers else DeliveryStatus.EMPTY
-        delivery = uow.deliveries.claim(
-            sub.id,
-            day,
-            worker=self.worker_id,
-            now=now,
-            status=status,
-            reason=None if papers else "no paper qualifies",
-            paper_keys=[p.key for p in papers],
-        )
-        if delivery is None:
-            return PlannedDigest(sub.id, sub.channel, day, "taken"), None
-        if not papers:
-            return PlannedDigest(sub.id, sub.channel, day, "empty"), None
-        return PlannedDigest(sub.id, sub.channel, day, "send", papers), delivery.id
 
     def _plan_dry(self, now: datetime) -> list[PlannedDigest]:
         """What a run at `now` would do, without writing anything."""
@@ -452,21 +478,38 @@ class DigestRunner:
             outcome = await self._attempts(job, pacer)
         await outcomes.put(outcome)
 
-    async def _find_posted(self, sink: MessageSink, job: _Job) -> str | None:
-        try:
-            return await asyncio.wait_for(
-                sink.find_posted(job.channel, job.delivery_id), self.retry.post_timeout
-            )
-        except Exception:  # a failed lookup must not stop the delivery; the post decides
-            log.warning("find_posted failed for delivery %d", job.delivery_id, exc_info=True)
-            return None
+    async def _find_posted(self, sink: MessageSink, job: _Job) -> tuple[bool, str | None]:
+        """(known, message id). Not known means the platform could not be asked: posting
+        then might duplicate the digest, so the caller must not post."""
+        for attempt in range(1, self.retry.max_attempts + 1):
+            try:
+                found = await asyncio.wait_for(
+                    sink.find_posted(job.channel, job.delivery_id), self.retry.post_timeout
+                )
+            except Exception as exc:  # lookup failures are retried; a guess could duplicate
+                log.warning(
+                    "find_posted for delivery %d failed (%s), attempt %d",
+                    job.delivery_id,
+                    type(exc).__name__,
+                    attempt,
+                    exc_info=True,
+                )
+                await self.sleep(self.retry.backoff(attempt, self.rng))
+                continue
+            return True, found
+        return False, None
+
+    def _unconfirmed(self, job: _Job) -> _Outcome:
+        return _Outcome(job, DeliveryStatus.PENDING, reason="could not check for an earlier post")
 
     async def _attempts(self, job: _Job, pacer: _ChannelPacer) -> _Outcome:
         sink = self.sinks[job.channel.platform]
         if job.recovering:
-            found = await self._find_posted(sink, job)
+            known, found = await self._find_posted(sink, job)
             if found is not None:
                 return _Outcome(job, DeliveryStatus.SENT, message_id=found, recovered=True)
+            if not known:
+                return self._unconfirmed(job)
         digest = Digest(
             delivery_id=job.delivery_id,
             channel=job.channel,
@@ -481,9 +524,11 @@ class DigestRunner:
         while True:
             if ambiguous:
                 # The last attempt may have been posted even though it reported an error.
-                found = await self._find_posted(sink, job)
+                known, found = await self._find_posted(sink, job)
                 if found is not None:
                     return _Outcome(job, DeliveryStatus.SENT, message_id=found)
+                if not known:
+                    return self._unconfirmed(job)
             await pacer.wait(job.channel.key)
             try:
                 result = await asyncio.wait_for(sink.post_digest(digest), self.retry.post_timeout)
@@ -514,7 +559,7 @@ class DigestRunner:
             ambiguous = True
             if failures >= self.retry.max_attempts:
                 # Last check before giving up, so a late success is not reported as failed.
-                found = await self._find_posted(sink, job)
+                _, found = await self._find_posted(sink, job)
                 if found is not None:
                     return _Outcome(job, DeliveryStatus.SENT, message_id=found)
                 return _Outcome(job, DeliveryStatus.FAILED, reason=result.reason or "transient")
@@ -546,35 +591,45 @@ class DigestRunner:
     def _commit(self, batch: list[_Outcome], report: RunReport) -> None:
         now = datetime.now(UTC)
         paused: list[int] = []
+        finished = [o for o in batch if o.status is not DeliveryStatus.PENDING]
         with self.uow_factory() as uow:
-            for outcome in batch:
-                job = outcome.job
-                uow.deliveries.finish(
-                    job.delivery_id,
-                    outcome.status,
-                    now=now,
-                    message_id=outcome.message_id,
-                    reason=outcome.reason,
-                    paper_keys=[p.key for p in job.papers],
-                )
-                counts = outcome.status is DeliveryStatus.SENT or outcome.permanent
-                if counts and uow.subscriptions.record_outcome(
-                    job.subscription_id,
-                    permanent_failure=outcome.permanent,
+            uow.deliveries.finish_many(
+                [
+                    FinishRequest(
+                        o.job.delivery_id,
+                        o.status,
+                        o.job.channel.key,
+                        message_id=o.message_id,
+                        reason=o.reason,
+                        paper_keys=tuple(p.key for p in o.job.papers),
+                    )
+                    for o in finished
+                ],
+                now=now,
+            )
+            uow.subscriptions.reset_failures(
+                [o.job.subscription_id for o in finished if o.status is DeliveryStatus.SENT]
+            )
+            for outcome in finished:
+                if outcome.permanent and uow.subscriptions.record_outcome(
+                    outcome.job.subscription_id,
+                    permanent_failure=True,
                     reason=outcome.reason,
                     pause_after=self.pause_after,
                 ):
-                    paused.append(job.subscription_id)
+                    paused.append(outcome.job.subscription_id)
                     log.warning(
                         "subscription %d (%s) paused after %d permanent failures: %s",
-                        job.subscription_id,
-                        job.channel.key,
+                        outcome.job.subscription_id,
+                        outcome.job.channel.key,
                         self.pause_after,
                         outcome.reason,
                     )
         # Count only once committed, so the report never claims more than the ledger holds.
         for outcome in batch:
-            if outcome.status is DeliveryStatus.SENT:
+            if outcome.status is DeliveryStatus.PENDING:
+                report.unresolved += 1
+            elif outcome.status is DeliveryStatus.SENT:
                 report.sent += 1
                 if outcome.job.recovering:
                     if outcome.recovered:
@@ -601,7 +656,7 @@ class _Ranking:
     large fan-out; the per-channel part (keywords, upvotes, already sent) is cheap.
     """
 
-    def __init__(self, uow: UnitOfWork, now: datetime) -> None:
+    def __init__(self, uow: UnitOfWork | None, now: datetime) -> None:
         self.uow = uow
         self.now = now
         self._ranked: dict[int, list[PaperCard]] = {}
@@ -609,6 +664,7 @@ class _Ranking:
 
     def ranked(self, span_days: int) -> list[PaperCard]:
         if span_days not in self._ranked:
+            assert self.uow is not None, "set .uow before ranking"
             result = top_trending(
                 self.uow,
                 TrendingQuery(

@@ -7,6 +7,7 @@ The trigger works in the subscription's own IANA timezone, so 09:00 Europe/Berli
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -17,7 +18,10 @@ _ONE_SECOND = timedelta(seconds=1)
 _CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+@lru_cache(maxsize=4096)
 def trigger_for(at: time, timezone: str, weekdays: tuple[Weekday, ...]) -> CronTrigger:
+    """The cron trigger of a schedule. Cached: building one costs about a millisecond and
+    a fan-out asks for thousands of identical ones; `get_next_fire_time` keeps no state."""
     days = ",".join(_CRON_DAYS[d] for d in sorted(set(weekdays))) or "*"
     return CronTrigger(
         day_of_week=days, hour=at.hour, minute=at.minute, second=0, timezone=ZoneInfo(timezone)

@@ -1,0 +1,33 @@
+"""`MessageSink` for the console: a subscription made in the terminal gets its digest printed.
+
+The console has no message history, so `find_posted` remembers what this process printed;
+after a crash the worst case is that a digest is printed once more, which a terminal
+reader can live with (no platform guarantees apply to stdout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.console import Console
+
+from adapters.console.render import render_digest
+from bot.models import ChannelRef, Digest, PostResult
+
+
+class ConsoleSink:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._printed: dict[tuple[str, int], str] = {}
+        # Two digests printed at the same moment must not interleave their lines.
+        self._lock = asyncio.Lock()
+
+    async def post_digest(self, digest: Digest) -> PostResult:
+        async with self._lock:
+            self.console.print(render_digest(digest))
+        message_id = f"console-{digest.delivery_id}"
+        self._printed[(digest.channel.key, digest.delivery_id)] = message_id
+        return PostResult(ok=True, message_id=message_id)
+
+    async def find_posted(self, channel: ChannelRef, delivery_id: int) -> str | None:
+        return self._printed.get((channel.key, delivery_id))

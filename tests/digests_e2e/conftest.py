@@ -1,0 +1,165 @@
+"""Fixtures for digest runs against the Slack adapter's loopback fake Web API.
+
+`digest run` runs as a real subprocess (`python -m adapters.cli.main digest run …`), so a
+crash can be a true SIGKILL and replicas are true concurrent processes; the fake Slack
+API runs in the test's event loop and records what reached each channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from adapters.slack.app import build_slack_app
+from adapters.slack.runner import build_web_app
+from adapters.slack.sink import EVENT_TYPE
+from bot.app import build_core
+from tests.adapters.slack.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings, sign, slash_body
+from tests.adapters.slack.fake_slack import FakeSlack, Fault
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class FaultySlack(FakeSlack):
+    """The Slack fake plus latency and a seeded share of 500s on chat.postMessage."""
+
+    latency: float = 0.0
+    error_rate: float = 0.0
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        return await super()._api(request)
+
+    def _take_fault(self, method: str, channel: str | None) -> Fault | None:
+        fault = super()._take_fault(method, channel)
+        if fault is None and method == "chat.postMessage" and self.rng.random() < self.error_rate:
+            return Fault(status=500)
+        return fault
+
+    def digests(self, channel: str) -> list[dict[str, Any]]:
+        """Digest messages that reached `channel` (the fake's channel history)."""
+        return [
+            m
+            for m in self.history.get(channel, [])
+            if (m.get("metadata") or {}).get("event_type") == EVENT_TYPE
+        ]
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FaultySlack]:
+    server = FaultySlack()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def subscribe_by_slash_command(
+    slack: FakeSlack, database_url: str, channels: Sequence[str], text: str
+) -> None:
+    """Drive the real bolt app over HTTP with signed `/papers subscribe …` commands."""
+    import aiohttp
+
+    settings = make_settings(slack, database_url)
+    core = build_core(settings)
+    bot = build_slack_app(core, settings)
+    server = TestServer(build_web_app(bot), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            for i, channel in enumerate(channels):
+                rid = f"sub{i}"
+                body = slash_body(text, response_url=slack.response_url(rid), channel=channel)
+                headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+                url = str(server.make_url("/slack/events"))
+                async with session.post(url, data=body.encode(), headers=headers) as resp:
+                    assert resp.status == 200, await resp.text()
+                await slack.wait_for(
+                    lambda calls, rid=rid: any(
+                        c.method == "response_url" and c.path.endswith(f"/{rid}") for c in calls
+                    )
+                )
+        with core.db.uow() as uow:
+            assert uow.subscriptions.count() == len(channels)
+    finally:
+        await server.close()
+        core.db.dispose()
+
+
+def cli_env(slack: FakeSlack, database_url: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "DISCORD_", "PAPERS_", "DATABASE_URL"))
+    }
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "PAPERS_LOG_FORMAT": "text",
+            "PYTHONPATH": str(REPO),
+        }
+    )
+    return env
+
+
+async def start_digest_run(
+    slack: FakeSlack, database_url: str, cwd: Path, *args: str
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "adapters.cli.main",
+        "digest",
+        "run",
+        *args,
+        cwd=cwd,
+        env=cli_env(slack, database_url),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def digest_run(slack: FakeSlack, database_url: str, cwd: Path, *args: str) -> str:
+    proc = await start_digest_run(slack, database_url, cwd, *args)
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()[-3000:]
+    return out.decode()
+
+
+async def wait_until_pg_sessions_gone(database_url: str) -> None:
+    """After a SIGKILL, wait for PostgreSQL to end the dead client's session (and drop its
+    advisory lock), so the next run sees the worker as dead. Only a bound against hanging;
+    nothing asserts on time."""
+    if not database_url.startswith("postgresql"):
+        return
+    engine = sa.create_engine(database_url)
+    try:
+        for _ in range(500):
+            with engine.connect() as conn:
+                held = conn.execute(
+                    sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+                ).scalar()
+            if not held:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("a dead worker's advisory lock was never released")
+    finally:
+        engine.dispose()
