@@ -122,7 +122,7 @@ def event_body(event: dict[str, Any], *, team: str = TEAM_ID) -> str:
     )
 
 
-async def eventually(predicate: Callable[[], object], *, wait: float = 15.0) -> None:
+async def eventually(predicate: Callable[[], object], *, wait: float = 30.0) -> None:
     """Poll until `predicate()` holds (for effects the fake cannot signal, e.g. log lines).
 
     The bound only stops a broken test from hanging; nothing asserts on elapsed time.

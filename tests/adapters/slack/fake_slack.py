@@ -121,7 +121,7 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
-    async def wait_for(self, predicate: Callable[[list[Call]], Any], *, wait: float = 15.0) -> Any:
+    async def wait_for(self, predicate: Callable[[list[Call]], Any], *, wait: float = 30.0) -> Any:
         """Wait until `predicate(calls)` is truthy and return its value."""
         assert self._changed is not None
 
@@ -136,7 +136,7 @@ class FakeSlack:
         return await asyncio.wait_for(_wait(), wait)
 
     async def wait_for_calls(
-        self, method: str, count: int = 1, *, wait: float = 15.0
+        self, method: str, count: int = 1, *, wait: float = 30.0
     ) -> list[Call]:
         return await self.wait_for(
             lambda calls: (
