@@ -17,8 +17,9 @@ How a query is answered (see docs/search.md for the measurements behind the choi
 
 Everything lives in one tantivy index in RAM: the searchable text, the stored paper
 (abstract included, compressed by tantivy's doc store) and fast fields for the key, the
-publication day and the upvotes.  Python keeps only the title vocabulary used for typo
-expansion, so a million papers fit well within 1.5 GB.
+publication day and the upvotes.  Python keeps only the titles (for re-ranking and
+autocomplete) and the word vocabulary used for typo expansion, so a million papers fit
+well within 1.5 GB.  Only the papers of the page returned are read from the doc store.
 """
 
 from __future__ import annotations
@@ -26,10 +27,14 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import shutil
+import tempfile
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import tantivy
@@ -49,6 +54,47 @@ CANDIDATES = 200
 AND_MIN_HITS = 10
 MAX_TERMS = 12
 _WRITER_HEAP = 256_000_000
+# A term found in more than this share of abstracts is searched in the other fields only:
+# its BM25 weight there is negligible and its posting list is the slow part of a query.
+ABSTRACT_MAX_DF = 0.04
+ABSTRACT_MIN_CAP = 5000
+STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "which",
+        "with",
+        "via",
+        "our",
+        "using",
+    }
+)
 
 
 def typo_budget(word: str) -> int:
@@ -147,7 +193,30 @@ def _paper_from_doc(doc: dict[str, list[Any]]) -> Paper:
 class _Hit:
     key: int
     score: float
-    doc: Any
+    address: Any
+    strict: bool
+    day: int
+    upvotes: int
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _first_letter_variants(word: str) -> set[str]:
+    """Words one edit away from `word` at its first letter (insert, delete, swap, replace)."""
+    if len(word) < 2:
+        return set()
+    variants = {word[1:], word[1] + word[0] + word[2:]}
+    variants.update(c + word for c in _LETTERS)
+    variants.update(c + word[1:] for c in _LETTERS)
+    variants.discard(word)
+    return variants
+
+
+def _freshness(hit: _Hit, today: int) -> float:
+    """A tie-breaker in [0, 1]: newer and more upvoted papers first."""
+    recency = 0.0 if hit.day == _NO_DATE else 1.0 / (1.0 + max(0, today - hit.day) / 365.0)
+    return 0.5 * recency + 0.5 * min(1.0, math.log1p(max(0, hit.upvotes)) / 7.0)
 
 
 class _Vocabulary:
@@ -214,9 +283,22 @@ class _Vocabulary:
 class PaperIndex:
     """Typo-tolerant, ranked paper search over an in-RAM tantivy index (SearchEngine)."""
 
-    def __init__(self) -> None:
+    def __init__(self, directory: str | Path | None = None) -> None:
+        """An empty index, kept in `directory` (a fresh one if it exists) or a temp dir.
+
+        tantivy memory-maps its files, so the index costs page cache, which the kernel
+        may reclaim, rather than heap: at a million papers the process stays well under
+        1.5 GB RSS.  A temporary directory is removed when the index is garbage-collected.
+        """
         self._schema = _schema()
-        self._index = tantivy.Index(self._schema)
+        if directory is None:
+            path = Path(tempfile.mkdtemp(prefix="papers-index-"))
+            self._cleanup = weakref.finalize(self, shutil.rmtree, path, True)
+        else:
+            path = Path(directory)
+            path.mkdir(parents=True, exist_ok=True)
+        self.directory = path
+        self._index = tantivy.Index(self._schema, path=str(path), reuse=False)
         self._index.register_tokenizer("papers", _text_analyzer(stem=True))
         self._index.register_tokenizer("names", _text_analyzer(stem=False))
         self._analyzer = _text_analyzer(stem=True)
@@ -224,18 +306,21 @@ class PaperIndex:
         self._vocab = _Vocabulary()
         self._author_vocab = _Vocabulary()
         self._stems: dict[str, str] = {}
+        self._titles: dict[int, str] = {}
         self._lock = threading.RLock()
         self._writer: Any = None
         self._searcher: Any = self._index.searcher()
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def build(cls, papers: Iterable[Paper]) -> PaperIndex:
+    def build(cls, papers: Iterable[Paper], directory: str | Path | None = None) -> PaperIndex:
         """Index `papers` (any iterable, consumed once) and return the ready index."""
-        index = cls()
+        index = cls(directory)
         writer = index._index.writer(heap_size=_WRITER_HEAP)
+        titles = index._titles
         for paper in papers:
             writer.add_document(index._document(paper))
+            titles[paper.key] = paper.title
         writer.commit()
         writer.wait_merging_threads()
         index._index.reload()
@@ -284,6 +369,7 @@ class PaperIndex:
             for paper in batch:
                 self._writer.delete_documents_by_term("key", paper.key)
                 self._writer.add_document(self._document(paper))
+                self._titles[paper.key] = paper.title
                 for term in set(self._names.analyze(" ".join((paper.title, *paper.keywords)))):
                     self._vocab.add(term)
                 for term in set(self._names.analyze(" ".join(paper.authors))):
@@ -310,22 +396,35 @@ class PaperIndex:
         if df < 2 and budget:
             for term, dist in self._vocab.fuzzy(word, budget):
                 found.setdefault(self._stem(term), 0.55 if dist == 1 else 0.35)
+            # A typo in the first letter counts double (Meilisearch): exact lookups only.
+            for variant in _first_letter_variants(word):
+                if self._vocab.df.get(variant, 0) >= 2:
+                    found.setdefault(self._stem(variant), 0.35)
         if (prefix or df == 0) and len(word) >= 3:
             for term in self._vocab.completions(word, limit=4 if df else 6):
                 found.setdefault(self._stem(term), 0.5 if df else 0.7)
         return found
 
-    def _token_clause(self, expansions: dict[str, float]) -> Any:
-        parts = [
-            self._term(field, term, boost * weight)
-            for term, weight in expansions.items()
-            for field, boost in FIELD_BOOSTS.items()
-            if field != "authors"
-        ]
+    def _token_clause(self, expansions: dict[str, float], *, strict: bool) -> Any:
+        """One query word: its expansions over all fields, BM25 summed.
+
+        In the strict (AND) query a word may match in any field; the conjunction is driven
+        by the rarest word, so long posting lists are cheap there.  In the loose (OR)
+        query a word common in abstracts is searched in the other fields only.
+        """
+        searcher = self._searcher
+        abstract_cap = (
+            math.inf if strict else max(ABSTRACT_MIN_CAP, ABSTRACT_MAX_DF * int(searcher.num_docs))
+        )
+        parts = []
         for term, weight in expansions.items():
+            parts.append(self._term("title", term, FIELD_BOOSTS["title"] * weight))
+            parts.append(self._term("keywords", term, FIELD_BOOSTS["keywords"] * weight))
             if term in self._author_vocab.df:
                 parts.append(self._term("authors", term, FIELD_BOOSTS["authors"] * weight))
-        return tantivy.Query.disjunction_max_query(parts, 0.3) if len(parts) > 1 else parts[0]
+            if searcher.doc_freq("abstract", term) <= abstract_cap:
+                parts.append(self._term("abstract", term, FIELD_BOOSTS["abstract"] * weight))
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in parts])
 
     def _filters(self, parsed: ParsedQuery) -> list[Any]:
         must: list[Any] = []
@@ -366,104 +465,121 @@ class PaperIndex:
             )
         return must
 
-    def _token_groups(self, parsed: ParsedQuery, *, last_is_prefix: bool) -> list[Any]:
-        words = [w for term in parsed.terms for w in self._names.analyze(term)][:MAX_TERMS]
+    def _token_groups(self, parsed: ParsedQuery, *, last_is_prefix: bool) -> list[dict[str, float]]:
+        words = [w for term in parsed.terms for w in self._names.analyze(term)]
+        content = [w for w in words if w not in STOPWORDS]
+        words = (content or words)[:MAX_TERMS]
         groups = []
         for i, word in enumerate(words):
             prefix = last_is_prefix and i == len(words) - 1
             expansions = self._expansions(word, prefix=prefix)
             if expansions:
-                groups.append(self._token_clause(expansions))
+                groups.append(expansions)
         return groups
 
     def _run(
-        self, groups: Sequence[Any], filters: Sequence[Any], limit: int, *, by_date: bool
-    ) -> tuple[list[tuple[float, Any]], int, bool]:
-        """Candidates as (bm25, address), the match count, and whether AND was used."""
+        self,
+        groups: Sequence[dict[str, float]],
+        filters: Sequence[Any],
+        limit: int,
+        *,
+        by_date: bool,
+    ) -> list[tuple[float, Any, bool]]:
+        """Candidates as (bm25, address, matched every term), best first.
+
+        No match counts are asked of tantivy: counting walks every posting, while top-k
+        collection may stop early; `total` is the number of candidates ranked instead.
+        """
         searcher = self._searcher
         if not groups:
             query = tantivy.Query.boolean_query([(tantivy.Occur.Must, f) for f in filters])
             if by_date:
-                result = searcher.search(query, limit, count=True, order_by_field="pub")
-                return [(0.0, a) for _, a in result.hits], int(result.count), True
-            result = searcher.search(query, limit, count=True)
-            return [(float(s), a) for s, a in result.hits], int(result.count), True
-        must = [(tantivy.Occur.Must, q) for q in (*groups, *filters)]
-        result = searcher.search(tantivy.Query.boolean_query(must), limit, count=True)
-        if result.count >= AND_MIN_HITS or len(groups) == 1:
-            return [(float(s), a) for s, a in result.hits], int(result.count), True
-        should: list[tuple[Any, Any]] = [(tantivy.Occur.Should, g) for g in groups]
-        if filters:
-            should.append(
-                (
-                    tantivy.Occur.Must,
-                    tantivy.Query.boolean_query([(tantivy.Occur.Must, f) for f in filters]),
-                )
-            )
-        loose = searcher.search(tantivy.Query.boolean_query(should), limit, count=False)
-        hits = [(float(s), a) for s, a in loose.hits]
-        return hits, max(int(result.count), len(hits)), False
+                result = searcher.search(query, limit, count=False, order_by_field="pub")
+                return [(0.0, a, True) for _, a in result.hits]
+            result = searcher.search(query, limit, count=False)
+            return [(float(s), a, True) for s, a in result.hits]
+        clauses = [self._token_clause(g, strict=True) for g in groups]
+        must = [(tantivy.Occur.Must, q) for q in (*clauses, *filters)]
+        strict = searcher.search(tantivy.Query.boolean_query(must), limit, count=False).hits
+        hits = [(float(s), a, True) for s, a in strict]
+        if len(hits) >= AND_MIN_HITS or len(groups) == 1:
+            return hits
+        should: list[tuple[Any, Any]] = [
+            (tantivy.Occur.Should, self._token_clause(g, strict=False)) for g in groups
+        ]
+        should.extend((tantivy.Occur.Must, f) for f in filters)
+        seen = {(a.segment_ord, a.doc) for _, a, _ in hits}
+        loose = searcher.search(tantivy.Query.boolean_query(should), limit, count=False).hits
+        for score, address in loose:
+            if (address.segment_ord, address.doc) not in seen:
+                hits.append((float(score), address, False))
+        return hits
 
     def _candidates(
         self, parsed: ParsedQuery, limit: int, *, last_is_prefix: bool = False
-    ) -> tuple[list[_Hit], int, bool]:
+    ) -> list[_Hit]:
         groups = self._token_groups(parsed, last_is_prefix=last_is_prefix)
         filters = self._filters(parsed)
         if not groups and not filters:
-            return [], 0, False
-        scored, total, strict = self._run(groups, filters, limit, by_date=not parsed.has_text)
+            return []
+        scored = self._run(groups, filters, limit, by_date=not parsed.has_text)
+        if not scored:
+            return []
         searcher = self._searcher
-        hits = []
-        for score, address in scored:
-            doc = searcher.doc(address).to_dict()
-            hits.append(_Hit(int(doc["key"][0]), score, doc))
-        return hits, total, strict
+        addresses = [a for _, a, _ in scored]
+        keys = searcher.fast_field_values("key", addresses)
+        days = searcher.fast_field_values("pub", addresses)
+        votes = searcher.fast_field_values("upvotes", addresses)
+        return [
+            _Hit(int(k), score, address, strict, int(d or _NO_DATE), int(v or 0))
+            for (score, address, strict), k, d, v in zip(scored, keys, days, votes, strict=True)
+            if k is not None
+        ]
 
     def _rerank(self, parsed: ParsedQuery, hits: list[_Hit]) -> list[tuple[float, _Hit]]:
+        """Rank by coverage, then normalised BM25 blended with title similarity; tie-break."""
         text = " ".join((*parsed.terms, *(" ".join(p) for p in parsed.phrases))).lower()
         top = max((h.score for h in hits), default=0.0) or 1.0
-        today = date.today().toordinal()
+        today = (date.today() - _EPOCH).days
+        titles = self._titles
         ranked = []
         for hit in hits:
-            title = str(hit.doc["title"][0]).lower() if hit.doc.get("title") else ""
+            title = titles.get(hit.key, "").lower()
             similarity = fuzz.token_set_ratio(text, title) / 100.0 if text else 0.0
-            score = 0.6 * (hit.score / top) + 0.4 * similarity
-            ranked.append((score + 0.02 * self._freshness(hit.doc, today), hit))
+            # Papers matching every query word come first (Meilisearch's "words" rule).
+            score = 0.6 * (hit.score / top) + 0.4 * similarity + (1.0 if hit.strict else 0.0)
+            ranked.append((score + 0.02 * _freshness(hit, today), hit))
         ranked.sort(key=lambda item: (-item[0], item[1].key))
         return ranked
 
-    @staticmethod
-    def _freshness(doc: dict[str, list[Any]], today: int) -> float:
-        """A tie-breaker in [0, 1]: newer and more upvoted papers first."""
-        meta: dict[str, Any] = json.loads(bytes(doc["meta"][0])) if doc.get("meta") else {}
-        published = meta.get("published")
-        recency = 0.0
-        if published:
-            age = max(0, today - date.fromisoformat(published).toordinal())
-            recency = 1.0 / (1.0 + age / 365.0)
-        upvotes = float(meta.get("upvotes") or 0)
-        return 0.5 * recency + 0.5 * min(1.0, math.log1p(upvotes) / 7.0)
-
     def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResults:
-        """Ranked hits for `query` (syntax in `bot.search.query`); never raises on input."""
+        """Ranked hits for `query` (syntax in `bot.search.query`); never raises on input.
+
+        `total` counts the ranked candidates: every match up to `CANDIDATES` (or up to
+        `offset + limit`, when a later page is asked for).
+        """
         limit = max(0, limit)
         offset = max(0, offset)
         parsed = parse_query(query)
         with self._lock:
             if parsed.is_empty or len(self) == 0:
                 return SearchResults(cards=(), total=0, query=query)
-            hits, total, _ = self._candidates(parsed, max(CANDIDATES, offset + limit))
+            hits = self._candidates(parsed, max(CANDIDATES, offset + limit))
             ranked = self._rerank(parsed, hits) if parsed.has_text else self._by_date(hits)
-        page = ranked[offset : offset + limit]
+            page = ranked[offset : offset + limit]
+            docs = [self._searcher.doc(hit.address).to_dict() for _, hit in page]
         cards = tuple(
-            PaperCard(paper=_paper_from_doc(hit.doc), score=round(score, 4), rank=offset + i + 1)
-            for i, (score, hit) in enumerate(page)
+            PaperCard(paper=_paper_from_doc(doc), score=round(score, 4), rank=offset + i + 1)
+            for i, ((score, _), doc) in enumerate(zip(page, docs, strict=True))
         )
-        return SearchResults(cards=cards, total=max(total, len(ranked)), query=query)
+        return SearchResults(cards=cards, total=len(ranked), query=query)
 
-    def _by_date(self, hits: list[_Hit]) -> list[tuple[float, _Hit]]:
-        today = date.today().toordinal()
-        return [(self._freshness(h.doc, today), h) for h in hits]
+    @staticmethod
+    def _by_date(hits: list[_Hit]) -> list[tuple[float, _Hit]]:
+        today = (date.today() - _EPOCH).days
+        ranked = [(_freshness(h, today), h) for h in hits]
+        ranked.sort(key=lambda item: (-item[1].day, -item[0], item[1].key))
+        return ranked
 
     def suggest(self, prefix: str, *, limit: int = 25) -> list[tuple[int, str]]:
         """Titles for autocomplete: earlier words typo-tolerant, the last one a prefix."""
@@ -475,16 +591,12 @@ class PaperIndex:
         with self._lock:
             if len(self) == 0:
                 return []
-            hits, _, _ = self._candidates(parsed, 50, last_is_prefix=typing_word)
+            hits = self._candidates(parsed, 50, last_is_prefix=typing_word)
             ranked = self._rerank(parsed, hits)
+            titles = [(h.key, self._titles.get(h.key, "")) for _, h in ranked]
         head = " ".join(parsed.terms).lower()
-        ranked.sort(
-            key=lambda item: (
-                not str(item[1].doc["title"][0]).lower().startswith(head),
-                -item[0],
-            )
-        )
-        return [(h.key, str(h.doc["title"][0])) for _, h in ranked[:limit]]
+        order = sorted(range(len(titles)), key=lambda i: not titles[i][1].lower().startswith(head))
+        return [titles[i] for i in order[:limit]]
 
     def __iter__(self) -> Iterator[int]:
         """Keys of all indexed papers (for diagnostics; walks the whole index)."""

@@ -133,7 +133,7 @@ def test_author_filter() -> None:
 def test_since_filter() -> None:
     index = small_index()
     assert [c.paper.key for c in index.search("capsules since:2020").cards] == [3]
-    assert index.search("capsules since:2017-10-01").cards[0].paper.key == 1
+    assert {c.paper.key for c in index.search("capsules since:2017-10-01").cards} == {1, 3}
     assert {c.paper.key for c in index.search("since:2017-06-12").cards} == {1, 2, 3}
     # Only a filter: newest first.
     assert index.search("since:2017").cards[0].paper.key == 3
