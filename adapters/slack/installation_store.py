@@ -90,7 +90,16 @@ class KeyValueStore:
         with self.db.session() as session:
             session.execute(
                 delete(KeyValueRow).where(
-                    KeyValueRow.namespace == namespace, KeyValueRow.name.startswith(prefix)
+                    KeyValueRow.namespace == namespace,
+                    KeyValueRow.name.startswith(prefix, autoescape=True),
+                )
+            )
+
+    def delete(self, namespace: str, name: str) -> None:
+        with self.db.session() as session:
+            session.execute(
+                delete(KeyValueRow).where(
+                    KeyValueRow.namespace == namespace, KeyValueRow.name == name
                 )
             )
 
@@ -166,9 +175,7 @@ class DbInstallationStore(AsyncInstallationStore):
         return Installation(**json.loads(raw))
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        await asyncio.to_thread(
-            self.kv.delete_prefix, NS_BOT, _team_key(enterprise_id, team_id, False)
-        )
+        await asyncio.to_thread(self.kv.delete, NS_BOT, _team_key(enterprise_id, team_id, False))
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None

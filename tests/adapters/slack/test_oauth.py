@@ -8,12 +8,19 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from slack_sdk.oauth.installation_store.models.installation import Installation
 from sqlalchemy import select
 
 from adapters.slack.app import SlackConfigError, build_slack_app
-from adapters.slack.installation_store import NS_BOT, NS_INSTALLATION, DbOAuthStateStore
+from adapters.slack.installation_store import (
+    NS_BOT,
+    NS_INSTALLATION,
+    DbInstallationStore,
+    DbOAuthStateStore,
+)
 from adapters.slack.runner import build_web_app
 from bot.app import Core, build_core
+from storage.db import Database
 from storage.tables import KeyValueRow
 from tests.adapters.slack.conftest import SURVEY, Served, make_settings, slash_body
 from tests.adapters.slack.fake_slack import FakeSlack
@@ -127,3 +134,29 @@ async def test_state_store_is_single_use(oauth_core: Core) -> None:
     assert await store.async_consume(state)
     assert not await store.async_consume(state)
     assert not await store.async_consume("never-issued")
+
+
+async def test_installation_store_round_trip_on_each_backend(db: Database) -> None:
+    store = DbInstallationStore(db, FERNET_KEY)
+    installation = Installation(
+        app_id="A0PAPERS",
+        team_id="T0ROUND",
+        user_id="U0INSTALLER",
+        bot_token="xoxb-round-trip-token-1",
+        bot_id="B0",
+        bot_user_id="U0BOT",
+        bot_scopes=["commands", "chat:write"],
+    )
+    await store.async_save(installation)
+    # Saving again (a reinstall) replaces rather than duplicates.
+    await store.async_save(installation)
+    found = await store.async_find_installation(enterprise_id=None, team_id="T0ROUND")
+    assert found is not None and found.bot_token == "xoxb-round-trip-token-1"
+    assert found.bot_scopes == ["commands", "chat:write"]
+    assert await store.bot_token("T0ROUND") == "xoxb-round-trip-token-1"
+    assert await store.bot_token("T0OTHER") is None
+    # The wrong key reads nothing rather than garbage.
+    other = DbInstallationStore(db, "q0X1nYkAqZBXsBdH4lqXUlvJ0tT0b1n8wB1rJmKc2eQ=")
+    assert await other.bot_token("T0ROUND") is None
+    await store.async_delete_all(enterprise_id=None, team_id="T0ROUND")
+    assert await store.bot_token("T0ROUND") is None
