@@ -6,6 +6,7 @@ bot process and a CLI `ingest` can share the file; PostgreSQL gets pre-ping and 
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,13 +15,15 @@ from typing import Any, Self
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.repositories import SqlDeliveryLedger, SqlPaperRepository, SqlSubscriptionRepository
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Arbitrary constant that identifies "papers-bot schema migration" among advisory locks.
+MIGRATION_LOCK_KEY = 0x70617065727362
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -42,6 +45,24 @@ def create_db_engine(url: str) -> Engine:
         # Plain postgresql:// would pick psycopg2, which we do not ship.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+@contextmanager
+def _sqlite_migration_lock(database: str | None) -> Iterator[None]:
+    """An exclusive file lock beside the SQLite file, held while migrating.
+
+    SQLite DDL under alembic is not atomic across processes, so two `serve` processes
+    starting together could both try to create the same table.
+    """
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class SqlUnitOfWork:
@@ -103,8 +124,22 @@ class Database:
         return cfg
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest revision of every migration branch."""
-        command.upgrade(self.alembic_config(), "heads")
+        """Bring the schema to the newest revision of every migration branch.
+
+        On PostgreSQL an advisory lock serialises replicas that start at the same moment,
+        so two of them never run the same migration concurrently.
+        """
+        if self.dialect == "sqlite":
+            with _sqlite_migration_lock(self.engine.url.database):
+                command.upgrade(self.alembic_config(), "heads")
+            return
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            try:
+                command.upgrade(self.alembic_config(), "heads")
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                conn.commit()
 
     def is_current(self) -> bool:
         return inspect(self.engine).has_table("alembic_version")

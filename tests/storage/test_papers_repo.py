@@ -163,3 +163,28 @@ def test_published_since_and_changed_since(db: Database) -> None:
         assert [p.title for p in uow.papers.published_since(date(2026, 11, 1))] == ["New"]
         assert len(uow.papers.changed_since(NOW - timedelta(seconds=1))) == 2
         assert uow.papers.changed_since(NOW + timedelta(seconds=1)) == []
+
+
+def test_concurrent_upgrades_are_serialised(database_url: str) -> None:
+    """Replicas starting together (separate processes) must not trip over each other."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": database_url}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "adapters.cli.main", "db", "upgrade"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outcomes = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+    database = Database(database_url)
+    with database.uow() as uow:
+        assert uow.papers.count() == 0
+    database.dispose()
