@@ -73,6 +73,15 @@ async def subscribe_by_slash_command(
     slack: FakeSlack, database_url: str, channels: Sequence[str], text: str
 ) -> None:
     """Drive the real bolt app over HTTP with signed `/papers subscribe …` commands."""
+    replies = await slash_commands(slack, database_url, [(c, text) for c in channels])
+    assert all("Subscribed" in r for r in replies), replies
+
+
+async def slash_commands(
+    slack: FakeSlack, database_url: str, commands: Sequence[tuple[str, str]]
+) -> list[str]:
+    """Send signed `/papers TEXT` commands (channel, text) through the real bolt app over
+    HTTP; returns what each response_url received, as text."""
     import aiohttp
 
     settings = make_settings(slack, database_url)
@@ -80,25 +89,31 @@ async def subscribe_by_slash_command(
     bot = build_slack_app(core, settings)
     server = TestServer(build_web_app(bot), host="127.0.0.1")
     await server.start_server()
+    replies: list[str] = []
     try:
         async with aiohttp.ClientSession() as session:
-            for i, channel in enumerate(channels):
-                rid = f"sub{i}"
+            for channel, text in commands:
+                rid = f"cmd{len(slack.calls)}"
                 body = slash_body(text, response_url=slack.response_url(rid), channel=channel)
                 headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
                 url = str(server.make_url("/slack/events"))
                 async with session.post(url, data=body.encode(), headers=headers) as resp:
                     assert resp.status == 200, await resp.text()
-                await slack.wait_for(
-                    lambda calls, rid=rid: any(
-                        c.method == "response_url" and c.path.endswith(f"/{rid}") for c in calls
+                call = await slack.wait_for(
+                    lambda calls, rid=rid: next(
+                        (
+                            c
+                            for c in calls
+                            if c.method == "response_url" and c.path.endswith(f"/{rid}")
+                        ),
+                        None,
                     )
                 )
-        with core.db.uow() as uow:
-            assert uow.subscriptions.count() == len(channels)
+                replies.append(call.text_dump())
     finally:
         await server.close()
         core.db.dispose()
+    return replies
 
 
 def cli_env(slack: FakeSlack, database_url: str) -> dict[str, str]:
@@ -137,11 +152,25 @@ async def start_digest_run(
     )
 
 
-async def digest_run(slack: FakeSlack, database_url: str, cwd: Path, *args: str) -> str:
-    proc = await start_digest_run(slack, database_url, cwd, *args)
+async def papers_bot(slack: FakeSlack, database_url: str, cwd: Path, *args: str) -> str:
+    """Run `papers-bot ARGS…` as a subprocess; its stdout, after asserting exit code 0."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "adapters.cli.main",
+        *args,
+        cwd=cwd,
+        env=cli_env(slack, database_url),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()[-3000:]
     return out.decode()
+
+
+async def digest_run(slack: FakeSlack, database_url: str, cwd: Path, *args: str) -> str:
+    return await papers_bot(slack, database_url, cwd, "digest", "run", *args)
 
 
 async def wait_until_pg_sessions_gone(database_url: str) -> None:

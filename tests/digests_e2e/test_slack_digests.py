@@ -8,6 +8,7 @@ Runs on SQLite and PostgreSQL. Nothing asserts on elapsed time.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,8 @@ from tests.bot.digests.fakes import seed_papers
 from tests.digests_e2e.conftest import (
     FaultySlack,
     digest_run,
+    papers_bot,
+    slash_commands,
     start_digest_run,
     subscribe_by_slash_command,
     wait_until_pg_sessions_gone,
@@ -138,4 +141,36 @@ async def test_two_replicas_started_together_deliver_once(
     assert len(slack.calls_to("chat.postMessage")) == len(CHANNELS)
     with db.uow() as uow:
         assert uow.deliveries.count(DeliveryStatus.SENT) == len(CHANNELS)
+    db.dispose()
+
+
+async def test_three_permanent_failures_pause_and_the_pause_shows_everywhere(
+    slack: FaultySlack, sqlite_url: str, tmp_path: Path
+) -> None:
+    # SQLite only: five subprocess runs; the pause logic itself is covered on both
+    # databases by tests/bot/digests/test_runner.py.
+    database_url = sqlite_url
+    db = prepare(database_url)
+    await subscribe_by_slash_command(slack, database_url, ["C0GONE", "C0FINE"], SUBSCRIBE)
+    slack.channel_errors["C0GONE"] = "channel_not_found"
+    for day in range(3):
+        moment = tomorrow_at(9, 5) + timedelta(days=day)
+        out = await digest_run(slack, database_url, tmp_path, "--now", iso(moment))
+        assert "sent 1, failed 1" in out
+    assert "paused 1" in out
+    assert len(slack.digests("C0FINE")) == 3 and slack.digests("C0GONE") == []
+    stats = json.loads(await papers_bot(slack, database_url, tmp_path, "stats", "--json"))
+    assert stats["subscriptions_paused"] == 1
+    assert stats["deliveries_by_status"]["failed"] == 3
+    # `/papers subscriptions` in that channel, through the real bolt app, says so.
+    replies = await slash_commands(slack, database_url, [("C0GONE", "subscriptions")])
+    assert "PAUSED (channel_not_found)" in replies[0]
+
+    # A paused subscription is not even attempted any more, though its time comes round.
+    def attempts() -> int:
+        return sum(c.params.get("channel") == "C0GONE" for c in slack.calls_to("chat.postMessage"))
+
+    before = attempts()
+    out = await digest_run(slack, database_url, tmp_path, "--now", iso(moment + timedelta(days=1)))
+    assert "failed 0" in out and attempts() == before
     db.dispose()

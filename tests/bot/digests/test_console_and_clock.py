@@ -1,0 +1,81 @@
+"""The console sink prints a console subscription's digest; the clock ticks the runner and
+schedules the ingest jobs from settings, with no job per channel."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from rich.console import Console
+
+from adapters.console.sink import ConsoleSink
+from bot.digests import clock
+from bot.digests.runner import DigestRunner
+from bot.models import ChannelRef, DeliveryStatus, Platform
+from bot.settings import Settings
+from storage.db import Database
+from tests.bot.digests.fakes import seed_papers, subscribe
+
+
+async def test_console_subscription_gets_its_digest_printed(db: Database) -> None:
+    now = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    seed_papers(db, now.date())
+    sub = subscribe(db, "terminal", platform=Platform.CONSOLE, created=now - timedelta(days=1))
+    out = io.StringIO()
+    sink = ConsoleSink(Console(file=out, width=120, force_terminal=False))
+    runner = DigestRunner(db.uow, {Platform.CONSOLE: sink}, worker_id="console")
+    report = await runner.run_due(now)
+    assert report.sent == 1
+    text = out.getvalue()
+    assert "Trending papers" in text and "Paper " in text
+    assert await sink.find_posted(sub.channel, 1) is not None
+    assert await sink.find_posted(ChannelRef(Platform.CONSOLE, "other"), 1) is None
+
+
+async def test_clock_ticks_run_due_and_schedules_ingest_jobs(sqlite_db: Database) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        DATABASE_URL=sqlite_db.url,
+        PAPERS_INGEST_HF_CRON="15 * * * *",
+        PAPERS_INGEST_ARXIV_CRON="30 6 * * *",
+    )
+    core: Any = SimpleNamespace(db=sqlite_db, settings=settings)
+    ticked = asyncio.Event()
+
+    class Recording(DigestRunner):
+        async def run_due(self, now: datetime | None = None, *, dry_run: bool = False) -> Any:
+            ticked.set()
+            return await super().run_due(now, dry_run=dry_run)
+
+    runner = Recording(sqlite_db.uow, {}, worker_id=clock.new_worker_id())
+    scheduler = clock.start_clock(core, {}, tick_seconds=60, runner=runner)
+    try:
+        await asyncio.wait_for(ticked.wait(), 30)  # the first tick runs at start
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert set(jobs) == {"digest-tick", "ingest-hf", "ingest-arxiv"}
+        assert jobs["digest-tick"].max_instances == 1
+        assert "minute='15'" in str(jobs["ingest-hf"].trigger)
+        assert "hour='6'" in str(jobs["ingest-arxiv"].trigger)
+    finally:
+        scheduler.shutdown(wait=False)
+    with sqlite_db.uow() as uow:
+        assert uow.deliveries.count(DeliveryStatus.PENDING) == 0
+
+
+async def test_ingest_job_refreshes_the_index_and_survives_failures() -> None:
+    refreshed: list[int] = []
+    core: Any = SimpleNamespace(refresh_index=lambda: refreshed.append(1) or 3)
+
+    def fetch(_core: Any) -> int:
+        return 7
+
+    def broken(_core: Any) -> int:
+        raise OSError("network down")
+
+    await clock._ingest_job(core, "hf", fetch)
+    assert refreshed == [1]
+    await clock._ingest_job(core, "hf", broken)  # logged, not raised
+    assert refreshed == [1]
