@@ -25,6 +25,9 @@ from adapters.slack.app import build_slack_app
 from adapters.slack.runner import build_web_app
 from adapters.slack.sink import EVENT_TYPE
 from bot.app import build_core
+from storage.db import Database
+from storage.leases import WorkerLease
+from storage.tables import DeliveryRow
 from tests.adapters.slack.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings, sign, slash_body
 from tests.adapters.slack.fake_slack import FakeSlack, Fault
 
@@ -173,22 +176,23 @@ async def digest_run(slack: FakeSlack, database_url: str, cwd: Path, *args: str)
     return await papers_bot(slack, database_url, cwd, "digest", "run", *args)
 
 
-async def wait_until_pg_sessions_gone(database_url: str) -> None:
-    """After a SIGKILL, wait for PostgreSQL to end the dead client's session (and drop its
-    advisory lock), so the next run sees the worker as dead. Only a bound against hanging;
-    nothing asserts on time."""
-    if not database_url.startswith("postgresql"):
-        return
-    engine = sa.create_engine(database_url)
+async def wait_until_workers_dead(database_url: str) -> None:
+    """After a SIGKILL, wait until the workers owning pending rows read as dead (PostgreSQL
+    ends a dead client's session, and drops its advisory lock, a moment later). Only a
+    bound against hanging; nothing asserts on time."""
+    db = Database(database_url)
     try:
+        with db.session() as session:
+            owners = set(
+                session.scalars(
+                    sa.select(DeliveryRow.claimed_by).where(DeliveryRow.status == "pending")
+                )
+            )
+        probe = WorkerLease(db, "test-probe")
         for _ in range(500):
-            with engine.connect() as conn:
-                held = conn.execute(
-                    sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
-                ).scalar()
-            if not held:
+            if not any(owner and probe.is_alive(owner) for owner in owners):
                 return
             await asyncio.sleep(0.02)
-        raise AssertionError("a dead worker's advisory lock was never released")
+        raise AssertionError(f"workers {owners} still hold their leases")
     finally:
-        engine.dispose()
+        db.dispose()

@@ -25,7 +25,7 @@ from tests.digests_e2e.conftest import (
     slash_commands,
     start_digest_run,
     subscribe_by_slash_command,
-    wait_until_pg_sessions_gone,
+    wait_until_workers_dead,
 )
 
 CHANNELS = [f"C{i:04d}" for i in range(30)]
@@ -112,7 +112,7 @@ async def test_sigkill_mid_fan_out_then_rerun_gives_each_channel_exactly_one(
     assert landed < len(CHANNELS)
     with db.uow() as uow:
         assert uow.deliveries.count(DeliveryStatus.PENDING) > 0
-    await wait_until_pg_sessions_gone(database_url)
+    await wait_until_workers_dead(database_url)
     slack.latency = 0.0
     out = await digest_run(slack, database_url, tmp_path, "--now", now)
     assert "recovered" in out
