@@ -20,7 +20,7 @@ from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from bot.ingest.common import clean, clean_or_none, iso_date
+from bot.ingest.common import clean, clean_all, clean_or_none, iso_date
 from bot.ingest.errors import IngestError
 from bot.models import PaperRecord
 from bot.text import bare_arxiv_id
@@ -101,7 +101,7 @@ def _author_list(value: object, where: str) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
         raise IngestError("authors should be a list of strings", where)
-    return tuple(name for name in (clean(a) for a in value) if name)
+    return clean_all(value)
 
 
 def _snapshot_authors(data: dict[str, Any], where: str) -> tuple[str, ...]:

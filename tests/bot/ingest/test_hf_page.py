@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.ingest.common import clean
+from bot.ingest.common import clean, clean_all
 from bot.ingest.errors import IngestError
 from bot.ingest.hf_page import MONTHS, parse_hf_page, resolve_date
 from bot.text import clean_text, title_key
@@ -239,3 +239,23 @@ def test_shuffled_page_pieces_raise_only_ingest_error(lines: list[str]) -> None:
 @given(st.text(max_size=200))
 def test_fast_clean_matches_clean_text(value: str) -> None:
     assert clean(value) == clean_text(value)
+
+
+_TRICKY = st.sampled_from(
+    list(" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2007\u2028\u2029\u202f\u3000")
+    + list("\u200b\u200e\u202e\u2066\ufeff\xad\x00\x07\x7f\u0301\u00b4ﬁ①Å")
+    + list("ab é")
+)
+
+
+@settings(max_examples=1000)
+@given(st.text(alphabet=_TRICKY, max_size=40))
+def test_fast_clean_matches_clean_text_on_whitespace_and_controls(value: str) -> None:
+    assert clean(value) == clean_text(value)
+
+
+@settings(max_examples=500)
+@given(st.lists(st.text(alphabet=_TRICKY | st.sampled_from(list("|xY")), max_size=8), max_size=6))
+def test_clean_all_matches_clean_text_per_name(values: list[str]) -> None:
+    expected = tuple(name for name in (clean_text(v) for v in values) if name)
+    assert clean_all(values) == expected
