@@ -54,6 +54,7 @@ CANDIDATES = 200
 AND_MIN_HITS = 10
 MAX_TERMS = 12
 _WRITER_HEAP = 256_000_000
+TITLES_FILE = "titles.jsonl"
 # A term found in more than this share of abstracts is searched in the other fields only:
 # its BM25 weight there is negligible and its posting list is the slow part of a query.
 ABSTRACT_MAX_DF = 0.04
@@ -283,14 +284,14 @@ class _Vocabulary:
 class PaperIndex:
     """Typo-tolerant, ranked paper search over an in-RAM tantivy index (SearchEngine)."""
 
-    def __init__(self, directory: str | Path | None = None) -> None:
-        """An empty index, kept in `directory` (a fresh one if it exists) or a temp dir.
+    def __init__(self, directory: str | Path | None = None, *, reopen: bool = False) -> None:
+        """An index kept in `directory`, or in a temporary directory when None.
 
+        A new index replaces whatever `directory` held, unless `reopen` (see `open`).
         tantivy memory-maps its files, so the index costs page cache, which the kernel
         may reclaim, rather than heap: at a million papers the process stays well under
         1.5 GB RSS.  A temporary directory is removed when the index is garbage-collected.
         """
-        self._schema = _schema()
         if directory is None:
             path = Path(tempfile.mkdtemp(prefix="papers-index-"))
             self._cleanup = weakref.finalize(self, shutil.rmtree, path, True)
@@ -298,7 +299,13 @@ class PaperIndex:
             path = Path(directory)
             path.mkdir(parents=True, exist_ok=True)
         self.directory = path
-        self._index = tantivy.Index(self._schema, path=str(path), reuse=False)
+        if reopen:
+            self._index = tantivy.Index.open(str(path))
+            self._schema = self._index.schema
+        else:
+            self._schema = _schema()
+            self._index = tantivy.Index(self._schema, path=str(path), reuse=False)
+            (path / TITLES_FILE).write_text("", encoding="utf-8")
         self._index.register_tokenizer("papers", _text_analyzer(stem=True))
         self._index.register_tokenizer("names", _text_analyzer(stem=False))
         self._analyzer = _text_analyzer(stem=True)
@@ -314,17 +321,44 @@ class PaperIndex:
     # ------------------------------------------------------------------ building
     @classmethod
     def build(cls, papers: Iterable[Paper], directory: str | Path | None = None) -> PaperIndex:
-        """Index `papers` (any iterable, consumed once) and return the ready index."""
+        """Index `papers` (any iterable, consumed once) and return the ready index.
+
+        With a `directory`, the index persists there as a snapshot for `open`.
+        """
         index = cls(directory)
         writer = index._index.writer(heap_size=_WRITER_HEAP)
         titles = index._titles
-        for paper in papers:
-            writer.add_document(index._document(paper))
-            titles[paper.key] = paper.title
+        with (index.directory / TITLES_FILE).open("a", encoding="utf-8") as sidecar:
+            for paper in papers:
+                writer.add_document(index._document(paper))
+                titles[paper.key] = paper.title
+                sidecar.write(json.dumps([paper.key, paper.title]) + "\n")
         writer.commit()
         writer.wait_merging_threads()
         index._index.reload()
         index._searcher = index._index.searcher()
+        index._load_vocabulary()
+        return index
+
+    @classmethod
+    def open(cls, directory: str | Path) -> PaperIndex:
+        """Reopen a snapshot written by `build(..., directory=)` (and later `add`s).
+
+        Takes seconds at a million papers instead of a full rebuild; the caller then adds
+        the papers changed since the snapshot (`PaperRepository.changed_since`).
+        Raises FileNotFoundError when `directory` holds no snapshot.
+        """
+        path = Path(directory)
+        if not (path / TITLES_FILE).is_file() or not tantivy.Index.exists(str(path)):
+            raise FileNotFoundError(f"no search index snapshot in {path}")
+        index = cls(path, reopen=True)
+        with (path / TITLES_FILE).open(encoding="utf-8") as sidecar:
+            for line in sidecar:
+                try:
+                    key, title = json.loads(line)
+                except (ValueError, TypeError):
+                    continue  # a line cut short by a crash mid-write
+                index._titles[int(key)] = str(title)
         index._load_vocabulary()
         return index
 
@@ -375,6 +409,8 @@ class PaperIndex:
                 for term in set(self._names.analyze(" ".join(paper.authors))):
                     self._author_vocab.add(term)
             self._writer.commit()
+            with (self.directory / TITLES_FILE).open("a", encoding="utf-8") as sidecar:
+                sidecar.writelines(json.dumps([p.key, p.title]) + "\n" for p in batch)
             self._index.reload()
             self._searcher = self._index.searcher()
 

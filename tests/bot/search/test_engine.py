@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -91,33 +92,35 @@ def test_typo_budget_follows_meilisearch() -> None:
 
 
 def small_index() -> PaperIndex:
-    return PaperIndex.build(
-        [
-            Paper(
-                key=1,
-                title="Dynamic Routing Between Capsules",
-                abstract="A capsule is a group of neurons.",
-                authors=("Sara Sabour", "Nicholas Frosst", "Geoffrey E. Hinton"),
-                published=date(2017, 10, 26),
-            ),
-            Paper(
-                key=2,
-                title="Attention Is All You Need",
-                abstract="The dominant sequence transduction models are based on recurrent nets.",
-                authors=("Ashish Vaswani", "Noam Shazeer"),
-                published=date(2017, 6, 12),
-                upvotes=10,
-            ),
-            Paper(
-                key=3,
-                title="Capsule Networks for Speech",
-                abstract="We apply capsules to speech recognition.",
-                authors=("Jane Doe",),
-                published=date(2024, 3, 1),
-                keywords=("capsule networks", "speech"),
-            ),
-        ]
-    )
+    return PaperIndex.build(small_index_papers())
+
+
+def small_index_papers() -> list[Paper]:
+    return [
+        Paper(
+            key=1,
+            title="Dynamic Routing Between Capsules",
+            abstract="A capsule is a group of neurons.",
+            authors=("Sara Sabour", "Nicholas Frosst", "Geoffrey E. Hinton"),
+            published=date(2017, 10, 26),
+        ),
+        Paper(
+            key=2,
+            title="Attention Is All You Need",
+            abstract="The dominant sequence transduction models are based on recurrent nets.",
+            authors=("Ashish Vaswani", "Noam Shazeer"),
+            published=date(2017, 6, 12),
+            upvotes=10,
+        ),
+        Paper(
+            key=3,
+            title="Capsule Networks for Speech",
+            abstract="We apply capsules to speech recognition.",
+            authors=("Jane Doe",),
+            published=date(2024, 3, 1),
+            keywords=("capsule networks", "speech"),
+        ),
+    ]
 
 
 def test_author_filter() -> None:
@@ -179,3 +182,23 @@ def test_suggest_prefix(seed_index: PaperIndex) -> None:
     assert seed_index.suggest("") == []
     kernel = seed_index.suggest("kernel dens")
     assert kernel[0][1] == "Kernel Density Estimators in Large Dimensions"
+
+
+def test_snapshot_reopens_with_updates(tmp_path: Path) -> None:
+    directory = tmp_path / "index"
+    index = PaperIndex.build(small_index_papers(), directory=directory)
+    index.add([Paper(key=4, title="Quantum Annealing for Protein Folding")])
+    index.add([Paper(key=1, title="Dynamic Routing Between Capsules, Revisited")])
+    del index
+    reopened = PaperIndex.open(directory)
+    assert len(reopened) == 4
+    assert titles(reopened, "quantum anealing") == ["Quantum Annealing for Protein Folding"]
+    assert titles(reopened, "routing capsules revisited")[0].endswith("Revisited")
+    assert reopened.suggest("quantum ann") == [(4, "Quantum Annealing for Protein Folding")]
+    reopened.add([Paper(key=5, title="Sparse Autoencoders")])
+    assert titles(reopened, "sparse autoencoder") == ["Sparse Autoencoders"]
+
+
+def test_open_without_snapshot_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        PaperIndex.open(tmp_path)
