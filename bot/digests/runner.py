@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from bot.digests.schedule import local_date, next_run_after
+from bot.metrics import count_digest_report
 from bot.models import (
     ChannelRef,
     DeliveryStatus,
@@ -318,6 +319,7 @@ class DigestRunner:
             await outcomes.put(None)
             await writer
         log.info("digest run at %s by %s: %s", now.isoformat(), self.worker_id, report.summary())
+        count_digest_report(report)
         return report
 
     # ---------------------------------------------------------------------- recover phase
