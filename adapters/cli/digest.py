@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.cli.errors import CliError, UsageError
 from bot.digests.clock import new_worker_id
@@ -137,8 +138,10 @@ def run(
         report = asyncio.run(
             _run(settings, when, dry_run=dry_run, concurrency=concurrency, console=console)
         )
-    except (OSError, RuntimeError) as exc:
-        raise CliError(f"digest run failed: {exc}") from exc
+    except SQLAlchemyError:
+        raise  # run_cli prints database errors in its own one-line form
+    except Exception as exc:  # e.g. a rejected Discord token: one line, exit code 1
+        raise CliError(f"digest run failed: {type(exc).__name__}: {exc}") from exc
     if as_json:
         data = report.as_dict()
         if dry_run:
