@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from bot.search.engine import PaperIndex
 from rich.console import Console
 from rich.table import Table
 
 from adapters.cli.admin import open_database
 from adapters.cli.errors import UsageError
 from bot.models import PaperCard
+from bot.search.engine import PaperIndex
 from bot.settings import Settings
 from bot.text import clean_text
 from bot.trending.score import TrendingQuery, top_trending
