@@ -520,6 +520,7 @@ class PaperIndex:
         limit: int,
         *,
         by_date: bool,
+        phrase_tokens: Sequence[str] = (),
     ) -> list[tuple[float, Any, bool]]:
         """Candidates as (bm25, address, matched every term), best first.
 
@@ -535,7 +536,8 @@ class PaperIndex:
             result = searcher.search(query, limit, count=False)
             return [(float(s), a, True) for s, a in result.hits]
         clauses = [self._token_clause(g, strict=True) for g in groups]
-        must = [(tantivy.Occur.Must, q) for q in (*clauses, *filters)]
+        must: list[tuple[Any, Any]] = [(tantivy.Occur.Must, q) for q in (*clauses, *filters)]
+        must.extend((tantivy.Occur.Should, q) for q in self._proximity(phrase_tokens))
         strict = searcher.search(tantivy.Query.boolean_query(must), limit, count=False).hits
         hits = [(float(s), a, True) for s, a in strict]
         if len(hits) >= AND_MIN_HITS or len(groups) == 1:
@@ -551,6 +553,17 @@ class PaperIndex:
                 hits.append((float(score), address, False))
         return hits
 
+    def _proximity(self, tokens: Sequence[str]) -> list[Any]:
+        """Optional clauses rewarding the query words in order, as typed (near-phrase)."""
+        if len(tokens) < 2:
+            return []
+        return [
+            tantivy.Query.boost_query(
+                tantivy.Query.phrase_query(self._schema, field, list(tokens), slop=2), boost
+            )
+            for field, boost in (("title", 3.0), ("abstract", 2.0))
+        ]
+
     def _candidates(
         self, parsed: ParsedQuery, limit: int, *, last_is_prefix: bool = False
     ) -> list[_Hit]:
@@ -558,7 +571,10 @@ class PaperIndex:
         filters = self._filters(parsed)
         if not groups and not filters:
             return []
-        scored = self._run(groups, filters, limit, by_date=not parsed.has_text)
+        tokens = self._analyzer.analyze(" ".join(parsed.terms))[:MAX_TERMS]
+        scored = self._run(
+            groups, filters, limit, by_date=not parsed.has_text, phrase_tokens=tokens
+        )
         if not scored:
             return []
         searcher = self._searcher
