@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-import discord
 import typer
 
 from adapters.cli.errors import CliError, UsageError
@@ -26,6 +25,10 @@ def sync(
     ] = None,
 ) -> None:
     """Register the /papers commands globally, or in one guild with --guild."""
+    # discord.py is imported only when this command runs, so every other CLI command
+    # starts without paying for it.
+    import discord
+
     from adapters.discord.registration import describe, sync_commands
 
     settings = Settings()

@@ -101,7 +101,7 @@ def authors_text(card: PaperCard) -> str:
     names = [safe_text(a, AUTHOR_NAME_MAX) for a in present[:AUTHORS_SHOWN]]
     total = max(len(present), paper.author_count or 0)
     if not names:
-        return f"{total} authors" if total else ""
+        return f"{total} author{'' if total == 1 else 's'}" if total else ""
     shown = ", ".join(names)
     return f"{shown} et al." if total > AUTHORS_SHOWN else shown
 
