@@ -11,10 +11,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot.commands.core import CommandCore, CoreConfig
 from bot.logging_setup import configure_logging
 from bot.search.engine import PaperIndex
+from bot.search.snapshot import load_index, mark_covered
 from bot.settings import Settings
 from storage.db import Database
 
@@ -36,6 +38,8 @@ class Core:
             changed = uow.papers.changed_since(self.indexed_at)
         self.search.add(changed)
         self.indexed_at = started
+        if self.settings.search_index_dir:
+            mark_covered(Path(self.settings.search_index_dir), started)
         return len(changed)
 
 
@@ -49,9 +53,7 @@ def build_core(
     if upgrade:
         db.upgrade()
     started = time.perf_counter()
-    indexed_at = datetime.now(UTC)
-    with db.uow() as uow:
-        index = PaperIndex.build(uow.papers.iter_all())
+    index, indexed_at = load_index(db.uow, settings.search_index_dir)
     log.info("search index ready: %d papers in %.2fs", len(index), time.perf_counter() - started)
     config = CoreConfig(
         default_timezone=settings.timezone,

@@ -167,6 +167,12 @@ class Settings(BaseSettings):
         description="Longest search query kept, in characters (at least 16); longer ones are cut.",
         ge=16,
     )
+    search_index_dir: str | None = Field(
+        default=None,
+        alias="PAPERS_SEARCH_INDEX_DIR",
+        description="Directory for a persisted search index snapshot; unset rebuilds the index "
+        "in a temporary directory at every start.",
+    )
     page_size: int = Field(
         default=5,
         alias="PAPERS_PAGE_SIZE",

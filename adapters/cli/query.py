@@ -17,7 +17,7 @@ from rich.table import Table
 from adapters.cli.admin import open_database
 from adapters.cli.errors import UsageError
 from bot.models import PaperCard
-from bot.search.engine import PaperIndex
+from bot.search.snapshot import load_index
 from bot.settings import Settings
 from bot.text import clean_text
 from bot.trending.score import TrendingQuery, top_trending
@@ -79,8 +79,7 @@ def search(
         raise UsageError("search needs a query, e.g. papers-bot search diffusion models")
     settings = Settings()
     database = open_database(settings)
-    with database.uow() as uow:
-        index = PaperIndex.build(uow.papers.iter_all())
+    index, _ = load_index(database.uow, settings.search_index_dir)
     results = index.search(text[: settings.max_query_length], limit=limit)
     print_cards(list(results.cards), as_json=as_json, title=f"Search: {text}")
 
