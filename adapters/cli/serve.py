@@ -98,8 +98,12 @@ def serve(
 ) -> None:
     """Run the bot: migrate the database, build the search index, start the clock."""
     settings = Settings()
-    core = build_core(settings, configure_logs=True)
     targets = resolve_targets(target, settings)
+    if targets == [Platform.CONSOLE] and "log_level" not in settings.model_fields_set:
+        # The console shares the terminal with its user: routine INFO lines from the
+        # clock would land in the middle of their replies, so only problems are shown.
+        settings = settings.model_copy(update={"log_level": "WARNING"})
+    core = build_core(settings, configure_logs=True)
     log.info("serving %s", ", ".join(t.value for t in targets))
     try:
         asyncio.run(run_targets(core, targets, port=port or settings.http_port))

@@ -52,3 +52,5 @@ def test_console_process_reads_commands_until_eof(tmp_path) -> None:  # type: ig
     assert result.returncode == 0, result.stderr
     assert "Advances in Speech Separation" in result.stdout
     assert "Traceback" not in result.stderr
+    # Routine clock logs stay out of the user's terminal session.
+    assert "INFO" not in result.stderr and '"info"' not in result.stderr
