@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.commands.core import CommandCore, CoreConfig
 from bot.logging_setup import configure_logging
 from bot.search.engine import PaperIndex
-from bot.search.snapshot import load_index, mark_covered
+from bot.search.snapshot import catch_up, load_index, mark_covered
 from bot.settings import Settings
 from storage.db import Database
 
@@ -32,15 +32,16 @@ class Core:
     indexed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def refresh_index(self) -> int:
-        """Add papers inserted or updated since the last refresh to the search index."""
+        """Add papers inserted or updated since the last refresh to the search index.
+
+        Keys merged away in the database since then are dropped from the index too.
+        """
         started = datetime.now(UTC)
-        with self.db.uow() as uow:
-            changed = uow.papers.changed_since(self.indexed_at)
-        self.search.add(changed)
+        count = catch_up(self.search, self.db.uow, self.indexed_at)
         self.indexed_at = started
         if self.settings.search_index_dir:
             mark_covered(Path(self.settings.search_index_dir), started)
-        return len(changed)
+        return count
 
 
 def build_core(

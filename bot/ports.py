@@ -43,6 +43,10 @@ class PaperRepository(Protocol):
 
     def count(self) -> int: ...
 
+    def keys(self) -> set[int]:
+        """Every stored paper key (a merge deletes the title-only row it absorbs)."""
+        ...
+
     def iter_all(self, batch_size: int = 5000) -> Iterator[Paper]: ...
 
     def published_since(self, since: date) -> list[Paper]:

@@ -429,6 +429,9 @@ class SqlPaperRepository:
     def count(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(PaperRow)) or 0)
 
+    def keys(self) -> set[int]:
+        return set(self.session.scalars(select(PaperRow.key)))
+
     def iter_all(self, batch_size: int = 5000) -> Iterator[Paper]:
         last = 0
         while True:

@@ -358,7 +358,10 @@ class PaperIndex:
                     key, title = json.loads(line)
                 except (ValueError, TypeError):
                     continue  # a line cut short by a crash mid-write
-                index._titles[int(key)] = str(title)
+                if title is None:  # removed by `remove`
+                    index._titles.pop(int(key), None)
+                else:
+                    index._titles[int(key)] = str(title)
         index._load_vocabulary()
         return index
 
@@ -413,6 +416,29 @@ class PaperIndex:
                 sidecar.writelines(json.dumps([p.key, p.title]) + "\n" for p in batch)
             self._index.reload()
             self._searcher = self._index.searcher()
+
+    def remove(self, keys: Iterable[int]) -> None:
+        """Drop papers by key (rows merged away in the database); unknown keys are ignored."""
+        with self._lock:
+            gone = [key for key in set(keys) if key in self._titles]
+            if not gone:
+                return
+            if self._writer is None:
+                self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
+            for key in gone:
+                self._writer.delete_documents_by_term("key", key)
+                del self._titles[key]
+            self._writer.commit()
+            # A tombstone in the sidecar, so a reopened snapshot forgets the title too.
+            with (self.directory / TITLES_FILE).open("a", encoding="utf-8") as sidecar:
+                sidecar.writelines(json.dumps([key, None]) + "\n" for key in gone)
+            self._index.reload()
+            self._searcher = self._index.searcher()
+
+    def keys(self) -> set[int]:
+        """Keys of the indexed papers (cheap: kept beside the index, not read from it)."""
+        with self._lock:
+            return set(self._titles)
 
     def __len__(self) -> int:
         return int(self._searcher.num_docs)

@@ -31,6 +31,23 @@ def _covered_until(directory: Path) -> datetime:
     return datetime.fromisoformat((directory / COVERED_MARKER).read_text(encoding="utf-8").strip())
 
 
+def catch_up(index: PaperIndex, uow: UnitOfWorkFactory, since: datetime) -> int:
+    """Bring `index` up to date with the database from `since`; the papers (re)indexed.
+
+    Adds papers inserted or updated since then, and drops indexed keys the database no
+    longer has: a merge deletes the title-only row it absorbs, and updates the surviving
+    row in the same transaction, so the key check is needed only when something changed.
+    """
+    with uow() as work:
+        changed = work.papers.changed_since(since)
+        stale = index.keys() - work.papers.keys() if changed else set()
+    index.add(changed)
+    if stale:
+        log.info("dropping %d merged-away papers from the search index", len(stale))
+        index.remove(stale)
+    return len(changed)
+
+
 def load_index(uow: UnitOfWorkFactory, directory: str | None) -> tuple[PaperIndex, datetime]:
     """The index and the time up to which it reflects the database."""
     started = datetime.now(UTC)
@@ -48,10 +65,8 @@ def load_index(uow: UnitOfWorkFactory, directory: str | None) -> tuple[PaperInde
             index = PaperIndex.build(work.papers.iter_all(), directory=path)
         mark_covered(path, started)
         return index, started
-    with uow() as work:
-        changed = work.papers.changed_since(covered)
     try:
-        index.add(changed)
+        catch_up(index, uow, covered)
     except ValueError as exc:
         if not _lock_busy(exc):
             raise

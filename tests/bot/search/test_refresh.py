@@ -1,0 +1,84 @@
+"""Index refresh after a merge: a title-only row folded into an arXiv row leaves no ghost.
+
+When a source brings the arXiv id of a paper stored twice (once by id under one title,
+once title-only under another), storage merges the two rows and deletes the title-only
+one. The running index, and a persisted snapshot, must drop that key too: otherwise a
+search returns the paper twice, once under a key the database no longer has.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.app import build_core
+from bot.models import PaperRecord
+from bot.search.snapshot import load_index
+from bot.settings import Settings
+from storage.db import Database
+
+ARXIV_TITLE = "Zebrafish acoustics with spiking networks"
+HF_TITLE = "Zebrafish Acoustics with Spiking Neural Networks"
+
+
+def _store(db: Database, records: list[PaperRecord], at: datetime) -> None:
+    with db.uow() as uow:
+        uow.papers.upsert_many(records, seen_at=at)
+
+
+def _keys(db: Database) -> set[int]:
+    with db.uow() as uow:
+        return {paper.key for paper in uow.papers.iter_all()}
+
+
+def _two_rows_then_merge(db: Database, start: datetime) -> datetime:
+    """Store the paper twice (by id; title-only), return when the merging ingest ran."""
+    _store(db, [PaperRecord(title=ARXIV_TITLE, source="arxiv", paper_id="2410.01234")], start)
+    _store(db, [PaperRecord(title=HF_TITLE, source="hf_page", upvotes=3)], start)
+    assert len(_keys(db)) == 2
+    return start
+
+
+def _merge(db: Database, at: datetime) -> None:
+    _store(db, [PaperRecord(title=HF_TITLE, source="hf_json", paper_id="2410.01234")], at)
+    assert len(_keys(db)) == 1
+
+
+def test_refresh_drops_the_key_of_an_absorbed_row(database_url: str) -> None:
+    settings = Settings(_env_file=None, DATABASE_URL=database_url)  # type: ignore[call-arg]
+    core = build_core(settings)
+    _two_rows_then_merge(core.db, datetime.now(UTC))
+    core.refresh_index()
+    assert len(core.search) == 2
+    _merge(core.db, datetime.now(UTC) + timedelta(seconds=1))
+    core.refresh_index()
+    (survivor,) = _keys(core.db)
+    cards = core.search.search("zebrafish acoustics spiking", limit=10).cards
+    assert [card.paper.key for card in cards] == [survivor]
+    assert cards[0].paper.paper_id == "2410.01234"
+    assert set(core.search) == {survivor}
+    assert [key for key, _ in core.search.suggest("zebrafish acou")] == [survivor]
+
+
+def test_a_snapshot_drops_keys_deleted_while_the_bot_was_down(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    directory = tmp_path / "index"
+    _two_rows_then_merge(sqlite_db, datetime.now(UTC) - timedelta(minutes=5))
+    first, _ = load_index(sqlite_db.uow, str(directory))
+    assert len(first) == 2
+    del first  # a stopped bot releases the snapshot
+    import gc
+
+    gc.collect()
+    _merge(sqlite_db, datetime.now(UTC) + timedelta(seconds=1))
+    second, _ = load_index(sqlite_db.uow, str(directory))
+    (survivor,) = _keys(sqlite_db)
+    assert set(second) == {survivor}
+    assert [c.paper.key for c in second.search("zebrafish", limit=10).cards] == [survivor]
+    del second
+    gc.collect()
+    # The removal is persisted: reopening again still knows only the survivor.
+    third, _ = load_index(sqlite_db.uow, str(directory))
+    assert set(third) == {survivor}
+    assert third._titles.keys() == {survivor}
