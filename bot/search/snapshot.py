@@ -8,7 +8,7 @@ added, so a 1M-paper bot starts in seconds instead of rebuilding for a minute.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.ports import UnitOfWorkFactory
@@ -17,6 +17,10 @@ from bot.search.engine import PaperIndex
 log = logging.getLogger(__name__)
 
 COVERED_MARKER = "covered-until"
+# An ingest stamps its rows with the time it started and commits later, so rows stamped
+# just before a refresh may become visible only after it: each catch-up looks back this
+# far before the last one (re-adding a paper replaces it, so the overlap is harmless).
+REFRESH_OVERLAP = timedelta(minutes=10)
 
 
 def _lock_busy(exc: ValueError) -> bool:
@@ -34,12 +38,13 @@ def _covered_until(directory: Path) -> datetime:
 def catch_up(index: PaperIndex, uow: UnitOfWorkFactory, since: datetime) -> int:
     """Bring `index` up to date with the database from `since`; the papers (re)indexed.
 
-    Adds papers inserted or updated since then, and drops indexed keys the database no
-    longer has: a merge deletes the title-only row it absorbs, and updates the surviving
-    row in the same transaction, so the key check is needed only when something changed.
+    Adds papers inserted or updated since then (minus `REFRESH_OVERLAP`), and drops
+    indexed keys the database no longer has: a merge deletes the title-only row it
+    absorbs and updates the surviving row in the same transaction, so the key check is
+    needed only when something changed.
     """
     with uow() as work:
-        changed = work.papers.changed_since(since)
+        changed = work.papers.changed_since(since - REFRESH_OVERLAP)
         stale = index.keys() - work.papers.keys() if changed else set()
     index.add(changed)
     if stale:

@@ -82,3 +82,17 @@ def test_a_snapshot_drops_keys_deleted_while_the_bot_was_down(
     third, _ = load_index(sqlite_db.uow, str(directory))
     assert set(third) == {survivor}
     assert third._titles.keys() == {survivor}
+
+
+def test_refresh_finds_rows_stamped_before_the_last_refresh(database_url: str) -> None:
+    """An ingest stamps rows when it starts; if it commits after a refresh, the next
+    refresh must still index them (they are older than the refresh time)."""
+    settings = Settings(_env_file=None, DATABASE_URL=database_url)  # type: ignore[call-arg]
+    core = build_core(settings)
+    core.refresh_index()
+    stamped = core.indexed_at - timedelta(seconds=30)
+    _store(core.db, [PaperRecord(title="Okapi gait analysis", source="hf_page")], stamped)
+    core.refresh_index()
+    assert [c.paper.title for c in core.search.search("okapi gait").cards] == [
+        "Okapi gait analysis"
+    ]
