@@ -76,3 +76,40 @@ def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
     assert run_cli("db", "upgrade", database_url=url).returncode == 0
     assert run_cli("db", "upgrade", database_url=url).returncode == 0
     assert json.loads(run_cli("stats", "--json", database_url=url).stdout)["papers"] == 0
+
+
+def test_trending_days_window_limit_and_json(tmp_path: Path) -> None:
+    """`trending --days N` keeps papers published in the last N days; --limit cuts."""
+    from datetime import date, timedelta
+
+    today = date.today()
+    ages = {"2501.00001": 0, "2501.00002": 1, "2501.00003": 6, "2501.00004": 40}
+    lines = [
+        json.dumps(
+            {
+                "id": pid,
+                "title": f"Paper aged {age} days",
+                "abstract": "An abstract.",
+                "authors": ["A. Author"],
+                "published": (today - timedelta(days=age)).isoformat(),
+            }
+        )
+        for pid, age in ages.items()
+    ]
+    source = tmp_path / "papers.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'papers.db'}"
+    assert run_cli("ingest", "file", str(source), database_url=url).returncode == 0
+
+    def ids(*args: str) -> list[str]:
+        result = run_cli("trending", *args, "--json", database_url=url)
+        assert result.returncode == 0, result.stderr
+        items = json.loads(result.stdout)
+        assert all(item.keys() >= ITEM_KEYS for item in items)
+        return sorted(item["id"] for item in items)
+
+    assert ids("--days", "2") == ["2501.00001", "2501.00002"]
+    assert ids("--days", "7") == ["2501.00001", "2501.00002", "2501.00003"]
+    assert ids("--days", "60") == sorted(ages)
+    assert len(ids("--days", "60", "--limit", "2")) == 2
+    assert run_cli("trending", "--days", "0", database_url=url).returncode == 2
