@@ -9,6 +9,7 @@ extra ones as follow-ups), in the spirit of Red-DiscordBot's `pagify`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import discord
@@ -139,9 +140,29 @@ def card_embed(
     return embed
 
 
+# `*bold*` as Slack mrkdwn writes it: no `*` or newline inside, no letter glued outside.
+_MRKDWN_BOLD = re.compile(r"(?<![*\w])\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![*\w])")
+_CODE_SPAN = re.compile(r"(`[^`\n]*`)")
+
+
+def mrkdwn_to_markdown(text: str) -> str:
+    """Core-written text (the help) marks bold the Slack way, `*bold*`; Discord reads that
+    as italics and needs `**bold**`. Code spans are left as they are."""
+    parts = _CODE_SPAN.split(text)
+    # split() with one capturing group puts the code spans at the odd indices.
+    return "".join(
+        part if i % 2 else _MRKDWN_BOLD.sub(r"**\1**", part) for i, part in enumerate(parts)
+    )
+
+
 def _header_embeds(reply: Reply, colour: discord.Colour) -> list[discord.Embed]:
     """The reply's own text and notes; more than one embed only for very long text."""
-    text = clean_text_keep_lines(reply.text)
+    if reply.kind is ReplyKind.HELP:
+        # The help is our own text, written in Slack mrkdwn and free of user input: keep its
+        # wording and layout exactly, and only translate the bold markers.
+        text = mrkdwn_to_markdown(reply.text.rstrip())
+    else:
+        text = clean_text_keep_lines(reply.text)
     if reply.notes:
         text += "\n\n" + "\n".join(f"ℹ️ {clean_text(n)}" for n in reply.notes)
     chunks = _split_text(text, MAX_DESCRIPTION)

@@ -15,6 +15,7 @@ import pytest
 from adapters.discord import views
 from adapters.discord.bot import PapersBot, create_bot
 from bot.app import Core
+from bot.commands.help import HELP_TEXT
 from bot.models import ChannelRef, PaperRecord, Platform
 from bot.settings import Settings
 from tests.adapters.discord.conftest import (
@@ -223,7 +224,13 @@ async def test_trending_count(bot: PapersBot, fake_api: FakeDiscordAPI) -> None:
 
 async def test_help(bot: PapersBot, fake_api: FakeDiscordAPI) -> None:
     call = await run_command(bot, fake_api, "help")
-    assert "/papers search" in all_text(call.json["data"])
+    text = all_text(call.json["data"])
+    assert "/papers search" in text
+    # The core writes Slack mrkdwn (`*bold*`), which Discord would show in italics.
+    assert "**papers-bot** finds and follows research papers." in text
+    assert "*papers-bot*" not in text.replace("**papers-bot**", "")
+    # Apart from the bold markers, the wording and line layout are the core's own.
+    assert HELP_TEXT.replace("*papers-bot*", "**papers-bot**").rstrip() in text
 
 
 def _subscription(core: Core) -> Any:

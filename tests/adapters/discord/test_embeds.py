@@ -61,6 +61,22 @@ def test_card_embed_contents() -> None:
     assert "[Code](https://github.com/x/y)" in (links or "")
 
 
+def test_help_bold_is_converted_from_slack_mrkdwn() -> None:
+    assert embeds.mrkdwn_to_markdown("*papers-bot* finds") == "**papers-bot** finds"
+    # Code spans, products, lone asterisks and existing Discord bold are left alone.
+    for text in ("`*x*` keep", "2*3*4", "a * b * c", "**done**", "* item"):
+        assert embeds.mrkdwn_to_markdown(text) == text
+    reply = Reply(ReplyKind.HELP, "*Usage*\n   `/papers search *QUERY*` — find", title="Help")
+    (message,) = embeds.render_reply(reply)
+    assert message.embeds[0].description == "**Usage**\n   `/papers search *QUERY*` — find"
+
+
+def test_other_replies_keep_asterisks_literal() -> None:
+    reply = Reply(ReplyKind.SEARCH, "No papers match “*diffusion*”.")
+    (message,) = embeds.render_reply(reply)
+    assert message.embeds[0].description == "No papers match “*diffusion*”."
+
+
 def test_notes_are_shown() -> None:
     reply = Reply(ReplyKind.SEARCH, "Results", notes=("Your query was shortened.",))
     (message,) = embeds.render_reply(reply)

@@ -25,6 +25,7 @@ from adapters.slack.blocks import (
     render_reply,
     render_unfurl,
 )
+from bot.commands.help import HELP_TEXT
 from bot.models import (
     ChannelRef,
     Digest,
@@ -194,3 +195,12 @@ def test_malformed_button_values_are_rejected(value: str | None) -> None:
 
 def test_escape_covers_slack_control_characters() -> None:
     assert escape("a & <b> > c") == "a &amp; &lt;b&gt; &gt; c"
+
+
+def test_help_is_rendered_as_the_cores_own_mrkdwn() -> None:
+    message = render_reply(Reply(ReplyKind.HELP, HELP_TEXT, title="papers-bot help"))
+    blocks = message.block_dicts()
+    validate(blocks)
+    section = next(b for b in blocks if b["type"] == "section")
+    # Slack mrkdwn is what the help is written in: `*papers-bot*` is bold here, unescaped.
+    assert section["text"] == {"type": "mrkdwn", "text": HELP_TEXT}
