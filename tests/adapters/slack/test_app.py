@@ -264,6 +264,23 @@ async def test_share_survives_a_rate_limit(served: Served, fake: FakeSlack) -> N
     assert len(fake.calls_to("chat.postMessage")) == 2
 
 
+async def test_share_still_rate_limited_after_retries_says_so(
+    served: Served, fake: FakeSlack
+) -> None:
+    first = await run_command(served, fake, "search speech", "rl1")
+    button = find_button(first.blocks, ACTION_SHARE)
+    assert button is not None
+    # Every attempt (the first and both retries) answers 429: the user learns why.
+    fake.fail("chat.postMessage", status=429, retry_after=0, times=3)
+    await served.post(
+        action_body(ACTION_SHARE, button["value"], response_url=fake.response_url("rl2"))
+    )
+    call = (await wait_response(fake, "rl2"))[0]
+    assert "rate-limiting" in call.text_dump()
+    assert call.params["replace_original"] is False
+    assert len(fake.calls_to("chat.postMessage")) == 3
+
+
 # -- events ----------------------------------------------------------------------------
 
 
