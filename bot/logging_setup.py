@@ -102,6 +102,16 @@ def configure_logging(settings: Settings, *, stream: Any = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
-    # Library loggers that echo request headers (and so tokens) at DEBUG stay at INFO.
-    for name in ("slack_sdk", "slack_bolt", "discord.http", "httpx", "httpcore", "aiohttp"):
+    # Library loggers that echo credentials at DEBUG stay at INFO: request headers, and
+    # Discord interaction tokens (in every gateway event and in follow-up webhook URLs).
+    for name in (
+        "slack_sdk",
+        "slack_bolt",
+        "discord.http",
+        "discord.gateway",
+        "discord.webhook",
+        "httpx",
+        "httpcore",
+        "aiohttp",
+    ):
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))

@@ -103,6 +103,22 @@ def test_stack_info_and_bearer_headers_are_redacted() -> None:
     assert "stack" in record
 
 
+def test_discord_interaction_tokens_stay_out_of_debug_logs() -> None:
+    # discord.py logs every gateway event, and each follow-up webhook URL, at DEBUG; both
+    # carry the interaction token, which lets anyone answer as the bot for 15 minutes.
+    interaction_token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXRpc2g"
+    stream = configured(PAPERS_LOG_LEVEL="DEBUG")
+    logging.getLogger("discord.gateway").debug(
+        "WebSocket Event: %s", {"t": "INTERACTION_CREATE", "d": {"token": interaction_token}}
+    )
+    logging.getLogger("discord.webhook.async_").debug(
+        "Webhook with POST https://discord.com/api/v10/webhooks/1/%s", interaction_token
+    )
+    logging.getLogger("papers.test").debug("our own debug lines still show")
+    assert interaction_token not in stream.getvalue()
+    assert "our own debug lines still show" in stream.getvalue()
+
+
 def test_database_password_is_redacted() -> None:
     stream = configured(DATABASE_URL="postgresql://bot:hunter2-pg-pass@db/papers")
     logging.getLogger("papers.test").error("cannot connect: password=hunter2-pg-pass")
