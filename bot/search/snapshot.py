@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 
 COVERED_MARKER = "covered-until"
 # An ingest stamps its rows with the time it started and commits later, so rows stamped
-# just before a refresh may become visible only after it: each catch-up looks back this
-# far before the last one (re-adding a paper replaces it, so the overlap is harmless).
+# just before a refresh may become visible only after it: each catch-up also looks back
+# this far before the last one, for papers the index does not have yet.
 REFRESH_OVERLAP = timedelta(minutes=10)
 
 
@@ -38,14 +38,21 @@ def _covered_until(directory: Path) -> datetime:
 def catch_up(index: PaperIndex, uow: UnitOfWorkFactory, since: datetime) -> int:
     """Bring `index` up to date with the database from `since`; the papers (re)indexed.
 
-    Adds papers inserted or updated since then (minus `REFRESH_OVERLAP`), and drops
-    indexed keys the database no longer has: a merge deletes the title-only row it
-    absorbs and updates the surviving row in the same transaction, so the key check is
-    needed only when something changed.
+    Adds papers inserted or updated since then, plus papers stamped up to
+    `REFRESH_OVERLAP` earlier that the index lacks; and drops indexed keys the database
+    no longer has: a merge deletes the title-only row it absorbs and updates the
+    surviving row in the same transaction, so the key check is needed only when
+    something changed.
     """
     with uow() as work:
-        changed = work.papers.changed_since(since - REFRESH_OVERLAP)
-        stale = index.keys() - work.papers.keys() if changed else set()
+        recent = work.papers.changed_since(since - REFRESH_OVERLAP)
+        indexed = index.keys()
+        changed = [
+            paper
+            for paper in recent
+            if paper.updated is None or paper.updated >= since or paper.key not in indexed
+        ]
+        stale = indexed - work.papers.keys() if recent else set()
     index.add(changed)
     if stale:
         log.info("dropping %d merged-away papers from the search index", len(stale))

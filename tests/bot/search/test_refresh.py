@@ -96,3 +96,17 @@ def test_refresh_finds_rows_stamped_before_the_last_refresh(database_url: str) -
     assert [c.paper.title for c in core.search.search("okapi gait").cards] == [
         "Okapi gait analysis"
     ]
+
+
+def test_the_look_back_does_not_re_add_indexed_papers(sqlite_db: Database) -> None:
+    """Papers in the look-back window that the index already has are not added again
+    (a CLI search on a snapshot right after a big ingest would redo it every time)."""
+    from bot.search.engine import PaperIndex
+    from bot.search.snapshot import catch_up
+
+    index = PaperIndex()
+    start = datetime.now(UTC)
+    _store(sqlite_db, [PaperRecord(title="Okapi gait analysis", source="hf_page")], start)
+    assert catch_up(index, sqlite_db.uow, start) == 1
+    assert catch_up(index, sqlite_db.uow, start + timedelta(seconds=1)) == 0
+    assert len(index) == 1
