@@ -172,8 +172,9 @@ class PapersCog(
         parts = [at.strftime("%H:%M") if at else ""]
         if zone:
             parts.append(zone)
-        if days:
-            parts.append(f"days={days.value}")
+        # The days option always follows, so the core's text grammar never reads the first
+        # keyword ("speech/audio", "GMT") as a timezone: `keywords:` holds keywords only.
+        parts.append(f"days={days.value if days else 'mon-fri'}")
         if top:
             parts.append(f"top={top}")
         if min_upvotes is not None:

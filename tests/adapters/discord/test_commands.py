@@ -258,6 +258,23 @@ async def test_subscribe_with_manage_channels(
     assert _subscription(core) is None
 
 
+@pytest.mark.parametrize(
+    ("keywords", "expected"),
+    [("speech/audio, diffusion", ("speech/audio", "diffusion")), ("GMT", ("GMT",))],
+)
+async def test_subscribe_keywords_are_never_read_as_a_timezone(
+    bot: PapersBot, core: Core, fake_api: FakeDiscordAPI, keywords: str, expected: tuple[str]
+) -> None:
+    options = {"time": "07:30", "keywords": keywords}
+    call = await run_command(bot, fake_api, "subscribe", permissions=MANAGER_PERMS, options=options)
+    assert "Subscribed" in all_text(call.json["data"])
+    sub = _subscription(core)
+    assert sub is not None
+    assert sub.spec.keywords == expected
+    assert sub.spec.timezone == "UTC"
+    assert [int(d) for d in sub.spec.weekdays] == [0, 1, 2, 3, 4]
+
+
 async def test_subscribe_without_manage_channels_is_refused(
     bot: PapersBot, core: Core, fake_api: FakeDiscordAPI
 ) -> None:
