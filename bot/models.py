@@ -268,6 +268,9 @@ class DeliveryStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     EMPTY = "empty"
+    # A transient failure (5xx, timeout, 429s) that a later tick retries while it is still
+    # the digest's local day; then it becomes `sent`, or `failed` once the day is over.
+    RETRYING = "retrying"
     SKIPPED = "skipped"
 
 
@@ -284,6 +287,7 @@ class Delivery:
     claimed_at: datetime | None = None
     updated_at: datetime | None = None
     paper_keys: tuple[int, ...] = field(default=())
+    retry_at: datetime | None = None  # when a `retrying` row is due again
 
 
 @dataclass(frozen=True, slots=True)

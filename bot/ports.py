@@ -139,6 +139,8 @@ class FinishRequest:
     message_id: str | None = None
     reason: str | None = None
     paper_keys: tuple[int, ...] = ()
+    retry_at: datetime | None = None  # with status RETRYING: when a later tick may retry
+    attempts: int | None = None  # delivery rounds tried so far; None keeps the stored count
 
 
 class DeliveryLedger(Protocol):
@@ -211,6 +213,26 @@ class DeliveryLedger(Protocol):
         ...
 
     def sent_paper_keys_many(self, channel_keys: Sequence[str]) -> dict[str, set[int]]: ...
+
+    def unfinished_paper_keys_many(self, subscription_ids: Sequence[int]) -> dict[int, set[int]]:
+        """Planned papers of each subscription's `pending` and `retrying` deliveries."""
+        ...
+
+    def take_retries(
+        self,
+        *,
+        worker: str,
+        now: datetime,
+        platforms: Collection[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Delivery]:
+        """`retrying` rows due at `now` (`retry_at <= now`), moved to `pending` for `worker`.
+
+        Locked `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite takes its write lock first),
+        so of several replicas exactly one takes each row; the rows commit as `pending`
+        with the caller's transaction, after which worker liveness protects them.
+        """
+        ...
 
 
 class UnitOfWork(Protocol):

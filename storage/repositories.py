@@ -10,12 +10,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from itertools import islice
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import JSON, Integer, Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -707,6 +707,7 @@ def to_delivery(row: DeliveryRow) -> Delivery:
         claimed_at=row.claimed_at,
         updated_at=row.updated_at,
         paper_keys=tuple(row.paper_keys or ()),
+        retry_at=row.retry_at,
     )
 
 
@@ -922,6 +923,10 @@ class SqlDeliveryLedger:
                 reason=bindparam("b_reason"),
                 updated_at=bindparam("b_now", type_=UTCDateTime()),
                 paper_keys=bindparam("b_keys", type_=JSON()),
+                retry_at=bindparam("b_retry_at", type_=UTCDateTime()),
+                attempts=func.coalesce(
+                    bindparam("b_attempts", type_=Integer()), DeliveryRow.attempts
+                ),
             )
         )
         params = [
@@ -932,6 +937,8 @@ class SqlDeliveryLedger:
                 "b_reason": r.reason,
                 "b_now": now,
                 "b_keys": list(r.paper_keys),
+                "b_retry_at": r.retry_at if r.status is DeliveryStatus.RETRYING else None,
+                "b_attempts": r.attempts,
             }
             for r in requests
         ]
@@ -968,6 +975,64 @@ class SqlDeliveryLedger:
         for channel_key, paper_key in rows:
             found[channel_key].add(int(paper_key))
         return found
+
+    def unfinished_paper_keys_many(self, subscription_ids: Sequence[int]) -> dict[int, set[int]]:
+        found: dict[int, set[int]] = {}
+        if not subscription_ids:
+            return found
+        rows = self.session.execute(
+            select(DeliveryRow.subscription_id, DeliveryRow.paper_keys).where(
+                DeliveryRow.subscription_id.in_(list(subscription_ids)),
+                DeliveryRow.status.in_(
+                    [DeliveryStatus.PENDING.value, DeliveryStatus.RETRYING.value]
+                ),
+            )
+        )
+        for subscription_id, keys in rows:
+            found.setdefault(int(subscription_id), set()).update(int(k) for k in keys or ())
+        return found
+
+    def take_retries(
+        self,
+        *,
+        worker: str,
+        now: datetime,
+        platforms: Collection[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Delivery]:
+        stmt = (
+            select(DeliveryRow)
+            .where(
+                DeliveryRow.status == DeliveryStatus.RETRYING.value,
+                DeliveryRow.retry_at <= now,
+            )
+            .order_by(DeliveryRow.retry_at, DeliveryRow.id)
+        )
+        if platforms is not None:
+            stmt = stmt.where(
+                DeliveryRow.subscription_id.in_(
+                    select(SubscriptionRow.id).where(SubscriptionRow.platform.in_(list(platforms)))
+                )
+            )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True, of=DeliveryRow)
+        else:
+            # No row locks: take the database write lock before reading (as `due` does), so
+            # a concurrent process reads only after this transaction has moved the rows.
+            self.session.execute(
+                update(DeliveryRow).where(DeliveryRow.id == -1).values(status=DeliveryRow.status)
+            )
+        rows = list(self.session.scalars(stmt))
+        taken_at = datetime.now(UTC)  # wall clock, like every claim: liveness is real time
+        for row in rows:
+            row.status = DeliveryStatus.PENDING.value
+            row.claimed_by = worker
+            row.claimed_at = taken_at
+            row.retry_at = None
+        self.session.flush()
+        return [to_delivery(r) for r in rows]
 
     def count(self, status: DeliveryStatus | None = None) -> int:
         stmt = select(func.count()).select_from(DeliveryRow)

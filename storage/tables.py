@@ -145,6 +145,8 @@ class DeliveryRow(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paper_keys: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Set while status is 'retrying': the earliest tick that may try the post again.
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SentPaperRow(Base):

@@ -5,7 +5,8 @@ One `run_due(now)` call does, in order:
 1. **Recover.** `pending` rows whose worker is dead (see `storage.leases`) are taken over.
    Each is first looked up on the platform (`MessageSink.find_posted`: Slack message
    metadata, Discord nonce); if the post landed it is marked `sent`, otherwise the same
-   planned papers are sent again. Nothing is ever re-sent before this check.
+   planned papers are sent again, if it is still that digest's local day (otherwise it is
+   recorded as `skipped`, like any missed day). Nothing is ever re-sent before this check.
 2. **Claim.** Due subscriptions are read in batches with `due(lock=True)` (SKIP LOCKED on
    PostgreSQL), and in the same transaction each gets its ledger row (insert on conflict
    do nothing against `UNIQUE(subscription, digest_date)`), its planned papers, and its
@@ -16,7 +17,16 @@ One `run_due(now)` call does, in order:
    exponential backoff and jitter (after checking the ambiguous attempt did not land),
    permanent errors fail at once.
 4. **Record.** Outcomes are committed in batches; permanent failures count towards
-   pausing the subscription, a success resets the count.
+   pausing the subscription, a success resets the count. A delivery whose bounded
+   retries all failed transiently (5xx, timeouts, too many 429s) is not terminal: it is
+   recorded as `retrying` with a `retry_at` a few minutes on (doubling each round), or as
+   `failed` if that would fall after the end of its local day.
+
+Between steps 1 and 2, **Retry** takes the `retrying` rows that are due (SKIP LOCKED on
+PostgreSQL) and moves them back to `pending` for this worker; from there they go through
+the same path as recovered rows (`find_posted` first, then the same planned papers), so
+the earlier ambiguous attempts can never turn into a second post. A row whose local day
+is over by then is recorded as `failed` with its last reason instead.
 
 The platform-specific parts are the `MessageSink`s handed in; nothing here imports Slack
 or Discord.
@@ -25,6 +35,7 @@ or Discord.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -33,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from bot.digests.schedule import local_date, next_run_after
+from bot.digests.schedule import local_date, local_day_end, next_run_after
 from bot.metrics import count_digest_report
 from bot.models import (
     ChannelRef,
@@ -67,11 +78,20 @@ class RetryPolicy:
     max_rate_limited: int = 10  # 429 answers tolerated per delivery
     max_retry_after: float = 300.0  # cap on a Retry-After we are willing to honour
     post_timeout: float = 30.0
+    # When all of a run's attempts failed transiently, a later tick tries again this long
+    # after the run (doubling each round, capped) while it is still the digest's local day.
+    later_delay: float = 300.0
+    later_max_delay: float = 3600.0
 
     def backoff(self, failures: int, rng: random.Random) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random."""
         delay = min(self.max_delay, self.base_delay * 2.0 ** max(0, failures - 1))
         return delay / 2 + rng.uniform(0, delay / 2)
+
+    def later(self, rounds: int) -> timedelta:
+        """How long after a run whose `rounds`-th delivery round failed to try again."""
+        delay = min(self.later_max_delay, self.later_delay * 2.0 ** max(0, rounds - 1))
+        return timedelta(seconds=delay)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +156,7 @@ class PlannedDigest:
     subscription_id: int
     channel: ChannelRef
     digest_date: date | None
-    action: Literal["send", "empty", "skip", "taken", "resend", "no-sink"]
+    action: Literal["send", "empty", "skip", "taken", "resend", "retry", "no-sink"]
     papers: tuple[Paper, ...] = ()
     note: str = ""
 
@@ -154,6 +174,8 @@ class RunReport:
     resent: int = 0  # pending rows of dead workers that had to be sent again
     taken: int = 0  # due, but another run had already claimed that date
     unresolved: int = 0  # left pending: the platform could not say whether it was posted
+    retrying: int = 0  # failed transiently; a later tick the same local day tries again
+    retried: int = 0  # earlier transient failures taken up again by this run
     paused: list[int] = field(default_factory=list)
     failures: dict[str, int] = field(default_factory=dict)
     planned: list[PlannedDigest] = field(default_factory=list)
@@ -177,6 +199,10 @@ class RunReport:
             parts.append(f"already claimed {self.taken}")
         if self.unresolved:
             parts.append(f"left pending {self.unresolved}")
+        if self.retried:
+            parts.append(f"retried {self.retried}")
+        if self.retrying:
+            parts.append(f"retry later {self.retrying}")
         if self.paused:
             parts.append(f"paused {len(self.paused)}")
         return head + ", ".join(parts)
@@ -194,6 +220,8 @@ class RunReport:
             "resent": self.resent,
             "taken": self.taken,
             "unresolved": self.unresolved,
+            "retrying": self.retrying,
+            "retried": self.retried,
             "paused": list(self.paused),
             "failures": dict(self.failures),
         }
@@ -206,7 +234,11 @@ class _Job:
     channel: ChannelRef
     digest_date: date
     papers: tuple[Paper, ...]
-    recovering: bool = False
+    timezone: str  # the subscription's: its digest may be retried until its local day ends
+    recovering: bool = False  # look for an earlier post (find_posted) before posting
+    retry: bool = False  # taken up again after an earlier run's transient failure
+    rounds: int = 1  # this is the delivery's n-th round (run) of attempts
+    day_over: bool = False  # recovering a digest whose local day has ended: never re-send
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +249,7 @@ class _Outcome:
     reason: str | None = None
     permanent: bool = False
     recovered: bool = False
+    retry_at: datetime | None = None
 
 
 class _ChannelPacer:
@@ -304,7 +337,8 @@ class DigestRunner:
                 tasks.append(asyncio.create_task(self._deliver(job, semaphore, pacer, outcomes)))
 
         try:
-            launch(await asyncio.to_thread(self._recover, report))
+            launch(await asyncio.to_thread(self._recover, now, report))
+            launch(await asyncio.to_thread(self._take_retries, now, report))
             ranking = _Ranking(None, now)  # ranked once per run, shared by all batches
             while True:
                 jobs, more = await asyncio.to_thread(self._claim_batch, now, report, ranking)
@@ -323,7 +357,7 @@ class DigestRunner:
         return report
 
     # ---------------------------------------------------------------------- recover phase
-    def _recover(self, report: RunReport) -> list[_Job]:
+    def _recover(self, now: datetime, report: RunReport) -> list[_Job]:
         jobs: list[_Job] = []
         with self.uow_factory() as uow:
             stale = uow.deliveries.reclaim_stale(
@@ -362,9 +396,77 @@ class DigestRunner:
                         sub.channel,
                         delivery.digest_date,
                         papers,
+                        sub.spec.timezone,
                         recovering=True,
+                        rounds=delivery.attempts + 1,
+                        day_over=delivery.digest_date != local_date(now, sub.spec.timezone),
                     )
                 )
+        return jobs
+
+    # -------------------------------------------------------------------------- retry phase
+    def _take_retries(self, now: datetime, report: RunReport) -> list[_Job]:
+        """Due `retrying` rows: re-send them if their local day is not over, else fail them."""
+        jobs: list[_Job] = []
+        expired: list[FinishRequest] = []
+        with self.uow_factory() as uow:
+            taken = uow.deliveries.take_retries(
+                worker=self.worker_id, now=now, platforms=[p.value for p in self.sinks]
+            )
+            for delivery in taken:
+                sub = uow.subscriptions.get(delivery.subscription_id)
+                if sub is None:
+                    continue
+                reason = delivery.reason or "transient"
+                if sub.paused or delivery.digest_date != local_date(now, sub.spec.timezone):
+                    log.info(
+                        "not retrying digest %d for %s on %s: %s",
+                        delivery.id,
+                        sub.channel.key,
+                        delivery.digest_date,
+                        "subscription paused" if sub.paused else "that local day is over",
+                    )
+                    expired.append(
+                        FinishRequest(
+                            delivery.id,
+                            DeliveryStatus.FAILED,
+                            sub.channel.key,
+                            reason=reason,
+                            paper_keys=delivery.paper_keys,
+                        )
+                    )
+                    continue
+                papers = tuple(uow.papers.get_many(list(delivery.paper_keys)))
+                log.info(
+                    "retrying digest %d for %s (%s), round %d, after %s",
+                    delivery.id,
+                    sub.channel.key,
+                    delivery.digest_date,
+                    delivery.attempts + 1,
+                    reason,
+                )
+                report.planned.append(
+                    PlannedDigest(sub.id, sub.channel, delivery.digest_date, "retry", papers)
+                )
+                jobs.append(
+                    _Job(
+                        delivery.id,
+                        sub.id,
+                        sub.channel,
+                        delivery.digest_date,
+                        papers,
+                        sub.spec.timezone,
+                        recovering=True,
+                        retry=True,
+                        rounds=delivery.attempts + 1,
+                    )
+                )
+            uow.deliveries.finish_many(expired, now=datetime.now(UTC))
+        report.retried += len(jobs)
+        for request in expired:
+            report.failed += 1
+            reason = request.reason or "transient"
+            report.failures[reason] = report.failures.get(reason, 0) + 1
         return jobs
 
     # ------------------------------------------------------------------------ claim phase
@@ -385,7 +487,14 @@ class DigestRunner:
             if not subs:
                 return [], False
             ranking.uow = uow
+            # Papers of the channel's unfinished digests (being recovered or retried, maybe
+            # already posted) are as good as sent: today's digest must not repeat them.
+            # Read before the sent papers: a recovery committing in between (row no longer
+            # pending, its papers now sent) is then seen by the second read, not missed by
+            # both (each statement has its own snapshot under READ COMMITTED).
+            unfinished = uow.deliveries.unfinished_paper_keys_many([s.id for s in subs])
             sent = uow.deliveries.sent_paper_keys_many([s.channel.key for s in subs])
+            zones = {sub.id: sub.spec.timezone for sub in subs}
             next_runs: dict[int, datetime] = {}
             requests: list[ClaimRequest] = []
             plans: list[PlannedDigest] = []
@@ -409,7 +518,8 @@ class DigestRunner:
                     plans.append(PlannedDigest(sub.id, sub.channel, last, "skip"))
                     continue
                 day = occurrence.deliver
-                papers = ranking.pick(sub, day, exclude=sent.get(sub.channel.key, set()))
+                exclude = sent.get(sub.channel.key, set()) | unfinished.get(sub.id, set())
+                papers = ranking.pick(sub, day, exclude=exclude)
                 requests.append(
                     ClaimRequest(
                         sub.id,
@@ -437,6 +547,7 @@ class DigestRunner:
                         plan.channel,
                         plan.digest_date,
                         plan.papers,
+                        zones[plan.subscription_id],
                     )
                 )
             elif plan.action == "empty":
@@ -512,6 +623,8 @@ class DigestRunner:
                 return _Outcome(job, DeliveryStatus.SENT, message_id=found, recovered=True)
             if not known:
                 return self._unconfirmed(job)
+            if job.day_over:
+                return _Outcome(job, DeliveryStatus.SKIPPED, reason="missed; day over")
         digest = Digest(
             delivery_id=job.delivery_id,
             channel=job.channel,
@@ -590,8 +703,19 @@ class DigestRunner:
                     # The rows stay pending; the next run resolves them via find_posted.
                     log.exception("could not record %d digest outcomes", len(batch))
 
+    def _retry_later(self, outcome: _Outcome, now: datetime) -> _Outcome:
+        """A transient failure waits for a later tick if that is still on its local day."""
+        if outcome.status is not DeliveryStatus.FAILED or outcome.permanent:
+            return outcome
+        job = outcome.job
+        retry_at = now + self.retry.later(job.rounds)
+        if retry_at >= local_day_end(job.digest_date, job.timezone):
+            return outcome
+        return dataclasses.replace(outcome, status=DeliveryStatus.RETRYING, retry_at=retry_at)
+
     def _commit(self, batch: list[_Outcome], report: RunReport) -> None:
         now = datetime.now(UTC)
+        batch = [self._retry_later(o, report.now) for o in batch]
         paused: list[int] = []
         finished = [o for o in batch if o.status is not DeliveryStatus.PENDING]
         with self.uow_factory() as uow:
@@ -604,6 +728,8 @@ class DigestRunner:
                         message_id=o.message_id,
                         reason=o.reason,
                         paper_keys=tuple(p.key for p in o.job.papers),
+                        retry_at=o.retry_at,
+                        attempts=o.job.rounds,
                     )
                     for o in finished
                 ],
@@ -631,9 +757,26 @@ class DigestRunner:
         for outcome in batch:
             if outcome.status is DeliveryStatus.PENDING:
                 report.unresolved += 1
+            elif outcome.status is DeliveryStatus.SKIPPED:
+                report.skipped += 1
+                log.info(
+                    "not re-sending digest %d to %s: its local day (%s) is over",
+                    outcome.job.delivery_id,
+                    outcome.job.channel.key,
+                    outcome.job.digest_date,
+                )
+            elif outcome.status is DeliveryStatus.RETRYING:
+                report.retrying += 1
+                log.warning(
+                    "digest %d to %s failed for now (%s); retrying from %s",
+                    outcome.job.delivery_id,
+                    outcome.job.channel.key,
+                    outcome.reason,
+                    outcome.retry_at.isoformat() if outcome.retry_at else "the next tick",
+                )
             elif outcome.status is DeliveryStatus.SENT:
                 report.sent += 1
-                if outcome.job.recovering:
+                if outcome.job.recovering and not outcome.job.retry:
                     if outcome.recovered:
                         report.recovered += 1
                     else:

@@ -42,3 +42,8 @@ def next_run_after(spec: SubscriptionSpec, after: datetime) -> datetime:
 def local_date(moment: datetime, timezone: str) -> date:
     """The calendar date at `moment` in `timezone`: a digest's identity in the ledger."""
     return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def local_day_end(day: date, timezone: str) -> datetime:
+    """The UTC instant at which `day` ends in `timezone` (its next local midnight)."""
+    return datetime.combine(day + timedelta(days=1), time(0, 0), ZoneInfo(timezone)).astimezone(UTC)

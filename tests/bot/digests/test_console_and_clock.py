@@ -79,3 +79,20 @@ async def test_ingest_job_refreshes_the_index_and_survives_failures() -> None:
     assert refreshed == [1]
     await clock._ingest_job(core, "hf", broken)  # logged, not raised
     assert refreshed == [1]
+
+
+async def test_a_clock_tick_counts_its_digests_in_the_metrics_once(db: Database) -> None:
+    from bot import metrics
+
+    now = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    seed_papers(db, now.date())
+    subscribe(db, "terminal", platform=Platform.CONSOLE, created=now - timedelta(days=1))
+    sink = ConsoleSink(Console(file=io.StringIO(), width=120, force_terminal=False))
+    runner = DigestRunner(db.uow, {Platform.CONSOLE: sink}, worker_id="w1", clock=lambda: now)
+
+    def sent() -> float:
+        return metrics.REGISTRY.get_sample_value("papers_digests_total", {"status": "sent"}) or 0.0
+
+    before = sent()
+    await clock._tick(runner)
+    assert sent() == before + 1

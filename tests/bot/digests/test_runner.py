@@ -10,7 +10,15 @@ import pytest
 from bot.commands.core import describe_subscription
 from bot.digests.runner import DigestRunner, RetryPolicy, plan_occurrence, window_calendar_days
 from bot.digests.schedule import next_run_after
-from bot.models import ChannelRef, DeliveryStatus, Digest, Platform, PostResult, SubscriptionSpec
+from bot.models import (
+    ChannelRef,
+    Delivery,
+    DeliveryStatus,
+    Digest,
+    Platform,
+    PostResult,
+    SubscriptionSpec,
+)
 from storage.db import Database
 from tests.bot.digests.fakes import ALL_DAYS, FakeSink, seed_papers, subscribe
 
@@ -195,10 +203,152 @@ async def test_transient_failures_give_up_after_bounded_retries(db: Database) ->
     sub = subscribe(db, "C1", created=CREATED)
     down = FakeSink(lambda d, n: PostResult(ok=False, reason="http_503"))
     report = await runner(db, down).run_due(TUESDAY_0905)
-    assert report.failed == 1 and down.attempts[sub.channel.key] == FAST.max_attempts
+    # Not terminal: the run gives up, and leaves the day's digest to a later tick.
+    assert report.failed == 0 and report.retrying == 1
+    assert down.attempts[sub.channel.key] == FAST.max_attempts
     with db.uow() as uow:
         again = uow.subscriptions.get(sub.id)
         assert again is not None and not again.paused and again.consecutive_failures == 0
+        (row,) = _deliveries(uow)
+        assert row.status is DeliveryStatus.RETRYING and row.reason == "http_503"
+        assert row.retry_at == TUESDAY_0905 + timedelta(seconds=FAST.later_delay)
+        assert row.attempts == 1 and len(row.paper_keys) == 5
+
+
+def _deliveries(uow: object) -> list[Delivery]:
+    """Every ledger row, oldest first (the ports have no listing; read the table)."""
+    from sqlalchemy import select
+
+    from storage.repositories import to_delivery
+    from storage.tables import DeliveryRow
+
+    session = uow.session  # type: ignore[attr-defined]
+    return [to_delivery(r) for r in session.scalars(select(DeliveryRow).order_by(DeliveryRow.id))]
+
+
+class LaggingSink(FakeSink):
+    """A Slack-like sink during an outage: posts fail with 503 while `down`; while
+    `history_lags`, `find_posted` does not yet see messages that did land."""
+
+    def __init__(self) -> None:
+        super().__init__(self._behave)
+        self.down = True
+        self.history_lags = False
+        self.land_last_attempt = False
+        self.tried: list[Digest] = []
+
+    def _behave(self, digest: Digest, attempt: int) -> PostResult | str | None:
+        self.tried.append(digest)
+        if not self.down:
+            return None
+        if self.land_last_attempt and attempt == FAST.max_attempts:
+            return "land-then-500"
+        return PostResult(ok=False, reason="http_503")
+
+    async def find_posted(self, channel: ChannelRef, delivery_id: int) -> str | None:
+        if self.history_lags:
+            self.lookups += 1
+            return None
+        return await super().find_posted(channel, delivery_id)
+
+
+async def test_transient_failure_is_retried_on_a_later_tick_the_same_day_exactly_once(
+    db: Database,
+) -> None:
+    seed_papers(db, TUESDAY_0905.date())
+    subs = [subscribe(db, f"C{i}", created=CREATED) for i in range(6)]
+    sink = LaggingSink()
+    first = await runner(db, sink).run_due(TUESDAY_0905)
+    assert first.retrying == 6 and first.failed == 0 and first.sent == 0
+    planned = {d.channel.key: [c.paper.key for c in d.cards] for d in sink.tried}
+    # A tick before `retry_at` leaves the rows alone.
+    early = await runner(db, sink, worker="w2").run_due(TUESDAY_0905 + timedelta(minutes=1))
+    assert early.retried == 0 and sum(sink.attempts.values()) == 6 * FAST.max_attempts
+    sink.down = False
+    lookups = sink.lookups
+    # Three replicas tick at once after the outage: each channel still gets one digest.
+    later = TUESDAY_0905 + timedelta(seconds=FAST.later_delay)
+    reports = await asyncio.gather(
+        *(runner(db, sink, worker=f"r{i}").run_due(later) for i in range(3))
+    )
+    assert sum(r.retried for r in reports) == 6 and sum(r.sent for r in reports) == 6
+    assert sink.lookups >= lookups + 6  # each resolved via find_posted before the resend
+    for sub in subs:
+        (digest,) = sink.delivered[sub.channel.key]
+        assert digest.digest_date == TUESDAY_0905.date()
+        assert [c.paper.key for c in digest.cards] == planned[sub.channel.key]
+    again = await runner(db, sink, worker="w4").run_due(later + timedelta(minutes=30))
+    assert again.sent == 0 and again.retried == 0
+    assert all(sink.count(s.channel) == 1 for s in subs)
+    with db.uow() as uow:
+        rows = _deliveries(uow)
+        assert [r.status for r in rows] == [DeliveryStatus.SENT] * 6
+        assert all(r.attempts == 2 and r.retry_at is None for r in rows)
+        assert len(uow.deliveries.sent_paper_keys(subs[0].channel)) == 5
+
+
+async def test_a_retry_finds_a_post_that_landed_unseen_and_does_not_post_again(
+    db: Database,
+) -> None:
+    seed_papers(db, TUESDAY_0905.date())
+    sub = subscribe(db, "C1", created=CREATED)
+    sink = LaggingSink()
+    sink.land_last_attempt = sink.history_lags = True  # landed, but history lags behind
+    assert (await runner(db, sink).run_due(TUESDAY_0905)).retrying == 1
+    assert sink.count(sub.channel) == 1
+    sink.down = sink.history_lags = False
+    later = TUESDAY_0905 + timedelta(seconds=FAST.later_delay)
+    report = await runner(db, sink, worker="w2").run_due(later)
+    assert report.retried == 1 and report.sent == 1
+    assert sink.count(sub.channel) == 1 and sink.attempts[sub.channel.key] == FAST.max_attempts
+    with db.uow() as uow:
+        (row,) = _deliveries(uow)
+        assert row.status is DeliveryStatus.SENT and row.message_id is not None
+
+
+async def test_retries_back_off_and_stop_when_the_local_day_is_over(db: Database) -> None:
+    seed_papers(db, date(2026, 3, 11))
+    # 09:00 in Tokyo is 00:00Z; Tokyo's Tuesday ends at 15:00Z, still Tuesday in UTC.
+    sub = subscribe(db, "C1", created=CREATED, tz="Asia/Tokyo")
+    sink = LaggingSink()
+    start = datetime(2026, 3, 10, 0, 5, tzinfo=UTC)
+    assert (await runner(db, sink).run_due(start)).retrying == 1
+    second = start + timedelta(seconds=FAST.later_delay)
+    assert (await runner(db, sink).run_due(second)).retrying == 1
+    with db.uow() as uow:
+        (row,) = _deliveries(uow)
+        assert row.attempts == 2
+        assert row.retry_at == second + timedelta(seconds=2 * FAST.later_delay)
+    # The outage is over, but so is the digest's local day: no late Tuesday digest.
+    sink.down = False
+    report = await runner(db, sink).run_due(datetime(2026, 3, 10, 15, 5, tzinfo=UTC))
+    assert report.retried == 0 and report.sent == 0
+    assert report.failed == 1 and report.failures == {"http_503": 1}
+    assert sink.count(sub.channel) == 0
+    with db.uow() as uow:
+        (row,) = _deliveries(uow)
+        assert row.status is DeliveryStatus.FAILED and row.reason == "http_503"
+        assert len(row.paper_keys) == 5
+        after = uow.subscriptions.get(sub.id)
+        assert after is not None and not after.paused and after.consecutive_failures == 0
+    # Wednesday's digest goes out as usual.
+    wednesday = await runner(db, sink).run_due(datetime(2026, 3, 11, 0, 5, tzinfo=UTC))
+    assert wednesday.sent == 1 and wednesday.failed == 0
+    assert [d.digest_date for d in sink.delivered[sub.channel.key]] == [date(2026, 3, 11)]
+
+
+async def test_a_transient_failure_too_late_in_the_day_fails_at_once(db: Database) -> None:
+    seed_papers(db, TUESDAY_0905.date())
+    sub = subscribe(db, "C1", created=CREATED, at=time(23, 57))
+    sink = LaggingSink()
+    report = await runner(db, sink).run_due(datetime(2026, 3, 10, 23, 58, tzinfo=UTC))
+    assert report.failed == 1 and report.retrying == 0 and report.failures == {"http_503": 1}
+    sink.down = False
+    nxt = await runner(db, sink).run_due(datetime(2026, 3, 11, 0, 5, tzinfo=UTC))
+    assert nxt.retried == 0 and sink.count(sub.channel) == 0
+    with db.uow() as uow:
+        (row,) = _deliveries(uow)
+        assert row.status is DeliveryStatus.FAILED and row.reason == "http_503"
 
 
 async def test_pending_rows_of_a_dead_worker_are_resolved_before_any_resend(
@@ -265,3 +415,45 @@ async def test_dry_run_writes_nothing(db: Database) -> None:
         assert uow.deliveries.count() == 0
         again = uow.subscriptions.get(sub.id)
         assert again is not None and again.next_run_at == sub.next_run_at
+
+
+async def test_a_crashed_digest_found_the_next_day_is_not_resent_nor_repeated(
+    db: Database,
+) -> None:
+    seed_papers(db, date(2026, 3, 11))
+    landed = subscribe(db, "C1", created=CREATED)
+    lost = subscribe(db, "C2", created=CREATED)
+    sink = FakeSink()
+
+    class Crash(BaseException):
+        pass
+
+    calls = 0
+
+    async def post_then_die(digest: Digest) -> PostResult:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await FakeSink.post_digest(sink, digest)
+        raise Crash  # the first post reached its channel, then the process died
+
+    crashing = FakeSink()
+    crashing.post_digest = post_then_die  # type: ignore[method-assign]
+    crashing.delivered = sink.delivered
+    with pytest.raises(Crash):
+        await runner(db, crashing, concurrency=1).run_due(TUESDAY_0905)
+    (tuesday,) = sink.delivered[landed.channel.key]
+    # Back on Wednesday after 09:00: Tuesday's pending rows are resolved first.
+    report = await runner(db, sink, worker="w2", is_alive=lambda w: False).run_due(
+        TUESDAY_0905 + timedelta(days=1)
+    )
+    assert report.recovered == 1 and report.resent == 0 and report.skipped == 1
+    assert report.sent == 3  # the landed Tuesday digest, and both Wednesday digests
+    wednesday = sink.delivered[landed.channel.key][1]
+    assert wednesday.digest_date == date(2026, 3, 11)
+    assert not {c.paper.key for c in tuesday.cards} & {c.paper.key for c in wednesday.cards}
+    # The lost Tuesday digest is not posted a day late; Wednesday's is.
+    assert [d.digest_date for d in sink.delivered[lost.channel.key]] == [date(2026, 3, 11)]
+    with db.uow() as uow:
+        statuses = sorted(r.status.value for r in _deliveries(uow))
+        assert statuses == ["sent", "sent", "sent", "skipped"]
