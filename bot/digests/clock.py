@@ -90,11 +90,17 @@ def ingest_arxiv(core: Core) -> int:
 
 
 async def _ingest_job(core: Core, name: str, func: Any) -> None:
+    count = 0
     try:
         count = await asyncio.to_thread(func, core)
-        added = await asyncio.to_thread(core.refresh_index)
     except Exception:  # a failed fetch must not stop the scheduler; the next run retries
         log.exception("%s ingest failed", name)
+    # Refresh even after a failed fetch: papers also arrive through `papers-bot ingest`
+    # run in another process, and the running bot should find them without a restart.
+    try:
+        added = await asyncio.to_thread(core.refresh_index)
+    except Exception:  # the index stays as it was; the next job refreshes it
+        log.exception("search index refresh after %s ingest failed", name)
         return
     log.info("%s ingest: %d records, %d papers (re)indexed", name, count, added)
 
