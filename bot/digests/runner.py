@@ -48,6 +48,7 @@ from bot.digests.schedule import local_date, local_day_end, next_run_after
 from bot.metrics import count_digest_report
 from bot.models import (
     ChannelRef,
+    Delivery,
     DeliveryStatus,
     Digest,
     Paper,
@@ -241,6 +242,36 @@ class _Job:
     day_over: bool = False  # recovering a digest whose local day has ended: never re-send
 
 
+def _resend_job(
+    uow: UnitOfWork,
+    delivery: Delivery,
+    sub: Subscription,
+    report: RunReport,
+    *,
+    kind: Literal["resend", "retry"],
+    day_over: bool = False,
+) -> _Job:
+    """A job that sends an existing ledger row again, with exactly the papers it planned.
+
+    Recovery and retries both go through `find_posted` first (`recovering=True`), so a
+    post that landed unseen is never sent twice.
+    """
+    papers = tuple(uow.papers.get_many(list(delivery.paper_keys)))
+    report.planned.append(PlannedDigest(sub.id, sub.channel, delivery.digest_date, kind, papers))
+    return _Job(
+        delivery.id,
+        sub.id,
+        sub.channel,
+        delivery.digest_date,
+        papers,
+        sub.spec.timezone,
+        recovering=True,
+        retry=kind == "retry",
+        rounds=delivery.attempts + 1,
+        day_over=day_over,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     job: _Job
@@ -378,7 +409,6 @@ class DigestRunner:
                         sub.channel.platform.value,
                     )
                     continue
-                papers = tuple(uow.papers.get_many(list(delivery.paper_keys)))
                 log.info(
                     "recovering pending delivery %d (%s, %s) left by %s",
                     delivery.id,
@@ -386,21 +416,9 @@ class DigestRunner:
                     delivery.digest_date,
                     delivery.claimed_by,
                 )
-                report.planned.append(
-                    PlannedDigest(sub.id, sub.channel, delivery.digest_date, "resend", papers)
-                )
+                day_over = delivery.digest_date != local_date(now, sub.spec.timezone)
                 jobs.append(
-                    _Job(
-                        delivery.id,
-                        sub.id,
-                        sub.channel,
-                        delivery.digest_date,
-                        papers,
-                        sub.spec.timezone,
-                        recovering=True,
-                        rounds=delivery.attempts + 1,
-                        day_over=delivery.digest_date != local_date(now, sub.spec.timezone),
-                    )
+                    _resend_job(uow, delivery, sub, report, kind="resend", day_over=day_over)
                 )
         return jobs
 
@@ -436,7 +454,6 @@ class DigestRunner:
                         )
                     )
                     continue
-                papers = tuple(uow.papers.get_many(list(delivery.paper_keys)))
                 log.info(
                     "retrying digest %d for %s (%s), round %d, after %s",
                     delivery.id,
@@ -445,22 +462,7 @@ class DigestRunner:
                     delivery.attempts + 1,
                     reason,
                 )
-                report.planned.append(
-                    PlannedDigest(sub.id, sub.channel, delivery.digest_date, "retry", papers)
-                )
-                jobs.append(
-                    _Job(
-                        delivery.id,
-                        sub.id,
-                        sub.channel,
-                        delivery.digest_date,
-                        papers,
-                        sub.spec.timezone,
-                        recovering=True,
-                        retry=True,
-                        rounds=delivery.attempts + 1,
-                    )
-                )
+                jobs.append(_resend_job(uow, delivery, sub, report, kind="retry"))
             uow.deliveries.finish_many(expired, now=datetime.now(UTC))
         report.retried += len(jobs)
         for request in expired:
