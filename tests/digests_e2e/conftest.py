@@ -8,7 +8,6 @@ API runs in the test's event loop and records what reached each channel.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -28,6 +27,7 @@ from bot.app import build_core
 from storage.db import Database
 from storage.leases import WorkerLease
 from storage.tables import DeliveryRow
+from tests.adapters.cli.helpers import bot_environment
 from tests.adapters.slack.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings, sign, slash_body
 from tests.adapters.slack.fake_slack import FakeSlack, Fault
 
@@ -120,22 +120,14 @@ async def slash_commands(
 
 
 def cli_env(slack: FakeSlack, database_url: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DISCORD_", "PAPERS_", "DATABASE_URL"))
-    }
-    env.update(
-        {
-            "DATABASE_URL": database_url,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "PAPERS_LOG_FORMAT": "text",
-            "PYTHONPATH": str(REPO),
-        }
+    return bot_environment(
+        DATABASE_URL=database_url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        PAPERS_LOG_FORMAT="text",
+        PYTHONPATH=str(REPO),
     )
-    return env
 
 
 async def start_digest_run(

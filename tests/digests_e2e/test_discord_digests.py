@@ -5,7 +5,6 @@ one digest per channel despite a 429, and a 403 recorded as a permanent failure.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from bot.app import build_core
 from bot.models import CommandRequest, DeliveryStatus, Platform
 from bot.settings import Settings
 from storage.db import Database
+from tests.adapters.cli.helpers import bot_environment
 from tests.adapters.discord.fake_discord import FakeDiscordAPI
 from tests.bot.digests.fakes import seed_papers
 from tests.digests_e2e.conftest import REPO
@@ -67,8 +67,7 @@ async def test_discord_digests_once_per_channel_and_403_is_permanent(
         times=5,
     )
     tomorrow = datetime.now(UTC).date() + timedelta(days=1)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
-    env.update(
+    env = bot_environment(
         DATABASE_URL=database_url,
         DISCORD_TOKEN=TOKEN,
         DISCORD_API_URL=discord_api.base_url,

@@ -8,6 +8,18 @@ import sys
 from pathlib import Path
 
 BIN = Path(sys.executable).parent / "papers-bot"
+_BOT_VARIABLES = ("SLACK_", "DISCORD_", "PAPERS_", "DATABASE_URL")
+
+
+def bot_environment(**settings: str) -> dict[str, str]:
+    """This process's environment without any bot setting of the developer's, plus `settings`.
+
+    A subprocess under test must see only the configuration the test gives it, never a
+    token or database URL that happens to be exported in the shell running the tests.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_BOT_VARIABLES)}
+    env.update(settings)
+    return env
 
 
 def run_cli(
@@ -18,11 +30,7 @@ def run_cli(
     env: dict[str, str] | None = None,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "PAPERS_"))
-    }
-    clean.update({"DATABASE_URL": database_url, "PAPERS_LOG_FORMAT": "text"})
-    clean.update(env or {})
+    clean = bot_environment(DATABASE_URL=database_url, PAPERS_LOG_FORMAT="text", **(env or {}))
     return subprocess.run(
         [str(BIN), *args],
         capture_output=True,

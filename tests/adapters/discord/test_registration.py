@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
 from adapters.discord.registration import describe, sync_commands
 from bot.settings import Settings
+from tests.adapters.cli.helpers import bot_environment
 from tests.adapters.discord.fake_discord import APP_ID, HANG_GUARD_SECONDS, FakeDiscordAPI
 
 SUBCOMMANDS = {"search", "trending", "subscribe", "unsubscribe", "subscriptions", "help"}
@@ -35,13 +35,10 @@ async def test_guild_sync(settings: Settings, fake_api: FakeDiscordAPI) -> None:
 
 
 async def _cli(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "PAPERS_"))
-    }
     proc = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "papers-bot"),
         *args,
-        env={**clean, **env},
+        env=bot_environment(**env),
         cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import socket
 import sys
@@ -21,6 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.adapters.cli.helpers import bot_environment
 from tests.adapters.slack.conftest import BOT_TOKEN, SIGNING_SECRET, SURVEY, sign, slash_body
 from tests.adapters.slack.fake_slack import Call, FakeSlack
 
@@ -36,13 +36,8 @@ def free_port() -> int:
 
 
 def bot_env(fake: FakeSlack, database_url: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DISCORD_", "PAPERS_", "DATABASE_URL"))
-    }
-    env.update(
-        {
+    return bot_environment(
+        **{
             "DATABASE_URL": database_url,
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -57,7 +52,6 @@ def bot_env(fake: FakeSlack, database_url: str) -> dict[str, str]:
             "PAPERS_ARXIV_API_URL": fake.api_url + "arxiv",
         }
     )
-    return env
 
 
 async def run_cli(env: dict[str, str], *args: str, cwd: Path) -> tuple[int, str, str]:
