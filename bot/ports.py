@@ -162,11 +162,13 @@ class DeliveryLedger(Protocol):
         self,
         *,
         worker: str,
+        now: datetime,
         older_than: datetime,
         is_alive: Callable[[str], bool] | None = None,
         limit: int | None = None,
     ) -> list[Delivery]:
-        """Pending rows left by a dead worker, locked for this worker (SKIP LOCKED on PG).
+        """Pending rows left by a dead worker, locked for this worker (SKIP LOCKED on PG)
+        and stamped as claimed at `now`.
 
         With `is_alive`, a row is stale when its worker is dead; otherwise when it was
         claimed before `older_than`.
@@ -226,7 +228,8 @@ class DeliveryLedger(Protocol):
         platforms: Collection[str] | None = None,
         limit: int | None = None,
     ) -> list[Delivery]:
-        """`retrying` rows due at `now` (`retry_at <= now`), moved to `pending` for `worker`.
+        """`retrying` rows due at `now` (`retry_at <= now`), moved to `pending` for `worker`
+        and stamped as claimed at `now`.
 
         Locked `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite takes its write lock first),
         so of several replicas exactly one takes each row; the rows commit as `pending`

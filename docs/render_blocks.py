@@ -242,7 +242,7 @@ def build_examples(workdir: Path) -> dict[str, dict[str, Any]]:
     sys.path.insert(0, str(REPO))
     from adapters.slack.blocks import render_digest, render_reply
     from bot.app import build_core
-    from bot.digests.runner import MORE_URL, digest_title
+    from bot.digests.delivery import MORE_URL, digest_title
     from bot.ingest.service import ingest_file, ingest_seeds
     from bot.models import ChannelRef, CommandRequest, Digest, Platform
     from bot.settings import Settings

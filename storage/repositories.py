@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from itertools import islice
 from operator import itemgetter
 from typing import Any, cast
@@ -765,11 +765,12 @@ class SqlDeliveryLedger:
         self,
         *,
         worker: str,
+        now: datetime,
         older_than: datetime,
         is_alive: Callable[[str], bool] | None = None,
         limit: int | None = None,
     ) -> list[Delivery]:
-        """Pending rows whose worker is gone, re-assigned to `worker`.
+        """Pending rows whose worker is gone, re-assigned to `worker` as claimed at `now`.
 
         A row is stale when `is_alive(claimed_by)` says its worker has died (exact: the
         worker's lease is a PostgreSQL advisory lock or a file lock, released by the OS when
@@ -800,7 +801,7 @@ class SqlDeliveryLedger:
             rows = [row for row in rows if not verdict[row.claimed_by or ""]]
         for row in rows:
             row.claimed_by = worker
-            row.claimed_at = datetime.now().astimezone()
+            row.claimed_at = now
         self.session.flush()
         return [to_delivery(r) for r in rows]
 
@@ -1025,11 +1026,10 @@ class SqlDeliveryLedger:
                 update(DeliveryRow).where(DeliveryRow.id == -1).values(status=DeliveryRow.status)
             )
         rows = list(self.session.scalars(stmt))
-        taken_at = datetime.now(UTC)  # wall clock, like every claim: liveness is real time
         for row in rows:
             row.status = DeliveryStatus.PENDING.value
             row.claimed_by = worker
-            row.claimed_at = taken_at
+            row.claimed_at = now  # the caller's clock, like every claim
             row.retry_at = None
         self.session.flush()
         return [to_delivery(r) for r in rows]

@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from bot.commands.core import describe_subscription
-from bot.digests.runner import DigestRunner, RetryPolicy, plan_occurrence, window_calendar_days
+from bot.digests.delivery import RetryPolicy
+from bot.digests.planning import plan_occurrence, window_calendar_days
+from bot.digests.runner import DigestRunner
 from bot.digests.schedule import next_run_after
 from bot.models import (
     ChannelRef,

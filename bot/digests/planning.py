@@ -1,0 +1,166 @@
+"""Which digest a due subscription gets now: the date (catch-up rule) and its papers.
+
+Pure decisions over data read through a `UnitOfWork`; nothing here writes. Trending
+papers are ranked once per window per run (`Ranking`) and then filtered per
+subscription (keywords, minimum upvotes, and papers the channel already had).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.digests.report import Action, PlannedDigest
+from bot.digests.schedule import local_date, next_run_after
+from bot.models import DeliveryStatus, Paper, PaperCard, Subscription, SubscriptionSpec
+from bot.ports import ClaimRequest, UnitOfWork
+from bot.trending.score import TrendingQuery, matches_keywords, top_trending
+
+# Enough ranked candidates that keyword filters and the "never twice" rule still leave N.
+_CANDIDATES = 100_000
+_MAX_CATCH_UP_STEPS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """What a due subscription should do now: deliver one date, or skip, and when next."""
+
+    deliver: date | None
+    skipped: tuple[date, ...]
+    next_run_at: datetime
+
+
+def plan_occurrence(spec: SubscriptionSpec, next_run_at: datetime, now: datetime) -> Occurrence:
+    """Catch-up rule: the latest missed fire time is delivered if it is still its local day.
+
+    Older missed fire times, and the latest one once its local day is over, are skipped.
+    """
+    fire = next_run_at
+    latest: datetime | None = None
+    skipped: list[date] = []
+    steps = 0
+    while fire <= now and steps < _MAX_CATCH_UP_STEPS:
+        if latest is not None:
+            skipped.append(local_date(latest, spec.timezone))
+        latest = fire
+        fire = next_run_after(spec, fire)
+        steps += 1
+    upcoming = fire if fire > now else next_run_after(spec, now)
+    if latest is None:
+        return Occurrence(None, (), upcoming)
+    latest_day = local_date(latest, spec.timezone)
+    if latest_day == local_date(now, spec.timezone):
+        return Occurrence(latest_day, tuple(skipped), upcoming)
+    return Occurrence(None, (*skipped, latest_day), upcoming)
+
+
+def window_calendar_days(day: date, window_days: int) -> int:
+    """Calendar days back from `day` that cover `window_days` weekdays.
+
+    Papers are not announced at weekends, so Monday's 3-day window reaches back to
+    Thursday rather than showing only Monday's handful.
+    """
+    window_days = max(1, window_days)
+    span = 0
+    weekdays = 0
+    current = day
+    while weekdays < window_days:
+        if current.weekday() < 5:
+            weekdays += 1
+        span += 1
+        current -= timedelta(days=1)
+    return span
+
+
+class Ranking:
+    """Trending papers ranked once per window per run, then filtered per subscription.
+
+    Ranking is the same for every channel, so computing it 10,000 times would dominate a
+    large fan-out; the per-channel part (keywords, upvotes, already sent) is cheap. A run
+    claims in several transactions, so each call names the unit of work to read from;
+    the ranking itself outlives them.
+    """
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._ranked: dict[int, list[PaperCard]] = {}
+        self._keyword_hits: dict[tuple[int, tuple[str, ...]], bool] = {}
+
+    def ranked(self, uow: UnitOfWork, span_days: int) -> list[PaperCard]:
+        if span_days not in self._ranked:
+            query = TrendingQuery(
+                now=self.now, days=span_days, limit=_CANDIDATES, fallback_to_recent=False
+            )
+            self._ranked[span_days] = list(top_trending(uow, query).cards)
+        return self._ranked[span_days]
+
+    def pick(
+        self, uow: UnitOfWork, sub: Subscription, day: date, *, exclude: set[int]
+    ) -> tuple[Paper, ...]:
+        spec = sub.spec
+        span = window_calendar_days(day, spec.window_days)
+        chosen: list[Paper] = []
+        for card in self.ranked(uow, span):
+            paper = card.paper
+            if paper.key in exclude or (paper.upvotes or 0) < spec.min_upvotes:
+                continue
+            if spec.keywords and not self._matches(paper, spec.keywords):
+                continue
+            chosen.append(paper)
+            if len(chosen) >= spec.top_n:
+                break
+        return tuple(chosen)
+
+    def _matches(self, paper: Paper, keywords: tuple[str, ...]) -> bool:
+        key = (paper.key, keywords)
+        if key not in self._keyword_hits:
+            self._keyword_hits[key] = matches_keywords(paper, keywords)
+        return self._keyword_hits[key]
+
+
+class Planner:
+    """Plans each due subscription of one run at `now`, sharing one `Ranking`."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.ranking = Ranking(now)
+
+    def plan(
+        self, uow: UnitOfWork, sub: Subscription, exclude: Callable[[Subscription], set[int]]
+    ) -> tuple[Occurrence, PlannedDigest]:
+        """The occurrence due now and its plan line: skip, empty, or send these papers.
+
+        `exclude(sub)` gives the papers the channel must not get again; it is asked only
+        when a digest is to be built.
+        """
+        assert sub.next_run_at is not None  # due() only returns scheduled rows
+        occurrence = plan_occurrence(sub.spec, sub.next_run_at, self.now)
+        if occurrence.deliver is None:
+            # The latest missed day is what a report shows; older ones are only logged.
+            last = occurrence.skipped[-1] if occurrence.skipped else None
+            return occurrence, PlannedDigest(sub.id, sub.channel, last, "skip")
+        day = occurrence.deliver
+        papers = self.ranking.pick(uow, sub, day, exclude=exclude(sub))
+        action: Action = "send" if papers else "empty"
+        return occurrence, PlannedDigest(sub.id, sub.channel, day, action, papers)
+
+
+def claim_request(plan: PlannedDigest) -> ClaimRequest:
+    """The ledger row that records a plan line of the claim phase."""
+    assert plan.digest_date is not None
+    if plan.action == "skip":
+        return ClaimRequest(
+            plan.subscription_id, plan.digest_date, DeliveryStatus.SKIPPED, "missed; day over"
+        )
+    if plan.action == "empty":
+        return ClaimRequest(
+            plan.subscription_id, plan.digest_date, DeliveryStatus.EMPTY, "no paper qualifies"
+        )
+    return ClaimRequest(
+        plan.subscription_id,
+        plan.digest_date,
+        DeliveryStatus.PENDING,
+        None,
+        tuple(p.key for p in plan.papers),
+    )
