@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 from adapters.slack.app import build_slack_app  # noqa: E402
 from adapters.slack.runner import build_web_app  # noqa: E402
 from bot.app import build_core  # noqa: E402
+from bot.commands.parser import parse  # noqa: E402
 from bot.models import CommandRequest, Platform  # noqa: E402
 from tests.adapters.slack.conftest import (  # noqa: E402
     make_settings,
@@ -79,7 +80,7 @@ async def main(database_url: str | None, runs: int) -> None:
     baseline = []
     for i in range(runs):
         request = CommandRequest(
-            Platform.SLACK, "C0BENCH", "U0BENCH", "papers", f"search {QUERIES[i % len(QUERIES)]}"
+            Platform.SLACK, "C0BENCH", "U0BENCH", parse(f"search {QUERIES[i % len(QUERIES)]}")
         )
         started = time.perf_counter()
         await core.commands.dispatch(request)

@@ -6,7 +6,8 @@ endpoint see exactly the bot's metrics. Labels only take values from small fixed
 of time series stays bounded whatever people type.
 
 Hooks for the rest of the code base:
-- `observe_command(platform, command, outcome)` — called by `CommandCore.dispatch`;
+- `observe_command(platform, command, outcome)` — called by `CommandCore.dispatch` with
+  the command's own `label` (`bot.commands.types`);
 - `time_search()` — context manager around a search-engine call;
 - `count_digest(status)` — one per digest attempt: sent, failed, empty or skipped;
 - `count_digest_report(report)` — all counts of one `DigestRunner.run_due` report;
@@ -25,7 +26,7 @@ from typing import Protocol
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 
-from bot.commands.parser import ALIASES, VERBS
+from bot.commands.parser import VERBS
 from bot.models import UpsertStats
 
 log = logging.getLogger(__name__)
@@ -83,24 +84,6 @@ def _known(word: str, allowed: tuple[str, ...], what: str) -> str:
         return word
     log.warning("unknown %s %r; expected one of %s", what, word, ", ".join(allowed))
     return "other"
-
-
-def command_label(name: str, args: str = "") -> str:
-    """The verb a command runs, as the parser would pick it, folded to a bounded set.
-
-    `/papers find llm` → "search"; `/papers` → "help"; any unknown first word is a
-    search, exactly as in `bot.commands.parser.parse_command`.
-    """
-    name = _word(name).lstrip("/")
-    if name != "papers":
-        verb = ALIASES.get(name, name)
-        return verb if verb in _COMMANDS else "other"
-    words = args.split(maxsplit=1)
-    if not words:
-        return "help"
-    head = words[0].lower()
-    verb = ALIASES.get(head, head)
-    return verb if verb in VERBS else "search"
 
 
 def observe_command(platform: str | Enum, command: str, outcome: str) -> None:

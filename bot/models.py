@@ -9,6 +9,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # Only for the annotation: bot.commands.types itself builds on these models.
+    from bot.commands.types import Command
 
 
 class Platform(enum.StrEnum):
@@ -131,15 +136,16 @@ class SearchResults:
 class CommandRequest:
     """One slash command, translated by an adapter into platform-neutral terms.
 
-    `workspace` is the Slack team or Discord guild (None in a DM); `can_manage` says
-    whether the adapter established that the user may change this channel's subscriptions.
+    `command` is the typed command (`bot.commands.types`), parsed from text or built from
+    typed options. `workspace` is the Slack team or Discord guild (None in a DM);
+    `can_manage` says whether the adapter established that the user may change this
+    channel's subscriptions.
     """
 
     platform: Platform
     channel: str
     user: str
-    name: str
-    args: str = ""
+    command: Command
     workspace: str | None = None
     can_manage: bool = False
     is_direct_message: bool = False

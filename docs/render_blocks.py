@@ -242,6 +242,7 @@ def build_examples(workdir: Path) -> dict[str, dict[str, Any]]:
     sys.path.insert(0, str(REPO))
     from adapters.slack.blocks import render_digest, render_reply
     from bot.app import build_core
+    from bot.commands.parser import parse
     from bot.digests.delivery import MORE_URL, digest_title
     from bot.ingest.service import ingest_file, ingest_seeds
     from bot.models import ChannelRef, CommandRequest, Digest, Platform
@@ -264,7 +265,7 @@ def build_examples(workdir: Path) -> dict[str, dict[str, Any]]:
     core = build_core(settings, upgrade=False)
     core.commands.clock = lambda: now
     request = CommandRequest(
-        Platform.SLACK, "C0PAPERS", "U0ALICE", "papers", f"search {SEARCH_QUERY}", "T0TEAM"
+        Platform.SLACK, "C0PAPERS", "U0ALICE", parse(f"search {SEARCH_QUERY}"), "T0TEAM"
     )
     reply = core.commands.handle(request)
     search = render_reply(reply)

@@ -14,6 +14,8 @@ from rich.text import Text
 
 from adapters.console.render import render_reply
 from bot.commands.core import CommandCore
+from bot.commands.parser import replay
+from bot.commands.types import Command, Help
 from bot.models import CommandRequest, PageCursor, Platform, Reply
 
 CONSOLE_CHANNEL = "console"
@@ -26,14 +28,13 @@ BANNER = (
 )
 
 
-def console_request(text: str, *, offset: int = 0) -> CommandRequest:
+def console_request(command: Command, *, offset: int = 0) -> CommandRequest:
     return CommandRequest(
         platform=Platform.CONSOLE,
         channel=CONSOLE_CHANNEL,
         workspace=CONSOLE_WORKSPACE,
         user="console-user",
-        name="papers",
-        args=text,
+        command=command,
         can_manage=True,
         offset=offset,
     )
@@ -54,12 +55,13 @@ class ConsoleSession:
         lowered = text.lower()
         if lowered in {"next", "n", "prev", "previous", "p"}:
             if self.cursor is None:
-                reply = await self.commands.dispatch(console_request("help"))
+                reply = await self.commands.dispatch(console_request(Help()))
                 return replace(reply, notes=("Nothing to page through yet.",))
             target = self.cursor.next() if lowered.startswith("n") else self.cursor.previous()
-            request = console_request(f"{target.command} {target.query}", offset=target.offset)
+            command = replay(target.command, target.query)
+            request = console_request(command, offset=target.offset)
         else:
-            request = console_request(text)
+            request = console_request(self.commands.parse(text))
         reply = await self.commands.dispatch(request)
         self.cursor = reply.cursor if reply.cursor else self.cursor
         return reply

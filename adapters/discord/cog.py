@@ -22,7 +22,17 @@ from discord.ext import commands
 
 from adapters.discord.translate import build_request
 from adapters.discord.views import NONE_MENTIONS, run_with_deferral, send_reply
-from bot.commands.parser import parse_time, resolve_timezone
+from bot.commands.options import parse_time, parse_weekdays, resolve_timezone, split_keywords
+from bot.commands.types import (
+    Command,
+    Help,
+    Invalid,
+    Search,
+    Subscribe,
+    Subscriptions,
+    Trending,
+    Unsubscribe,
+)
 from bot.models import Reply, ReplyKind
 from bot.text import clean_text, shorten
 
@@ -37,7 +47,6 @@ CHOICE_MAX = 100
 # Autocomplete must answer within 3 s; past this we answer with no choices rather than fail.
 AUTOCOMPLETE_BUDGET_SECONDS = 2.0
 
-GUILD_ONLY_MESSAGE = "Subscriptions belong to a server channel; run this in a channel, not a DM."
 NOT_INSTALLED_MESSAGE = (
     "papers-bot is not a member of this server, so it cannot post digests here. "
     "Ask a server admin to add the bot first."
@@ -59,6 +68,40 @@ def _choices(titles: list[tuple[int, str]]) -> list[app_commands.Choice[str]]:
     return choices
 
 
+def subscribe_command(
+    time: str,
+    timezone: str | None,
+    keywords: str | None,
+    days: str | None,
+    *,
+    top: int | None,
+    min_upvotes: int | None,
+) -> Command:
+    """The typed `/papers subscribe` options as a command; nothing goes back through text,
+    so `keywords` holds keywords only (never a timezone or a `days=` option)."""
+    at = parse_time(time.replace(" ", ""))
+    if at is None:
+        error = f"“{shorten(clean_text(time), 20)}” is not a time of day; use HH:MM, e.g. 09:00."
+        return Invalid(error=error, attempted="subscribe")
+    zone = resolve_timezone(timezone.strip()) if timezone else None
+    if timezone and zone is None:
+        error = (
+            f"“{shorten(clean_text(timezone), 40)}” is not a timezone; "
+            "pick one from the list, e.g. Europe/Berlin."
+        )
+        return Invalid(error=error, attempted="subscribe")
+    words, notes = split_keywords(clean_text(keywords)) if keywords else (None, ())
+    return Subscribe(
+        at=at,
+        timezone=zone,
+        weekdays=parse_weekdays(days) if days else None,
+        keywords=words,
+        top_n=top,
+        min_upvotes=min_upvotes,
+        notes=notes,
+    )
+
+
 class PapersCog(
     commands.GroupCog,
     group_name="papers",
@@ -76,30 +119,22 @@ class PapersCog(
             raise RuntimeError("the Discord bot was built without a command core")
         return core
 
-    async def _run(
-        self,
-        interaction: discord.Interaction[Any],
-        name: str,
-        args: str = "",
-        *,
-        guild_only: bool = False,
-        preset: Reply | None = None,
-    ) -> None:
-        reply = preset
-        if reply is None and guild_only:
-            if interaction.guild_id is None:
-                reply = Reply(ReplyKind.ERROR, GUILD_ONLY_MESSAGE, title="Subscription")
-            elif not interaction.is_guild_integration():
-                reply = Reply(ReplyKind.ERROR, NOT_INSTALLED_MESSAGE, title="Subscription")
+    async def _run(self, interaction: discord.Interaction[Any], command: Command) -> None:
+        reply: Reply | None = None
+        # Discord's own condition (DMs are the core's rule): a server that has not added the
+        # bot, where a user-installed app can be run but digests cannot be posted.
+        guild = interaction.guild_id is not None
+        if command.channel_only and guild and not interaction.is_guild_integration():
+            reply = Reply(ReplyKind.ERROR, NOT_INSTALLED_MESSAGE, title="Subscription")
         if reply is None:
-            request = build_request(interaction, name, args)
+            request = build_request(interaction, command)
             reply = await run_with_deferral(interaction, self.core.commands.dispatch(request))
         await send_reply(interaction, reply, core=self.core)
 
     @app_commands.command(name="search", description="Fuzzy search over papers")
     @app_commands.describe(query="Words from the title, authors or abstract; typos are fine")
     async def search(self, interaction: discord.Interaction[Any], query: str) -> None:
-        await self._run(interaction, "search", query)
+        await self._run(interaction, Search(query=clean_text(query)))
 
     @search.autocomplete("query")
     async def search_autocomplete(
@@ -125,7 +160,7 @@ class PapersCog(
         interaction: discord.Interaction[Any],
         count: app_commands.Range[int, 1, 25] | None = None,
     ) -> None:
-        await self._run(interaction, "trending", str(count) if count else "")
+        await self._run(interaction, Trending(count=count))
 
     @app_commands.command(
         name="subscribe", description="Post a daily digest of trending papers in this channel"
@@ -155,33 +190,17 @@ class PapersCog(
         top: app_commands.Range[int, 1, 10] | None = None,
         min_upvotes: app_commands.Range[int, 0, 100000] | None = None,
     ) -> None:
-        preset: Reply | None = None
-        at = parse_time(time.replace(" ", ""))
-        zone = resolve_timezone(timezone.strip()) if timezone else None
-        if at is None:
-            preset = Reply(
-                ReplyKind.ERROR,
-                f"“{shorten(clean_text(time), 20)}” is not a time of day; use HH:MM, e.g. 09:00.",
-            )
-        elif timezone and zone is None:
-            preset = Reply(
-                ReplyKind.ERROR,
-                f"“{shorten(clean_text(timezone), 40)}” is not a timezone; "
-                "pick one from the list, e.g. Europe/Berlin.",
-            )
-        parts = [at.strftime("%H:%M") if at else ""]
-        if zone:
-            parts.append(zone)
-        # The days option always follows, so the core's text grammar never reads the first
-        # keyword ("speech/audio", "GMT") as a timezone: `keywords:` holds keywords only.
-        parts.append(f"days={days.value if days else 'mon-fri'}")
-        if top:
-            parts.append(f"top={top}")
-        if min_upvotes is not None:
-            parts.append(f"min={min_upvotes}")
-        if keywords:
-            parts.append(clean_text(keywords))
-        await self._run(interaction, "subscribe", " ".join(parts), guild_only=True, preset=preset)
+        await self._run(
+            interaction,
+            subscribe_command(
+                time,
+                timezone,
+                keywords,
+                days.value if days else None,
+                top=top,
+                min_upvotes=min_upvotes,
+            ),
+        )
 
     @subscribe.autocomplete("timezone")
     async def timezone_autocomplete(
@@ -197,15 +216,15 @@ class PapersCog(
 
     @app_commands.command(name="unsubscribe", description="Stop this channel's digest")
     async def unsubscribe(self, interaction: discord.Interaction[Any]) -> None:
-        await self._run(interaction, "unsubscribe", guild_only=True)
+        await self._run(interaction, Unsubscribe())
 
     @app_commands.command(name="subscriptions", description="Show this channel's digest settings")
     async def subscriptions(self, interaction: discord.Interaction[Any]) -> None:
-        await self._run(interaction, "subscriptions", guild_only=True)
+        await self._run(interaction, Subscriptions())
 
     @app_commands.command(name="help", description="How to use papers-bot")
     async def help(self, interaction: discord.Interaction[Any]) -> None:
-        await self._run(interaction, "help")
+        await self._run(interaction, Help())
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError

@@ -9,6 +9,7 @@ from typing import Any
 
 import discord
 
+from bot.commands.types import Command
 from bot.models import CommandRequest, Platform
 
 
@@ -26,15 +27,14 @@ def can_manage(interaction: discord.Interaction[Any]) -> bool:
 
 
 def build_request(
-    interaction: discord.Interaction[Any], name: str, args: str = "", *, offset: int = 0
+    interaction: discord.Interaction[Any], command: Command, *, offset: int = 0
 ) -> CommandRequest:
     guild_id = interaction.guild_id
     return CommandRequest(
         platform=Platform.DISCORD,
         channel=str(interaction.channel_id or ""),
         user=str(interaction.user.id),
-        name=name,
-        args=args,
+        command=command,
         workspace=str(guild_id) if guild_id else None,
         can_manage=can_manage(interaction),
         is_direct_message=guild_id is None,

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.discord.embeds import render_reply
 from adapters.discord.translate import build_request
+from bot.commands.parser import replay
 from bot.models import PageCursor, Reply, ReplyKind
 from storage.db import Database
 from storage.tables import KeyValueRow
@@ -144,7 +145,8 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPL
                 "This result list has expired. Please run the search again.",
             )
         else:
-            request = build_request(interaction, self.command, self.query, offset=self.offset)
+            command = replay(self.command, self.query)
+            request = build_request(interaction, command, offset=self.offset)
             reply = await run_with_deferral(interaction, core.commands.dispatch(request), edit=True)
         await send_reply(interaction, reply, core=core, edit=True)
 

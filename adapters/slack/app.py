@@ -36,16 +36,17 @@ from adapters.slack.blocks import (
 from adapters.slack.guard import SignatureGuard
 from adapters.slack.installation_store import DbInstallationStore, DbOAuthStateStore
 from adapters.slack.translate import (
-    MANAGE_VERBS,
     action_request,
     command_request,
     describe_slack_error,
     mention_request,
+    mention_text,
+    normalise,
     slack_error_code,
     user_can_manage,
-    verb_of,
 )
 from bot.commands.core import CommandCore
+from bot.commands.parser import replay
 from bot.models import Reply, ReplyKind
 from bot.settings import Settings
 
@@ -201,19 +202,17 @@ def register_listeners(bot: SlackBot) -> None:
     ) -> None:
         # Ack before any work: Slack shows an error after 3 s without it.
         await ack()
-        args = str(body.get("text") or "")
-        can_manage = False
-        if verb_of(args) in MANAGE_VERBS:
-            can_manage = await user_can_manage(
-                client, str(body.get("user_id") or ""), admins_only=admins_only
-            )
-        request = command_request(body, can_manage=can_manage)
+        command = commands.parse(normalise(body.get("text")))
+        can_manage = command.needs_manage and await user_can_manage(
+            client, str(body.get("user_id") or ""), admins_only=admins_only
+        )
+        request = command_request(body, command=command, can_manage=can_manage)
         reply = await commands.dispatch(request)
         log.info(
             "slack command %s -> %s",
-            verb_of(request.args) or "help",
+            command.label,
             reply.kind.value,
-            extra={"platform": "slack", "command": verb_of(request.args) or "help"},
+            extra={"platform": "slack", "command": command.label},
         )
         message = render_reply(reply, paging=True, share=not request.is_direct_message)
         await send_response(
@@ -231,7 +230,7 @@ def register_listeners(bot: SlackBot) -> None:
                 replace_original=False,
             )
             return
-        request = action_request(body, args=f"search {state.query}", offset=state.offset)
+        request = action_request(body, command=replay("search", state.query), offset=state.offset)
         reply = await commands.dispatch(request)
         message = render_reply(reply, paging=True, share=not request.is_direct_message)
         await send_response(respond, message, replace_original=True)
@@ -251,10 +250,8 @@ def register_listeners(bot: SlackBot) -> None:
                 respond, _error_reply("That button has expired."), replace_original=False
             )
             return
-        if state.command == "search":
-            request = action_request(body, args=f"search {state.query}", offset=state.offset)
-        else:
-            request = action_request(body, args=f"trending {state.count or ''}".strip())
+        command = replay(state.command, state.query, state.count)
+        request = action_request(body, command=command, offset=state.offset)
         reply = await commands.dispatch(request)
         message = render_reply(reply, paging=False, share=False, shared_by=request.user)
         try:
@@ -283,11 +280,11 @@ def register_listeners(bot: SlackBot) -> None:
         event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         team = body.get("team_id") or event.get("team")
-        probe = mention_request(event, team_id=team, can_manage=False)
-        can_manage = False
-        if verb_of(probe.args) in MANAGE_VERBS:
-            can_manage = await user_can_manage(client, probe.user, admins_only=admins_only)
-        request = mention_request(event, team_id=team, can_manage=can_manage)
+        command = commands.parse(mention_text(event))
+        can_manage = command.needs_manage and await user_can_manage(
+            client, str(event.get("user") or ""), admins_only=admins_only
+        )
+        request = mention_request(event, team_id=team, command=command, can_manage=can_manage)
         reply = await commands.dispatch(request)
         message = render_reply(reply, paging=False, share=False)
         thread = event.get("thread_ts") or event.get("ts")

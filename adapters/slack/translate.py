@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.parser import ALIASES
+from bot.commands.types import Command
 from bot.models import CommandRequest, Platform
 from bot.text import clean_text
 
@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 # Slack's own cap on slash command text is about 4000 characters; anything longer is not
 # from Slack, and cutting early keeps normalisation cheap. The core notes the truncation.
 MAX_TEXT = 8000
-MANAGE_VERBS = {"subscribe", "unsubscribe"}
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 SLACK_ERROR_TEXT = {
@@ -66,26 +65,20 @@ def normalise(text: str | None) -> str:
     return clean_text((text or "")[:MAX_TEXT])
 
 
-def verb_of(args: str) -> str:
-    head = args.split(maxsplit=1)[0].lower() if args.strip() else ""
-    return ALIASES.get(head, head)
-
-
 def is_direct_message(channel_id: str, channel_name: str | None = None) -> bool:
     return channel_id.startswith("D") or channel_name in {"directmessage", "privategroup-dm"}
 
 
 def command_request(
-    body: dict[str, Any], *, can_manage: bool, args: str | None = None, offset: int = 0
+    body: dict[str, Any], *, command: Command, can_manage: bool, offset: int = 0
 ) -> CommandRequest:
-    """A slash command body (form fields) as a core request."""
+    """A slash command body (form fields) as a core request; `command` is its parsed text."""
     channel = str(body.get("channel_id") or "")
     return CommandRequest(
         platform=Platform.SLACK,
         channel=channel,
         user=str(body.get("user_id") or ""),
-        name="papers",
-        args=normalise(body.get("text") if args is None else args),
+        command=command,
         workspace=body.get("team_id") or None,
         can_manage=can_manage,
         is_direct_message=is_direct_message(channel, body.get("channel_name")),
@@ -93,7 +86,7 @@ def command_request(
     )
 
 
-def action_request(body: dict[str, Any], *, args: str, offset: int = 0) -> CommandRequest:
+def action_request(body: dict[str, Any], *, command: Command, offset: int = 0) -> CommandRequest:
     """A block action (button press) as a core request; paging never changes anything."""
     channel = str(
         (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id", "")
@@ -103,8 +96,7 @@ def action_request(body: dict[str, Any], *, args: str, offset: int = 0) -> Comma
         platform=Platform.SLACK,
         channel=channel,
         user=str((body.get("user") or {}).get("id") or ""),
-        name="papers",
-        args=normalise(args),
+        command=command,
         workspace=team or None,
         can_manage=False,
         is_direct_message=is_direct_message(channel),
@@ -112,18 +104,21 @@ def action_request(body: dict[str, Any], *, args: str, offset: int = 0) -> Comma
     )
 
 
+def mention_text(event: dict[str, Any]) -> str:
+    """The command text of `@papers diffusion models` (app_mention): the mention dropped."""
+    return normalise(_MENTION.sub(" ", event.get("text") or ""))
+
+
 def mention_request(
-    event: dict[str, Any], *, team_id: str | None, can_manage: bool
+    event: dict[str, Any], *, team_id: str | None, command: Command, can_manage: bool
 ) -> CommandRequest:
-    """`@papers diffusion models` (app_mention) as a core request; the mention is dropped."""
-    text = _MENTION.sub(" ", event.get("text") or "")
+    """An app_mention as a core request; `command` is its parsed `mention_text`."""
     channel = str(event.get("channel") or "")
     return CommandRequest(
         platform=Platform.SLACK,
         channel=channel,
         user=str(event.get("user") or ""),
-        name="papers",
-        args=normalise(text),
+        command=command,
         workspace=team_id or event.get("team") or None,
         can_manage=can_manage,
         is_direct_message=is_direct_message(channel),

@@ -11,31 +11,43 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.commands.help import HELP_TEXT
-from bot.commands.parser import ParsedCommand, SubscribeArgs, parse_command
+from bot.commands.parser import parse, search_command
+from bot.commands.types import (
+    Command,
+    Help,
+    Invalid,
+    Search,
+    Subscribe,
+    Subscriptions,
+    Trending,
+    Unsubscribe,
+)
 from bot.digests.schedule import next_run_after
-from bot.metrics import command_label, observe_command, time_search
+from bot.metrics import observe_command, time_search
 from bot.models import (
     ChannelRef,
     CommandRequest,
     PageCursor,
     PaperCard,
+    Platform,
     Reply,
     ReplyKind,
-    SearchResults,
     Subscription,
     SubscriptionSpec,
 )
 from bot.ports import SearchEngine, UnitOfWorkFactory
-from bot.text import bare_arxiv_id, clean_text
+from bot.text import bare_arxiv_id, clean_text, shorten
 from bot.trending.score import TrendingQuery, top_trending
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 DEFAULT_AT = time(9, 0)
 _DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -47,6 +59,39 @@ class CoreConfig:
     page_size: int = 5
     trending_days: int = 3
     trending_default: int = 5
+
+
+def local_time(moment: datetime, timezone: str) -> str:
+    """`moment` as the channel reads it: "Mon 23 Nov 09:00 CET"."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %H:%M %Z")
+
+
+def merge_subscription(
+    command: Subscribe,
+    base: SubscriptionSpec | None,
+    *,
+    channel: ChannelRef,
+    default_timezone: str,
+    user: str,
+) -> SubscriptionSpec:
+    """The subscription after `command`: what it gives replaces, the rest stays as it was
+    (or takes the default, for a new subscription). One rule for every field."""
+    base = base or SubscriptionSpec(channel=channel, at=DEFAULT_AT, timezone=default_timezone)
+
+    def given(value: T | None, kept: T) -> T:
+        return kept if value is None else value
+
+    return replace(
+        base,
+        channel=channel,
+        at=given(command.at, base.at),
+        timezone=given(command.timezone, base.timezone),
+        weekdays=given(command.weekdays, base.weekdays),
+        keywords=given(command.keywords, base.keywords),
+        min_upvotes=given(command.min_upvotes, base.min_upvotes),
+        top_n=given(command.top_n, base.top_n),
+        created_by=user,
+    )
 
 
 def describe_subscription(sub: Subscription) -> str:
@@ -68,6 +113,12 @@ def describe_subscription(sub: Subscription) -> str:
     return text
 
 
+# Platforms whose DMs cannot hold a channel's subscription (Discord digests go to a
+# server channel); the one place this rule lives.
+_NO_SUBSCRIPTIONS_IN_DMS = frozenset({Platform.DISCORD})
+DM_REFUSAL = "Subscriptions belong to a server channel; run this in a channel, not a DM."
+
+
 class CommandCore:
     def __init__(
         self,
@@ -80,74 +131,107 @@ class CommandCore:
         self.search_engine = search
         self.config = config
         self.clock = clock or (lambda: datetime.now(UTC))
+        # One handler per command class: a new command adds one entry here.
+        self._handlers: dict[type[Command], Callable[[Any, CommandRequest], Reply]] = {
+            Search: self._search,
+            Trending: self._trending,
+            Subscribe: self._subscribe,
+            Unsubscribe: self._unsubscribe,
+            Subscriptions: self._subscriptions,
+            Help: self._help,
+            Invalid: self._invalid,
+        }
+
+    def parse(self, text: str) -> Command:
+        """Command text as a typed command, with this core's limits applied."""
+        return parse(text, max_query_length=self.config.max_query_length)
 
     async def dispatch(self, request: CommandRequest) -> Reply:
         """Answer one command. Never raises."""
-        command = command_label(request.name, request.args)
+        label = request.command.label
         try:
             reply = await asyncio.to_thread(self.handle, request)
         except Exception:
             ref = uuid.uuid4().hex[:8]
-            log.exception("command failed (ref %s): %s %r", ref, request.name, request.args[:200])
-            observe_command(request.platform, command, "failed")
+            log.exception("command failed (ref %s): %s", ref, repr(request.command)[:300])
+            observe_command(request.platform, label, "failed")
             return Reply(
                 ReplyKind.ERROR,
                 f"Sorry, something went wrong on our side (ref {ref}). Please try again.",
             )
         outcome = "rejected" if reply.kind is ReplyKind.ERROR else "ok"
-        observe_command(request.platform, command, outcome)
+        observe_command(request.platform, label, outcome)
         return reply
 
     def handle(self, request: CommandRequest) -> Reply:
         """Synchronous body of `dispatch`, for callers already off the event loop."""
-        text = (
-            f"{request.name} {request.args}".strip() if request.name != "papers" else request.args
-        )
-        parsed = parse_command(text, max_query_length=self.config.max_query_length)
-        if parsed.error:
-            return Reply(ReplyKind.ERROR, parsed.error, notes=parsed.notes)
-        if parsed.verb == "search":
-            return self._search(parsed, request.offset)
-        if parsed.verb == "trending":
-            return self._trending(parsed)
-        if parsed.verb == "subscribe":
-            return self._subscribe(parsed, request)
-        if parsed.verb == "unsubscribe":
-            return self._unsubscribe(request)
-        if parsed.verb == "subscriptions":
-            return self._subscriptions(request)
-        return Reply(ReplyKind.HELP, HELP_TEXT, notes=parsed.notes, title="papers-bot help")
+        command = request.command
+        denied = self._refusal(command, request)
+        if denied is not None:
+            return denied
+        return self._handlers[type(command)](command, request)
 
-    def search_results(self, query: str, *, limit: int, offset: int = 0) -> SearchResults:
-        return self.search_engine.search(query, limit=limit, offset=offset)
+    def _refusal(self, command: Command, request: CommandRequest) -> Reply | None:
+        if (
+            command.channel_only
+            and request.is_direct_message
+            and request.platform in _NO_SUBSCRIPTIONS_IN_DMS
+        ):
+            return Reply(ReplyKind.ERROR, DM_REFUSAL, title="Subscription")
+        if command.needs_manage and not request.can_manage:
+            return Reply(
+                ReplyKind.ERROR, "Only people who manage this channel can change its subscription."
+            )
+        return None
 
-    def _search(self, parsed: ParsedCommand, offset: int) -> Reply:
+    def _help(self, command: Help, _request: CommandRequest) -> Reply:
+        return Reply(ReplyKind.HELP, HELP_TEXT, notes=command.notes, title="papers-bot help")
+
+    def _invalid(self, command: Invalid, _request: CommandRequest) -> Reply:
+        return Reply(ReplyKind.ERROR, command.error, notes=command.notes)
+
+    def _search(self, command: Search, request: CommandRequest) -> Reply:
         size = self.config.page_size
-        offset = max(0, offset)
+        offset = max(0, request.offset)
+        # Searches built from typed options (Discord) never met the parser: check them here.
+        checked = search_command(
+            command.query.strip(), self.config.max_query_length, explicit=command.explicit
+        )
+        if not isinstance(checked, Search):
+            return self.handle(replace(request, command=checked))
+        query, notes = checked.query, command.notes + checked.notes
         with time_search():
-            results = self.search_engine.search(parsed.query, limit=size, offset=offset)
+            results = self.search_engine.search(query, limit=size, offset=offset)
         if not results.cards:
-            text = f"No papers match “{parsed.query}”." if offset == 0 else "No more results."
-            return Reply(ReplyKind.SEARCH, text, notes=parsed.notes, title="Search")
+            if offset:
+                return Reply(ReplyKind.SEARCH, "No more results.", notes=notes, title="Search")
+            if not command.explicit:
+                word = shorten(query.split()[0], 30)
+                notes += (
+                    f"`{word}` is not a command, so I searched for it; "
+                    "type `help` to see the commands.",
+                )
+            text = f"No papers match “{query}”."
+            return Reply(ReplyKind.SEARCH, text, notes=notes, title="Search")
         shown_to = offset + len(results.cards)
-        text = f"Results {offset + 1}–{shown_to} of {results.total} for “{parsed.query}”"
-        cursor = PageCursor("search", parsed.query, offset, size, results.total)
+        text = f"Results {offset + 1}–{shown_to} of {results.total} for “{query}”"
+        cursor = PageCursor("search", query, offset, size, results.total)
         return Reply(
             ReplyKind.SEARCH,
             text,
             cards=results.cards,
             cursor=cursor,
-            notes=parsed.notes,
+            notes=notes,
             title="Search",
         )
 
-    def _trending(self, parsed: ParsedCommand) -> Reply:
-        limit = parsed.count or self.config.trending_default
+    def _trending(self, command: Trending, _request: CommandRequest) -> Reply:
+        limit = command.count or self.config.trending_default
         with self.uow() as uow:
             result = top_trending(
                 uow, TrendingQuery(now=self.clock(), days=self.config.trending_days, limit=limit)
             )
-        notes = list(parsed.notes)
+        notes = list(command.notes)
         if result.widened:
             notes.append(
                 f"Nothing new in the last {self.config.trending_days} days; "
@@ -171,55 +255,28 @@ class CommandCore:
     def _channel(self, request: CommandRequest) -> ChannelRef:
         return ChannelRef(request.platform, request.channel, request.workspace)
 
-    def _check_manage(self, request: CommandRequest) -> Reply | None:
-        if request.is_direct_message and request.platform.value == "discord":
-            return Reply(
-                ReplyKind.ERROR,
-                "Subscriptions belong to a server channel; run this in a channel, not a DM.",
-            )
-        if not request.can_manage:
-            return Reply(
-                ReplyKind.ERROR, "Only people who manage this channel can change its subscription."
-            )
-        return None
-
-    def _subscribe(self, parsed: ParsedCommand, request: CommandRequest) -> Reply:
-        denied = self._check_manage(request)
-        if denied:
-            return denied
-        args = parsed.subscribe or SubscribeArgs()
+    def _subscribe(self, command: Subscribe, request: CommandRequest) -> Reply:
         with self.uow() as uow:
             existing = uow.subscriptions.for_channel(self._channel(request))
-            base = existing.spec if existing else None
-            spec = SubscriptionSpec(
+            spec = merge_subscription(
+                command,
+                existing.spec if existing else None,
                 channel=self._channel(request),
-                at=args.at or (base.at if base else DEFAULT_AT),
-                timezone=args.timezone
-                or (base.timezone if base else None)
-                or self.config.default_timezone,
-                weekdays=args.weekdays,
-                keywords=args.keywords,
-                min_upvotes=args.min_upvotes
-                if args.min_upvotes is not None
-                else (base.min_upvotes if base else 0),
-                top_n=args.top_n or (base.top_n if base else 5),
-                created_by=request.user,
+                default_timezone=self.config.default_timezone,
+                user=request.user,
             )
             next_run = next_run_after(spec, self.clock())
             sub = uow.subscriptions.upsert(spec, next_run_at=next_run)
         verb = "Updated" if existing else "Subscribed"
-        when = next_run.astimezone(ZoneInfo(spec.timezone)).strftime("%a %d %b %H:%M %Z")
         return Reply(
             ReplyKind.SUBSCRIPTION,
-            f"{verb}: daily trending papers at {describe_subscription(sub)}. Next digest: {when}.",
-            notes=parsed.notes,
+            f"{verb}: daily trending papers at {describe_subscription(sub)}. "
+            f"Next digest: {local_time(next_run, spec.timezone)}.",
+            notes=command.notes,
             title="Subscription",
         )
 
-    def _unsubscribe(self, request: CommandRequest) -> Reply:
-        denied = self._check_manage(request)
-        if denied:
-            return denied
+    def _unsubscribe(self, _command: Unsubscribe, request: CommandRequest) -> Reply:
         with self.uow() as uow:
             removed = uow.subscriptions.remove(self._channel(request))
         if not removed:
@@ -230,7 +287,7 @@ class CommandCore:
             title="Subscription",
         )
 
-    def _subscriptions(self, request: CommandRequest) -> Reply:
+    def _subscriptions(self, _command: Subscriptions, request: CommandRequest) -> Reply:
         with self.uow() as uow:
             sub = uow.subscriptions.for_channel(self._channel(request))
         if sub is None:
@@ -239,11 +296,10 @@ class CommandCore:
                 "This channel has no subscription. Try `/papers subscribe 09:00 UTC`.",
                 title="Subscription",
             )
-        return Reply(
-            ReplyKind.SUBSCRIPTION,
-            f"This channel gets: {describe_subscription(sub)}.",
-            title="Subscription",
-        )
+        text = f"This channel gets: {describe_subscription(sub)}."
+        if sub.next_run_at is not None and not sub.paused:
+            text += f" Next digest: {local_time(sub.next_run_at, sub.spec.timezone)}."
+        return Reply(ReplyKind.SUBSCRIPTION, text, title="Subscription")
 
     def paper_card(self, link_or_id: str) -> PaperCard | None:
         """The card of a known paper, for link unfurling; None if unknown."""

@@ -9,7 +9,9 @@ HELP_TEXT = """\
 `/papers subscribe [HH:MM] [TIMEZONE] [keywords, …]` — a daily digest of trending papers
    in this channel, e.g. `/papers subscribe 09:00 Europe/Berlin diffusion, speech`.
    Options: `days=mon-fri|daily|mon,wed`, `top=N` (1–10), `min=N` (minimum upvotes).
+   Run it again to change the digest: it changes only what you give and keeps the rest;
+   `keywords=none` drops the keywords.
 `/papers unsubscribe` — stop this channel's digest.
-`/papers subscriptions` — show this channel's digest settings.
+`/papers subscriptions` — show this channel's digest settings and its next run.
 `/papers help` — this message.
 """

@@ -1,241 +1,261 @@
-"""Parses the text after `/papers` into a `ParsedCommand`. Never raises on user input.
+"""`parse`: command text (Slack, console, mentions) → one typed command. Never raises.
 
-Grammar (case-insensitive verbs, Unicode-normalised text):
-    search QUERY…                 (also the default when the first word is no verb)
+Grammar (case-insensitive verbs, Unicode-normalised text, optional `/papers` or `/paper`):
+    search QUERY…                 (also what text with no verb at all does)
     trending [N]
-    subscribe [HH:MM|9am] [TZ] [days=mon-fri|daily|mon,wed] [top=N] [min=N] [KEYWORDS, …]
+    subscribe [HH:MM|9am] [TZ] [days=mon-fri|daily|mon,wed] [top=N] [min=N]
+              [keywords=none] [KEYWORDS, …]
     unsubscribe | subscriptions | help
+
+A first word that is one typo away from a verb (`trendng`) is answered with "did you
+mean", not searched for; typo distances follow DESIGN.md §7 (none below 5 letters).
+Every verb is one `_VERBS` entry: its name, its aliases and a function that reads the rest.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import time
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from bot.models import WEEKDAYS_DEFAULT, Weekday
+from rapidfuzz.distance import OSA
+
+from bot.commands.options import (
+    looks_like_time,
+    parse_time,
+    parse_weekdays,
+    resolve_timezone,
+    split_keywords,
+    zones_for_city,
+)
+from bot.commands.types import (
+    Command,
+    Help,
+    Invalid,
+    Search,
+    Subscribe,
+    Subscriptions,
+    Trending,
+    Unsubscribe,
+)
+from bot.search.query import parse_query
 from bot.text import clean_text, shorten
 
-VERBS = ("search", "trending", "subscribe", "unsubscribe", "subscriptions", "help")
-ALIASES = {
-    "find": "search",
-    "s": "search",
-    "top": "trending",
-    "trend": "trending",
-    "hot": "trending",
-    "sub": "subscribe",
-    "unsub": "unsubscribe",
-    "subs": "subscriptions",
-    "list": "subscriptions",
-    "status": "subscriptions",
-    "?": "help",
-    "-h": "help",
-    "--help": "help",
-}
+__all__ = [
+    "ALIASES",
+    "MAX_TRENDING",
+    "VERBS",
+    "cap_query",
+    "parse",
+    "replay",
+    "search_command",
+]
+
 MAX_TRENDING = 25
-MAX_KEYWORDS = 10
-MAX_KEYWORD_LENGTH = 60
+DEFAULT_MAX_QUERY_LENGTH = 256
 
-_TIME_24 = re.compile(r"^(?P<h>[01]?\d|2[0-3])[:h.](?P<m>[0-5]\d)$")
-_TIME_12 = re.compile(r"^(?P<h>0?[1-9]|1[0-2])(?::(?P<m>[0-5]\d))?\s*(?P<ap>am|pm)$")
-_OPTION = re.compile(r"^(?P<k>days|weekdays|top|n|min|min-upvotes|min_upvotes)=(?P<v>\S+)$")
-_DAY_NAMES = {
-    "mon": Weekday.MON,
-    "tue": Weekday.TUE,
-    "wed": Weekday.WED,
-    "thu": Weekday.THU,
-    "fri": Weekday.FRI,
-    "sat": Weekday.SAT,
-    "sun": Weekday.SUN,
-}
+_SLASH = re.compile(r"^/(?P<name>\S*)\s*")
+_OPTION = re.compile(
+    r"^(?P<k>days|weekdays|top|n|min|min-upvotes|min_upvotes|keywords)=(?P<v>\S+)$"
+)
+_NO_KEYWORDS = {"none", "-", "any", "all"}
 
 
 @dataclass(frozen=True, slots=True)
-class SubscribeArgs:
-    at: time | None = None
-    timezone: str | None = None
-    weekdays: tuple[Weekday, ...] = WEEKDAYS_DEFAULT
-    keywords: tuple[str, ...] = ()
-    top_n: int | None = None
-    min_upvotes: int | None = None
+class _Verb:
+    name: str
+    aliases: tuple[str, ...]
+    # Reads the text after the verb; the int is the longest query a search may keep.
+    read: Callable[[str, int], Command]
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedCommand:
-    verb: str
-    query: str = ""
-    count: int | None = None
-    subscribe: SubscribeArgs | None = None
-    error: str | None = None
-    notes: tuple[str, ...] = field(default=())
+def cap_query(query: str, max_length: int) -> tuple[str, tuple[str, ...]]:
+    """`query` cut to `max_length` characters, with a note when it was cut."""
+    if len(query) <= max_length:
+        return query, ()
+    note = f"Your query was {len(query):,} characters long; only the first {max_length} were used."
+    return shorten(query, max_length, ""), (note,)
 
 
-@lru_cache(maxsize=1)
-def _zone_names() -> dict[str, str]:
-    names = {name.casefold(): name for name in available_timezones()}
-    names.setdefault("utc", "UTC")
-    return names
+def search_command(rest: str, max_length: int, *, explicit: bool = True) -> Command:
+    """A search for `rest`, cut to `max_length`; help if empty, an error for a bad date."""
+    if not rest:
+        return Help(notes=("Tell me what to search for.",))
+    query, notes = cap_query(rest, max_length)
+    bad_dates = parse_query(query).invalid_dates
+    if bad_dates:
+        return Invalid(
+            error=f"since:{shorten(bad_dates[0], 30)} is not a valid date; "
+            "use YYYY-MM-DD, YYYY-MM or YYYY, e.g. since:2025-01-31.",
+            attempted="search",
+        )
+    return Search(query=query, explicit=explicit, notes=notes)
 
 
-def resolve_timezone(token: str) -> str | None:
-    """The canonical IANA name for `token` (case-insensitive), or None if it is no zone."""
-    name = _zone_names().get(token.casefold())
-    if name is None:
+def _trending(rest: str, _max_length: int) -> Command:
+    if not rest:
+        return Trending()
+    token = rest.split()[0]
+    if not token.isdigit():
+        return Invalid(
+            error=f"'{shorten(token, 20)}' is not a number; try `trending 10`.",
+            attempted="trending",
+        )
+    count = int(token)
+    if 1 <= count <= MAX_TRENDING:
+        return Trending(count=count)
+    clamped = min(max(count, 1), MAX_TRENDING)
+    return Trending(
+        count=clamped, notes=(f"Showing {clamped}: trending lists 1 to {MAX_TRENDING} papers.",)
+    )
+
+
+def _subscribe_error(text: str) -> Invalid:
+    return Invalid(error=text, attempted="subscribe")
+
+
+def _not_a_zone(token: str) -> Invalid | None:
+    # A place name where the timezone goes ("berlin") would silently become a keyword.
+    zones = zones_for_city(token)
+    if not zones:
         return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
+    names = " or ".join(f"`{z}`" for z in zones[:3])
+    return _subscribe_error(
+        f"'{shorten(token, 30)}' is not a timezone: did you mean {names}? "
+        f"For a keyword, put it after the timezone, e.g. `subscribe 09:00 UTC {token}`."
+    )
 
 
-def parse_time(token: str) -> time | None:
-    token = token.strip().lower()
-    m = _TIME_24.match(token)
-    if m:
-        return time(int(m["h"]), int(m["m"]))
-    m = _TIME_12.match(token)
-    if m:
-        hour = int(m["h"]) % 12 + (12 if m["ap"] == "pm" else 0)
-        return time(hour, int(m["m"] or 0))
-    return None
-
-
-def _looks_like_time(token: str) -> bool:
-    return bool(re.match(r"^\d{1,2}([:h.]\d{1,2})?\s*(am|pm)?$", token.lower()))
-
-
-def parse_weekdays(value: str) -> tuple[Weekday, ...] | None:
-    value = value.lower()
-    if value in {"daily", "all", "everyday", "mon-sun"}:
-        return tuple(Weekday)
-    if value in {"weekdays", "workdays", "mon-fri"}:
-        return WEEKDAYS_DEFAULT
-    if value in {"weekends", "weekend", "sat-sun"}:
-        return (Weekday.SAT, Weekday.SUN)
-    days: list[Weekday] = []
-    for part in value.split(","):
-        if "-" in part:
-            start, _, end = part.partition("-")
-            if start[:3] not in _DAY_NAMES or end[:3] not in _DAY_NAMES:
-                return None
-            a, b = _DAY_NAMES[start[:3]], _DAY_NAMES[end[:3]]
-            span = range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)]
-            days.extend(Weekday(d) for d in span)
-        elif part[:3] in _DAY_NAMES:
-            days.append(_DAY_NAMES[part[:3]])
-        else:
-            return None
-    return tuple(sorted(set(days))) or None
-
-
-def _parse_subscribe(rest: str) -> ParsedCommand:
+def _subscribe(rest: str, _max_length: int) -> Command:
     tokens = rest.split()
-    args: dict[str, object] = {}
+    fields: dict[str, object] = {}
     i = 0
-    if i < len(tokens) and _looks_like_time(tokens[i]):
+    if i < len(tokens) and looks_like_time(tokens[i]):
         at = parse_time(tokens[i])
         if at is None:
-            return ParsedCommand(
-                "subscribe",
-                error=f"'{shorten(tokens[i], 20)}' is not a time of day; use HH:MM, e.g. 09:00.",
+            return _subscribe_error(
+                f"'{shorten(tokens[i], 20)}' is not a time of day; use HH:MM, e.g. 09:00."
             )
-        args["at"] = at
+        fields["at"] = at
         i += 1
     if i < len(tokens) and ("/" in tokens[i] or tokens[i].upper() in {"UTC", "GMT", "Z"}):
         token = "UTC" if tokens[i].upper() == "Z" else tokens[i]
         zone = resolve_timezone(token)
         if zone is None:
-            return ParsedCommand(
-                "subscribe",
-                error=f"'{shorten(tokens[i], 40)}' is not a known timezone; "
-                "use an IANA name such as Europe/Berlin or UTC.",
+            return _subscribe_error(
+                f"'{shorten(tokens[i], 40)}' is not a known timezone; "
+                "use an IANA name such as Europe/Berlin or UTC."
             )
-        args["timezone"] = zone
+        fields["timezone"] = zone
         i += 1
-    keywords_text: list[str] = []
+    elif i < len(tokens) and (place := _not_a_zone(tokens[i])) is not None:
+        return place
+    keyword_words: list[str] = []
     for token in tokens[i:]:
         option = _OPTION.match(token.lower())
         if option is None:
-            keywords_text.append(token)
+            keyword_words.append(token)
             continue
         key, value = option["k"], option["v"]
         if key in {"days", "weekdays"}:
             days = parse_weekdays(value)
             if days is None:
-                return ParsedCommand(
-                    "subscribe",
-                    error=f"'{shorten(value, 30)}' is not a set of weekdays; "
-                    "use e.g. days=mon-fri, days=daily or days=mon,wed.",
+                return _subscribe_error(
+                    f"'{shorten(value, 30)}' is not a set of weekdays; "
+                    "use e.g. days=mon-fri, days=daily or days=mon,wed."
                 )
-            args["weekdays"] = days
+            fields["weekdays"] = days
         elif key in {"top", "n"}:
             if not value.isdigit() or not 1 <= int(value) <= 10:
-                return ParsedCommand("subscribe", error="top= takes a number from 1 to 10.")
-            args["top_n"] = int(value)
+                return _subscribe_error("top= takes a number from 1 to 10.")
+            fields["top_n"] = int(value)
+        elif key == "keywords":
+            if value not in _NO_KEYWORDS:
+                return _subscribe_error(
+                    "keywords= only takes `none` (to drop the keywords); "
+                    "list keywords after the options, e.g. `subscribe 09:00 UTC diffusion`."
+                )
+            fields["keywords"] = ()
         else:
             if not value.isdigit():
-                return ParsedCommand("subscribe", error="min= takes a whole number of upvotes.")
-            args["min_upvotes"] = int(value)
-    notes: list[str] = []
-    keywords = [
-        k.strip() for k in " ".join(keywords_text).replace(";", ",").split(",") if k.strip()
-    ]
-    if len(keywords) > MAX_KEYWORDS:
-        notes.append(f"Only the first {MAX_KEYWORDS} keywords are kept.")
-        keywords = keywords[:MAX_KEYWORDS]
-    keywords = [shorten(k, MAX_KEYWORD_LENGTH, "") for k in keywords]
-    sub = SubscribeArgs(
-        at=args.get("at"),  # type: ignore[arg-type]
-        timezone=args.get("timezone"),  # type: ignore[arg-type]
-        weekdays=args.get("weekdays", WEEKDAYS_DEFAULT),  # type: ignore[arg-type]
-        keywords=tuple(keywords),
-        top_n=args.get("top_n"),  # type: ignore[arg-type]
-        min_upvotes=args.get("min_upvotes"),  # type: ignore[arg-type]
+                return _subscribe_error("min= takes a whole number of upvotes.")
+            fields["min_upvotes"] = int(value)
+    notes: tuple[str, ...] = ()
+    if keyword_words:
+        fields["keywords"], notes = split_keywords(" ".join(keyword_words))
+    return Subscribe(notes=notes, **fields)  # type: ignore[arg-type]
+
+
+_VERBS = (
+    _Verb("search", ("find", "s"), search_command),
+    _Verb("trending", ("top", "trend", "hot"), _trending),
+    _Verb("subscribe", ("sub",), _subscribe),
+    _Verb("unsubscribe", ("unsub",), lambda _rest, _n: Unsubscribe()),
+    _Verb("subscriptions", ("subs", "list", "status"), lambda _rest, _n: Subscriptions()),
+    _Verb("help", ("?", "-h", "--help"), lambda _rest, _n: Help()),
+)
+VERBS = tuple(v.name for v in _VERBS)
+ALIASES = {alias: v.name for v in _VERBS for alias in v.aliases}
+_BY_WORD = {**{v.name: v for v in _VERBS}, **{a: v for v in _VERBS for a in v.aliases}}
+
+
+def _allowed_typos(word: str) -> int:
+    return 0 if len(word) < 5 else 1 if len(word) < 9 else 2
+
+
+def _near_verb(word: str) -> str | None:
+    """The verb `word` is a typo of (DESIGN.md §7 distances), or None."""
+    allowed = _allowed_typos(word)
+    if allowed == 0:
+        return None
+    best: tuple[int, str] | None = None
+    for verb in VERBS:
+        # A typo in the first letter counts double, as in Meilisearch.
+        distance = OSA.distance(word, verb) + (word[0] != verb[0])
+        if distance <= allowed and (best is None or distance < best[0]):
+            best = (distance, verb)
+    return best[1] if best else None
+
+
+def _strip_slash_command(text: str) -> tuple[str, Invalid | None]:
+    m = _SLASH.match(text)
+    if m is None:
+        return text, None
+    name = m["name"].lower()
+    if name in {"papers", "paper"}:
+        return text[m.end() :], None
+    return text, Invalid(
+        error=f"`/{shorten(m['name'], 30)}` is not a papers-bot command; "
+        "type `/papers help` (or just `help`) to see what I can do."
     )
-    return ParsedCommand("subscribe", subscribe=sub, notes=tuple(notes))
 
 
-def parse_command(text: str, *, max_query_length: int = 256) -> ParsedCommand:
-    """Parse command text. Unknown verbs become searches; empty text becomes help."""
+def parse(text: str, *, max_query_length: int = DEFAULT_MAX_QUERY_LENGTH) -> Command:
+    """One command for any text: empty text is help, a verb-less text a search."""
     text = clean_text(text or "")
-    if text.lower().startswith("/papers"):
-        text = text[len("/papers") :].strip()
+    text, wrong_slash = _strip_slash_command(text)
+    if wrong_slash is not None:
+        return wrong_slash
     if not text:
-        return ParsedCommand("help")
+        return Help()
     head, _, rest = text.partition(" ")
-    verb = ALIASES.get(head.lower(), head.lower())
-    rest = rest.strip()
-    if verb not in VERBS:
-        verb, rest = "search", text
-    if verb == "search":
-        if not rest:
-            return ParsedCommand("help", notes=("Tell me what to search for.",))
-        notes: tuple[str, ...] = ()
-        if len(rest) > max_query_length:
-            notes = (
-                f"Your query was {len(rest):,} characters long; only the first "
-                f"{max_query_length} were used.",
-            )
-            rest = shorten(rest, max_query_length, "")
-        return ParsedCommand("search", query=rest, notes=notes)
-    if verb == "trending":
-        if not rest:
-            return ParsedCommand("trending")
-        token = rest.split()[0]
-        if not token.isdigit():
-            return ParsedCommand(
-                "trending", error=f"'{shorten(token, 20)}' is not a number; try `trending 10`."
-            )
-        count = int(token)
-        notes = ()
-        if count < 1 or count > MAX_TRENDING:
-            clamped = min(max(count, 1), MAX_TRENDING)
-            notes = (f"Showing {clamped}: trending lists 1 to {MAX_TRENDING} papers.",)
-            count = clamped
-        return ParsedCommand("trending", count=count, notes=notes)
-    if verb == "subscribe":
-        return _parse_subscribe(rest)
-    return ParsedCommand(verb)
+    verb = _BY_WORD.get(head.lower())
+    if verb is not None:
+        return verb.read(rest.strip(), max_query_length)
+    near = _near_verb(head.lower())
+    if near is not None:
+        word = shorten(head, 30)
+        return Invalid(
+            error=f"`{word}` is not a command: did you mean `{near}`? "
+            f"To search for the word, type `search {word}`."
+        )
+    return search_command(text, max_query_length, explicit=False)
+
+
+def replay(command: str, query: str = "", count: int | None = None) -> Command:
+    """The command behind a Next/Previous/Share button (what `PageCursor` recorded)."""
+    if command == "search":
+        return search_command(clean_text(query), DEFAULT_MAX_QUERY_LENGTH)
+    if command == "trending":
+        return Trending(count=count)
+    return Invalid(error="That button has expired. Run the command again.")

@@ -6,7 +6,8 @@ Grammar (informal, whitespace separated, case-insensitive keys):
   An unterminated quote runs to the end of the query.
 - `author:hinton` or `author:"Geoffrey Hinton"`: the paper must have a matching author.
 - `since:2024-05-01`, `since:2024-05` or `since:2024`: published on or after that day.
-  An invalid date is kept as free text, so a user never loses words silently.
+  An invalid date is kept as free text, so a user never loses words silently, and is
+  listed in `invalid_dates` so a command can say so.
 - anything else is a free term.
 
 `parse_query` never raises: every input, however odd, yields a `ParsedQuery`.
@@ -44,6 +45,7 @@ class ParsedQuery:
     since: date | None = None
     raw: str = ""
     notes: tuple[str, ...] = field(default=())
+    invalid_dates: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -82,6 +84,7 @@ def parse_query(query: str) -> ParsedQuery:
     authors: list[str] = []
     since: date | None = None
     notes: list[str] = []
+    invalid_dates: list[str] = []
     for m in _TOKEN.finditer(text):
         if m.group("key") is not None:
             key = m.group("key").lower()
@@ -95,6 +98,7 @@ def parse_query(query: str) -> ParsedQuery:
                 parsed = parse_date(value)
                 if parsed is None:
                     notes.append(f"ignored invalid date {value!r}")
+                    invalid_dates.append(value)
                     terms.extend(_words(value))
                 else:
                     since = parsed if since is None else max(since, parsed)
@@ -113,4 +117,5 @@ def parse_query(query: str) -> ParsedQuery:
         since=since,
         raw=text,
         notes=tuple(notes),
+        invalid_dates=tuple(invalid_dates),
     )

@@ -10,28 +10,32 @@ import pytest
 
 from bot import metrics
 from bot.commands.core import CommandCore, CoreConfig
+from bot.commands.parser import parse
 from bot.ingest.service import store
 from bot.models import CommandRequest, PaperRecord, Platform, SearchResults, UpsertStats
 from storage.db import Database
 
 
 @pytest.mark.parametrize(
-    ("name", "args", "label"),
+    ("text", "label"),
     [
-        ("papers", "", "help"),
-        ("papers", "find diffusion models", "search"),
-        ("papers", "diffusion models", "search"),
-        ("papers", "TOP 5", "trending"),
-        ("papers", "sub 09:00 UTC", "subscribe"),
-        ("papers", "unsub", "unsubscribe"),
-        ("/papers", "status", "subscriptions"),
-        ("search", "x", "search"),
-        ("page", "", "page"),
-        ("drop table", "", "other"),
+        ("", "help"),
+        ("find diffusion models", "search"),
+        ("diffusion models", "search"),
+        ("TOP 5", "trending"),
+        ("sub 09:00 UTC", "subscribe"),
+        ("unsub", "unsubscribe"),
+        ("/papers status", "subscriptions"),
+        ("search x", "search"),
+        ("subscribe 25:99", "subscribe"),
+        ("trendng", "other"),
     ],
 )
-def test_command_label(name: str, args: str, label: str) -> None:
-    assert metrics.command_label(name, args) == label
+def test_command_label(text: str, label: str) -> None:
+    # The label comes from the typed command (issue 10), no longer from matching words;
+    # Discord's verb-named requests ("search", "page", "drop table") no longer exist.
+    assert parse(text).label == label
+    assert label in metrics._COMMANDS
 
 
 def value(name: str, labels: dict[str, str] | None = None) -> float:
@@ -113,7 +117,7 @@ def _no_uow() -> Any:
 
 async def test_dispatch_counts_outcomes_and_times_searches() -> None:
     def req(args: str, **kw: Any) -> CommandRequest:
-        return CommandRequest(Platform.CONSOLE, "c1", "u1", "papers", args, **kw)
+        return CommandRequest(Platform.CONSOLE, "c1", "u1", parse(args), **kw)
 
     ok = {"platform": "console", "command": "search", "outcome": "ok"}
     rejected = {"platform": "console", "command": "subscribe", "outcome": "rejected"}

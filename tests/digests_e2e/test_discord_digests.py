@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_core
+from bot.commands.parser import parse
 from bot.models import CommandRequest, DeliveryStatus, Platform
 from bot.settings import Settings
 from storage.db import Database
@@ -50,8 +51,7 @@ async def test_discord_digests_once_per_channel_and_403_is_permanent(
                 platform=Platform.DISCORD,
                 channel=channel,
                 user="600000000000000001",
-                name="papers",
-                args="subscribe 09:00 UTC days=daily",
+                command=parse("subscribe 09:00 UTC days=daily"),
                 workspace=GUILD,
                 can_manage=True,
             )

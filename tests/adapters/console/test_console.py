@@ -54,3 +54,14 @@ def test_console_process_reads_commands_until_eof(tmp_path) -> None:  # type: ig
     assert "Traceback" not in result.stderr
     # Routine clock logs stay out of the user's terminal session.
     assert "INFO" not in result.stderr and '"info"' not in result.stderr
+
+
+async def test_slash_paper_prefix_and_unknown_slash_commands(session: ConsoleSession) -> None:
+    """Issue 15 item 10: `/paper search x` once searched for the literal text."""
+    reply = await session.handle_line("/paper search cocktail party problem")
+    assert reply is not None and reply.cards
+    assert "“cocktail party problem”" in reply.text
+    unknown = await session.handle_line("/frobnicate now")
+    assert unknown is not None and "`/frobnicate` is not a papers-bot command" in unknown.text
+    berlin = await session.handle_line("subscribe 09:00 berlin diffusion")
+    assert berlin is not None and "did you mean `Europe/Berlin`?" in berlin.text

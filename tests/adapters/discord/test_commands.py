@@ -369,3 +369,38 @@ async def test_long_trending_list_continues_in_follow_ups(
             cards += e.get("title", "").split(". ", 1)[0].isdigit()
         assert size <= 6000
     assert cards == 25
+
+
+async def test_keywords_cannot_override_the_typed_options(
+    bot: PapersBot, core: Core, fake_api: FakeDiscordAPI
+) -> None:
+    """Issue 16: `keywords` once went back through the text grammar, so `days=`, `top=` and
+    `min=` typed there beat the chosen options. Typed options now never meet that text."""
+    options = {
+        "time": "09:00",
+        "keywords": "diffusion days=daily top=9 min=50",
+        "days": "weekends",
+        "top": 3,
+        "min_upvotes": 5,
+    }
+    call = await run_command(bot, fake_api, "subscribe", permissions=MANAGER_PERMS, options=options)
+    assert "Subscribed" in all_text(call.json["data"])
+    spec = _subscription(core).spec
+    assert [int(d) for d in spec.weekdays] == [5, 6]
+    assert (spec.top_n, spec.min_upvotes) == (3, 5)
+    assert spec.keywords == ("diffusion days=daily top=9 min=50",)
+
+
+async def test_resubscribing_keeps_what_is_not_given(
+    bot: PapersBot, core: Core, fake_api: FakeDiscordAPI
+) -> None:
+    first = {"time": "09:00", "keywords": "speech", "days": "daily", "top": 3}
+    await run_command(bot, fake_api, "subscribe", permissions=MANAGER_PERMS, options=first)
+    again = {"time": "10:00"}
+    call = await run_command(
+        bot, fake_api, "subscribe", n=2, permissions=MANAGER_PERMS, options=again
+    )
+    assert "Updated" in all_text(call.json["data"])
+    spec = _subscription(core).spec
+    assert spec.at.strftime("%H:%M") == "10:00"
+    assert (spec.keywords, spec.top_n, len(spec.weekdays)) == (("speech",), 3, 7)

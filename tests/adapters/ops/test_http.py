@@ -28,6 +28,7 @@ from adapters.ops.http import (
     start_ops_server,
 )
 from bot import metrics
+from bot.commands.parser import parse
 from bot.health import readiness_checks
 from bot.models import Platform, UpsertStats
 from storage.db import Database
@@ -158,7 +159,7 @@ async def test_metrics_exposes_recorded_commands_searches_digests_and_ingests() 
     before_empty = sample("papers_digests_total", {"status": "empty"}) or 0.0
     before_ingest = sample("papers_ingested_total", {"source": "arxiv", "result": "inserted"})
 
-    metrics.observe_command(Platform.DISCORD, metrics.command_label("papers", "find llm"), "ok")
+    metrics.observe_command(Platform.DISCORD, parse("find llm").label, "ok")
     with metrics.time_search():
         pass
     metrics.count_digest("empty")

@@ -410,3 +410,12 @@ async def test_tokens_never_appear_in_logs(
     assert caplog.records
     assert BOT_TOKEN not in caplog.text
     assert SIGNING_SECRET not in caplog.text
+
+
+async def test_a_typo_of_a_verb_is_answered_with_did_you_mean(
+    served: Served, fake: FakeSlack
+) -> None:
+    call = await run_command(served, fake, "trendng", "typo")
+    assert "did you mean `trending`?" in call.text_dump()
+    call = await run_command(served, fake, "search llm since:2025-13-45", "date")
+    assert "not a valid date" in call.text_dump()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
 
 from bot.commands.core import CommandCore, CoreConfig
+from bot.commands.parser import parse
+from bot.commands.types import Search
 from bot.models import (
     CommandRequest,
     Paper,
@@ -82,8 +85,7 @@ def request(
         platform=platform,
         channel="C1",
         user="U1",
-        name="papers",
-        args=args,
+        command=parse(args),
         workspace="T1",
         can_manage=manage,
         offset=offset,
@@ -152,3 +154,76 @@ def test_paper_card_for_links(core: CommandCore) -> None:
     assert card is not None and card.paper.paper_id == "2411.00003"
     assert core.paper_card("https://huggingface.co/papers/2411.00004") is not None
     assert core.paper_card("https://example.com/") is None
+
+
+# -- issue 15 item 11: `subscribe` changes only what is given -----------------------------
+
+
+async def test_new_subscription_defaults_to_weekdays(
+    core: CommandCore, sqlite_db: Database
+) -> None:
+    await core.dispatch(request("subscribe 09:00 UTC"))
+    with sqlite_db.uow() as uow:
+        (sub,) = uow.subscriptions.list_all()
+    assert [int(d) for d in sub.spec.weekdays] == [0, 1, 2, 3, 4]
+    assert (sub.spec.top_n, sub.spec.min_upvotes, sub.spec.keywords) == (5, 0, ())
+
+
+async def test_resubscribe_changes_only_what_is_given(
+    core: CommandCore, sqlite_db: Database
+) -> None:
+    await core.dispatch(request("subscribe 09:00 Europe/Berlin days=daily top=3 min=2 diffusion"))
+    updated = await core.dispatch(request("subscribe 10:30"))
+    assert updated.text.startswith("Updated")
+    with sqlite_db.uow() as uow:
+        (sub,) = uow.subscriptions.list_all()
+    spec = sub.spec
+    assert spec.at.strftime("%H:%M") == "10:30"
+    assert spec.timezone == "Europe/Berlin"
+    assert [int(d) for d in spec.weekdays] == list(range(7))
+    assert (spec.top_n, spec.min_upvotes, spec.keywords) == (3, 2, ("diffusion",))
+    await core.dispatch(request("subscribe keywords=none"))
+    with sqlite_db.uow() as uow:
+        (sub,) = uow.subscriptions.list_all()
+    assert sub.spec.keywords == () and sub.spec.top_n == 3
+
+
+async def test_subscriptions_shows_the_next_run_in_local_time(core: CommandCore) -> None:
+    await core.dispatch(request("subscribe 09:00 Europe/Berlin"))
+    listing = await core.dispatch(request("subscriptions", manage=False))
+    assert "Next digest: Mon 23 Nov 09:00 CET" in listing.text
+
+
+def test_help_states_the_subscribe_rule() -> None:
+    from bot.commands.help import HELP_TEXT
+
+    assert "changes only what you give" in HELP_TEXT
+
+
+# -- issue 10 / issue 15 item 10: mistakes get an answer --------------------------------
+
+
+async def test_typo_of_a_verb_is_answered_not_searched(core: CommandCore) -> None:
+    reply = await core.dispatch(request("trendng"))
+    assert reply.kind is ReplyKind.ERROR and "did you mean `trending`?" in reply.text
+
+
+async def test_an_unknown_word_that_finds_nothing_says_it_was_searched(core: CommandCore) -> None:
+    reply = await core.dispatch(request("frobnicate"))
+    assert reply.kind is ReplyKind.SEARCH and not reply.cards
+    assert "`frobnicate` is not a command" in reply.notes[-1]
+    explicit = await core.dispatch(request("search frobnicate"))
+    assert not explicit.notes
+
+
+async def test_invalid_since_date_is_one_clear_line(core: CommandCore) -> None:
+    reply = await core.dispatch(request("search diffusion since:2025-13-45"))
+    assert reply.kind is ReplyKind.ERROR and "not a valid date" in reply.text
+    # A search built from typed options (Discord) is checked the same way.
+    typed = await core.dispatch(replace(request(""), command=Search(query="x since:2025-13-45")))
+    assert typed.kind is ReplyKind.ERROR and "not a valid date" in typed.text
+
+
+async def test_subscriptions_in_a_discord_dm_are_refused_once(core: CommandCore) -> None:
+    reply = await core.dispatch(request("subscriptions", dm=True, platform=Platform.DISCORD))
+    assert reply.kind is ReplyKind.ERROR and "not a DM" in reply.text

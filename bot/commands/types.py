@@ -1,0 +1,112 @@
+"""Typed commands: what a user asked for, as frozen values the core can act on.
+
+Text (Slack, console) becomes one of these through `bot.commands.parser.parse`; Discord
+builds them straight from its typed options. Each class says what it needs around it:
+`needs_manage` (only people who manage the channel may run it), `channel_only` (it belongs
+to a channel, not a DM) and `verb` (its name in help and its metrics label).
+
+Adding a command is one class here, one parser entry and one handler in the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+from typing import ClassVar
+
+from bot.models import Weekday
+
+__all__ = [
+    "Command",
+    "Help",
+    "Invalid",
+    "Search",
+    "Subscribe",
+    "Subscriptions",
+    "Trending",
+    "Unsubscribe",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    """Base of every command; `notes` are remarks the reply carries (clamped input…)."""
+
+    verb: ClassVar[str] = "other"
+    needs_manage: ClassVar[bool] = False
+    channel_only: ClassVar[bool] = False
+
+    notes: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The metrics label: a word from a small fixed set, never user text."""
+        return self.verb
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Search(Command):
+    """Search the papers. `explicit` is False when the user typed no verb at all."""
+
+    verb: ClassVar[str] = "search"
+
+    query: str
+    explicit: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trending(Command):
+    verb: ClassVar[str] = "trending"
+
+    count: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscribe(Command):
+    """Create or change the channel's digest. None means "not given": keep what is set
+    (or the default, for a new subscription)."""
+
+    verb: ClassVar[str] = "subscribe"
+    needs_manage: ClassVar[bool] = True
+    channel_only: ClassVar[bool] = True
+
+    at: time | None = None
+    timezone: str | None = None
+    weekdays: tuple[Weekday, ...] | None = None
+    keywords: tuple[str, ...] | None = None
+    top_n: int | None = None
+    min_upvotes: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unsubscribe(Command):
+    verb: ClassVar[str] = "unsubscribe"
+    needs_manage: ClassVar[bool] = True
+    channel_only: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscriptions(Command):
+    verb: ClassVar[str] = "subscriptions"
+    channel_only: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Help(Command):
+    verb: ClassVar[str] = "help"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Invalid(Command):
+    """Input that names no runnable command; `error` is the one line the user sees.
+
+    `attempted` is the verb it was meant for ("other" if none), so metrics still count a
+    bad `subscribe` as a rejected subscribe.
+    """
+
+    error: str
+    attempted: str = "other"
+
+    @property
+    def label(self) -> str:
+        return self.attempted
