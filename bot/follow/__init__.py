@@ -1,0 +1,1 @@
+"""Following authors and saved-search alerts: name identity and alert matching."""
