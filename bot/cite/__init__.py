@@ -1,0 +1,1 @@
+"""Citations: BibTeX for single papers and reading-list exports."""
