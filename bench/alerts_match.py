@@ -16,14 +16,14 @@ does not inflate.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import random
 import sys
 import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
+
+from corpus_papers import DEFAULT_CORPUS, load_papers
 
 from bot.follow.matching import (
     Alert,
@@ -35,12 +35,9 @@ from bot.follow.matching import (
 )
 from bot.models import Paper
 
-DEFAULT_CORPUS = (
-    Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "papers.jsonl.gz"
-)
 _PUNCT = ".,:;()!?\"'"
-# Nobody saves a search for "learning" or "models": the title words of more than this many
-# older papers are not drawn as saved-search words (they would alert on most of a batch).
+# Nobody saves a search for "learning" or "models": the COMMON_TOP most common title words of
+# the older papers are not drawn as saved-search words (they would alert on most of a batch).
 COMMON_TOP = 150
 
 
@@ -51,25 +48,6 @@ def title_words(paper: Paper) -> list[str]:
 def common_words(papers: list[Paper]) -> set[str]:
     counts = Counter(w for p in papers for w in set(title_words(p)))
     return {w for w, _ in counts.most_common(COMMON_TOP)}
-
-
-def load(path: Path) -> list[Paper]:
-    papers = []
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        for i, line in enumerate(fh):
-            row = json.loads(line)
-            published = row.get("published")
-            papers.append(
-                Paper(
-                    key=i,
-                    title=row["title"],
-                    paper_id=row.get("id"),
-                    abstract=row.get("abstract"),
-                    authors=tuple(row.get("authors") or ()),
-                    published=date.fromisoformat(published) if published else None,
-                )
-            )
-    return papers
 
 
 def typo(word: str, rng: random.Random) -> str:
@@ -133,7 +111,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=14)
     args = ap.parse_args()
 
-    papers = load(args.corpus)
+    papers = load_papers(args.corpus)
     papers.sort(key=lambda p: (p.published or date.min, p.key))
     batch, older = papers[-args.papers :], papers[: -args.papers]
     alerts = synthetic_alerts(older, args.channels, args.alerts_per_channel, args.seed)

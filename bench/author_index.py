@@ -10,38 +10,14 @@ ambiguous keys, and how long parsing and grouping all names takes (wall and CPU)
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import sys
 import time
 from collections import Counter
-from datetime import date
 from pathlib import Path
 
+from corpus_papers import DEFAULT_CORPUS, load_papers
+
 from bot.follow.names import AuthorIndex, parse_name
-from bot.models import Paper
-
-DEFAULT_CORPUS = (
-    Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "papers.jsonl.gz"
-)
-
-
-def load(path: Path) -> list[Paper]:
-    papers = []
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        for i, line in enumerate(fh):
-            row = json.loads(line)
-            published = row.get("published")
-            papers.append(
-                Paper(
-                    key=i,
-                    title=row["title"],
-                    paper_id=row.get("id"),
-                    authors=tuple(row.get("authors") or ()),
-                    published=date.fromisoformat(published) if published else None,
-                )
-            )
-    return papers
 
 
 def main() -> int:
@@ -49,7 +25,7 @@ def main() -> int:
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--top", type=int, default=12)
     args = ap.parse_args()
-    papers = load(args.corpus)
+    papers = load_papers(args.corpus)
     pairs = [(name, paper) for paper in papers for name in paper.authors]
     wall, cpu = time.perf_counter(), time.process_time()
     index = AuthorIndex.build(pairs)
