@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -63,7 +62,6 @@ __all__ = [
 ]
 
 _WORD = re.compile(r"[^\W_]+")
-_MAX_WORD = 40  # tantivy's remove_long(40): longer tokens are not indexed by search either
 
 
 class AlertKind(enum.StrEnum):
@@ -109,16 +107,17 @@ class _Stemmer:
         self.cache: dict[str, str] = {}
 
     def words(self, text: str) -> list[str]:
-        """Lower-cased, accent-folded words of `text` (the search tokenizer's split)."""
-        if not text.isascii():
-            text = "".join(
-                ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
-            )
-        return [w for w in _WORD.findall(text.lower()) if len(w) < _MAX_WORD]
+        """Lower-cased words of `text`, split as the search tokenizer splits.
+
+        Accents are folded by `stem` (the analyzer's ascii_fold), once per distinct word:
+        folding whole abstracts character by character was most of the matching time.
+        """
+        return _WORD.findall(text.lower())
 
     def stem(self, word: str) -> str:
         stem = self.cache.get(word)
         if stem is None:
+            # Words of 40 letters or more are dropped by the analyzer (remove_long): keep them.
             tokens = self._analyzer.analyze(word)
             stem = tokens[0] if tokens else word
             if len(self.cache) < 1_000_000:
@@ -346,7 +345,7 @@ class AlertIndex:
                 for value in anchor[1]:
                     table.setdefault(value, []).append(compiled)
         term_keys = set(by_term)
-        hits: dict[int, dict[int, Alert]] = {}
+        hits: dict[int, list[Alert]] = {}
         checked = 0
         for position, doc in enumerate(docs):
             candidates: list[CompiledAlert] = []
@@ -359,34 +358,45 @@ class AlertIndex:
                         candidates.extend(by_author.get(person.surname, ()))
             if not candidates:
                 continue
+            checked += len(candidates)
             found: dict[int, Alert] = {}
             for compiled in candidates:
                 alert = compiled.alert
                 if alert.id not in found and compiled.matches(doc):
                     found[alert.id] = alert
-            checked += len(candidates)
             if found:
-                hits[position] = found
+                hits[position] = list(found.values())
         self.last_checked = checked
         for matcher in self._extra:
             for position, alert in matcher.match(papers):
                 if 0 <= position < len(papers):
-                    hits.setdefault(position, {})[alert.id] = alert
+                    listed = hits.setdefault(position, [])
+                    if all(a.id != alert.id for a in listed):
+                        listed.append(alert)
         return _by_channel(papers, hits)
 
 
 def _by_channel(
-    papers: Sequence[Paper], hits: Mapping[int, Mapping[int, Alert]]
+    papers: Sequence[Paper], hits: Mapping[int, Sequence[Alert]]
 ) -> dict[str, list[PaperMatch]]:
     result: dict[str, list[PaperMatch]] = {}
     for position in sorted(hits):
+        alerts = sorted(hits[position], key=_alert_id)
+        paper = papers[position]
+        channel = alerts[0].channel
+        if all(a.channel == channel for a in alerts):  # the common case: one channel
+            result.setdefault(channel, []).append(PaperMatch(paper, tuple(alerts)))
+            continue
         per_channel: dict[str, list[Alert]] = {}
-        for alert_id in sorted(hits[position]):
-            alert = hits[position][alert_id]
+        for alert in alerts:
             per_channel.setdefault(alert.channel, []).append(alert)
-        for channel, alerts in per_channel.items():
-            result.setdefault(channel, []).append(PaperMatch(papers[position], tuple(alerts)))
+        for channel, listed in per_channel.items():
+            result.setdefault(channel, []).append(PaperMatch(paper, tuple(listed)))
     return result
+
+
+def _alert_id(alert: Alert) -> int:
+    return alert.id
 
 
 def match_naively(
@@ -399,4 +409,4 @@ def match_naively(
         for position, doc in enumerate(docs):
             if compiled.matches(doc):
                 hits.setdefault(position, {})[compiled.alert.id] = compiled.alert
-    return _by_channel(papers, hits)
+    return _by_channel(papers, {position: list(found.values()) for position, found in hits.items()})
