@@ -1,8 +1,9 @@
 """Ports: the interfaces the core depends on, implemented at the edges.
 
 `storage/` implements the repositories and the unit of work; each adapter implements
-`MessageSink`; `bot/search` implements `SearchEngine`. Unit tests of the core use fakes.
-Repositories are synchronous (SQLAlchemy sessions); async callers run them in a thread.
+`MessageSink`; `bot/search` implements `SearchEngine`. `bot.testing.fakes` holds in-memory
+implementations for tests. Every method here has a caller in the core or an adapter;
+repositories are synchronous (SQLAlchemy sessions), and async callers run them in a thread.
 """
 
 from __future__ import annotations
@@ -29,25 +30,36 @@ from bot.models import (
 
 
 class PaperRepository(Protocol):
-    def upsert_many(self, records: Iterable[PaperRecord], *, seen_at: datetime) -> UpsertStats:
-        """Insert or merge records; never erases a stored field. Returns what changed."""
-        ...
+    """The stored papers. Ingest writes them; search, trending and digests read them."""
 
-    def get(self, key: int) -> Paper | None: ...
+    def upsert_many(self, records: Iterable[PaperRecord], *, seen_at: datetime) -> UpsertStats:
+        """Insert or merge records; never erases a stored field. Returns what changed.
+
+        A record matches a stored paper by arXiv id, else by normalised title; a title-only
+        row is folded into the row that later brings its id. Upvotes and comment counts take
+        the newest value, and each upvote change is kept as a snapshot for trending.
+        """
+        ...
 
     def get_many(self, keys: Sequence[int]) -> list[Paper]:
         """Papers for `keys`, in the order of `keys`, skipping unknown ones."""
         ...
 
-    def find_by_paper_id(self, paper_id: str) -> Paper | None: ...
+    def find_by_paper_id(self, paper_id: str) -> Paper | None:
+        """The paper with this arXiv (or other source) id, without version suffix."""
+        ...
 
-    def count(self) -> int: ...
+    def count(self) -> int:
+        """How many papers are stored."""
+        ...
 
     def keys(self) -> set[int]:
         """Every stored paper key (a merge deletes the title-only row it absorbs)."""
         ...
 
-    def iter_all(self, batch_size: int = 5000) -> Iterator[Paper]: ...
+    def iter_all(self, batch_size: int = 5000) -> Iterator[Paper]:
+        """Every paper in key order, read `batch_size` rows at a time (for index builds)."""
+        ...
 
     def published_since(self, since: date) -> list[Paper]:
         """Papers published on or after `since` (or first seen then, when undated)."""
@@ -63,17 +75,26 @@ class PaperRepository(Protocol):
 
 
 class SubscriptionRepository(Protocol):
+    """Digest subscriptions: at most one per channel, each with its next due time."""
+
     def upsert(self, spec: SubscriptionSpec, *, next_run_at: datetime) -> Subscription:
-        """Create the channel's subscription, or replace its settings (one per channel)."""
+        """Create the channel's subscription, or replace its settings (one per channel).
+
+        Replacing also un-pauses it and resets its failure count.
+        """
         ...
 
-    def remove(self, channel: ChannelRef) -> bool: ...
+    def remove(self, channel: ChannelRef) -> bool:
+        """Delete the channel's subscription. False if it had none."""
+        ...
 
-    def for_channel(self, channel: ChannelRef) -> Subscription | None: ...
+    def for_channel(self, channel: ChannelRef) -> Subscription | None:
+        """The channel's subscription, if any."""
+        ...
 
-    def get(self, subscription_id: int) -> Subscription | None: ...
-
-    def list_all(self, *, platform: str | None = None) -> list[Subscription]: ...
+    def get(self, subscription_id: int) -> Subscription | None:
+        """The subscription with this id, if it still exists."""
+        ...
 
     def due(
         self,
@@ -83,16 +104,17 @@ class SubscriptionRepository(Protocol):
         lock: bool = False,
         platforms: Collection[str] | None = None,
     ) -> list[Subscription]:
-        """Active subscriptions whose `next_run_at` is at or before `now`.
+        """Active subscriptions whose `next_run_at` is at or before `now`, earliest first.
 
-        `lock=True` locks them for the caller's transaction (SKIP LOCKED on PostgreSQL),
-        so concurrent runners split the due set.
+        `lock=True` locks them for the caller's transaction (SKIP LOCKED on PostgreSQL,
+        the database write lock on SQLite), so concurrent runners split the due set.
+        `platforms` keeps only subscriptions of those platforms.
         """
         ...
 
-    def count_due(self, now: datetime) -> int: ...
-
-    def set_next_run(self, subscription_id: int, next_run_at: datetime) -> None: ...
+    def set_next_runs(self, next_runs: dict[int, datetime]) -> None:
+        """Set `next_run_at` of many subscriptions (id -> time) in one statement."""
+        ...
 
     def record_outcome(
         self,
@@ -102,20 +124,19 @@ class SubscriptionRepository(Protocol):
         reason: str | None = None,
         pause_after: int = 3,
     ) -> bool:
-        """Count consecutive permanent failures (reset on success). True if now paused."""
-        ...
+        """Count consecutive permanent failures (reset on success). True if now paused.
 
-    def resume(self, channel: ChannelRef) -> bool: ...
-
-    def set_next_runs(self, next_runs: dict[int, datetime]) -> None:
-        """`set_next_run` for many subscriptions in one statement."""
+        The `pause_after`-th permanent failure in a row pauses the subscription with `reason`.
+        """
         ...
 
     def reset_failures(self, subscription_ids: Sequence[int]) -> None:
         """A success for each: their consecutive permanent failure counts go back to 0."""
         ...
 
-    def count(self) -> int: ...
+    def count(self) -> int:
+        """How many subscriptions exist, paused or not."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +156,7 @@ class FinishRequest:
 
     delivery_id: int
     status: DeliveryStatus
-    channel_key: str
+    channel_key: str  # `ChannelRef.key` of the subscription: where sent papers are remembered
     message_id: str | None = None
     reason: str | None = None
     paper_keys: tuple[int, ...] = ()
@@ -144,18 +165,27 @@ class FinishRequest:
 
 
 class DeliveryLedger(Protocol):
-    def claim(
-        self,
-        subscription_id: int,
-        digest_date: date,
-        *,
-        worker: str,
-        now: datetime,
-        status: DeliveryStatus = DeliveryStatus.PENDING,
-        reason: str | None = None,
-        paper_keys: Sequence[int] = (),
-    ) -> Delivery | None:
-        """Insert a row (pending by default) unless one exists; None if one already does."""
+    """One row per (subscription, digest date): claimed once, then pending -> final status.
+
+    Batch forms throughout: a run fans out to thousands of channels in a few statements.
+    """
+
+    def claim_many(
+        self, requests: Sequence[ClaimRequest], *, worker: str, now: datetime
+    ) -> dict[int, int]:
+        """Insert a row per request unless its (subscription, date) has one already.
+
+        Returns {subscription id: delivery id} of the new rows only, so of two concurrent
+        claimers exactly one owns each day's digest. The rows record `worker` and `now`.
+        """
+        ...
+
+    def finish_many(self, requests: Sequence[FinishRequest], *, now: datetime) -> int:
+        """Record outcomes of `pending` rows; rows no longer pending are left alone.
+
+        A `SENT` outcome also remembers its papers for the channel (`sent_paper_keys`).
+        No `paper_keys` clears the stored plan. Returns how many rows changed.
+        """
         ...
 
     def reclaim_stale(
@@ -167,57 +197,12 @@ class DeliveryLedger(Protocol):
         is_alive: Callable[[str], bool] | None = None,
         limit: int | None = None,
     ) -> list[Delivery]:
-        """Pending rows left by a dead worker, locked for this worker (SKIP LOCKED on PG)
-        and stamped as claimed at `now`.
+        """Pending rows left by a dead worker, re-assigned to `worker` as claimed at `now`.
 
-        With `is_alive`, a row is stale when its worker is dead; otherwise when it was
+        Locked `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two recovering replicas never take
+        the same row. With `is_alive`, a row is stale when its worker is dead; otherwise when it was
         claimed before `older_than`.
         """
-        ...
-
-    def plan(self, delivery_id: int, paper_keys: Sequence[int]) -> None:
-        """Store the papers chosen for a pending delivery before it is posted."""
-        ...
-
-    def finish(
-        self,
-        delivery_id: int,
-        status: DeliveryStatus,
-        *,
-        now: datetime,
-        message_id: str | None = None,
-        reason: str | None = None,
-        paper_keys: Sequence[int] = (),
-    ) -> None: ...
-
-    def bump_attempts(self, delivery_id: int, *, now: datetime) -> int: ...
-
-    def get(self, delivery_id: int) -> Delivery | None: ...
-
-    def sent_paper_keys(self, channel: ChannelRef) -> set[int]:
-        """Every paper ever delivered to this channel, so digests never repeat one."""
-        ...
-
-    def count(self, status: DeliveryStatus | None = None) -> int: ...
-
-    # Batch forms, for fan-outs to thousands of channels (a few statements per batch).
-    def claim_many(
-        self, requests: Sequence[ClaimRequest], *, worker: str, now: datetime
-    ) -> dict[int, int]:
-        """`claim` for many subscriptions: {subscription id: delivery id} of new rows."""
-        ...
-
-    def finish_many(self, requests: Sequence[FinishRequest], *, now: datetime) -> int:
-        """`finish` for many pending rows; rows no longer pending are left alone.
-
-        Returns how many rows changed.
-        """
-        ...
-
-    def sent_paper_keys_many(self, channel_keys: Sequence[str]) -> dict[str, set[int]]: ...
-
-    def unfinished_paper_keys_many(self, subscription_ids: Sequence[int]) -> dict[int, set[int]]:
-        """Planned papers of each subscription's `pending` and `retrying` deliveries."""
         ...
 
     def take_retries(
@@ -235,6 +220,22 @@ class DeliveryLedger(Protocol):
         so of several replicas exactly one takes each row; the rows commit as `pending`
         with the caller's transaction, after which worker liveness protects them.
         """
+        ...
+
+    def sent_paper_keys(self, channel: ChannelRef) -> set[int]:
+        """Every paper ever delivered to this channel, so digests never repeat one."""
+        ...
+
+    def sent_paper_keys_many(self, channel_keys: Sequence[str]) -> dict[str, set[int]]:
+        """`sent_paper_keys` for many channels (by `ChannelRef.key`); every key is present."""
+        ...
+
+    def unfinished_paper_keys_many(self, subscription_ids: Sequence[int]) -> dict[int, set[int]]:
+        """Planned papers of each subscription's `pending` and `retrying` deliveries."""
+        ...
+
+    def count(self, status: DeliveryStatus | None = None) -> int:
+        """How many deliveries exist, or how many have `status`."""
         ...
 
 
@@ -261,19 +262,27 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    def commit(self) -> None: ...
+    def commit(self) -> None:
+        """Commit what was done so far; the unit of work stays usable."""
+        ...
 
-    def rollback(self) -> None: ...
+    def rollback(self) -> None:
+        """Undo everything since the last commit."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):
+    """Opens a fresh unit of work (`with uow_factory() as uow: ...`)."""
+
     def __call__(self) -> UnitOfWork: ...
 
 
 class MessageSink(Protocol):
     """Where digests go: one implementation per platform, plus the console."""
 
-    async def post_digest(self, digest: Digest) -> PostResult: ...
+    async def post_digest(self, digest: Digest) -> PostResult:
+        """Post one digest; a failure comes back as `PostResult(ok=False, reason=...)`."""
+        ...
 
     async def find_posted(self, channel: ChannelRef, delivery_id: int) -> str | None:
         """The message id of an earlier post of this delivery, if it reached the channel."""
@@ -283,7 +292,9 @@ class MessageSink(Protocol):
 class SearchEngine(Protocol):
     """The search index. `search` understands the query syntax in `bot.search.query`."""
 
-    def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResults: ...
+    def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResults:
+        """One page of results, best first, with the total number of matches."""
+        ...
 
     def suggest(self, prefix: str, *, limit: int = 25) -> list[tuple[int, str]]:
         """Title completions for autocomplete: (paper key, title)."""
@@ -293,4 +304,6 @@ class SearchEngine(Protocol):
         """Add or replace papers (by key) in the index."""
         ...
 
-    def __len__(self) -> int: ...
+    def __len__(self) -> int:
+        """How many papers are indexed."""
+        ...

@@ -1,4 +1,4 @@
-"""Engines, sessions, migrations and the unit of work.
+"""Engines, sessions and migrations; `Database.uow()` opens a unit of work.
 
 `Database` owns the engine. SQLite gets WAL mode, a busy timeout and foreign keys, so a
 bot process and a CLI `ingest` can share the file; PostgreSQL gets pre-ping and a pool.
@@ -10,8 +10,7 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -19,7 +18,8 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.repositories import SqlDeliveryLedger, SqlPaperRepository, SqlSubscriptionRepository
+from storage.dialect import SqlDialect, dialect_for
+from storage.unit_of_work import SqlUnitOfWork
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Arbitrary constant that identifies "papers-bot schema migration" among advisory locks.
@@ -65,52 +65,20 @@ def _sqlite_migration_lock(database: str | None) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-class SqlUnitOfWork:
-    """One transaction over all repositories; commits on a clean exit, else rolls back."""
-
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
-        self._session_factory = session_factory
-
-    def __enter__(self) -> Self:
-        self.session = self._session_factory()
-        self.papers = SqlPaperRepository(self.session)
-        self.subscriptions = SqlSubscriptionRepository(self.session)
-        self.deliveries = SqlDeliveryLedger(self.session)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if exc_type is None:
-                self.session.commit()
-            else:
-                self.session.rollback()
-        finally:
-            self.session.close()
-
-    def commit(self) -> None:
-        self.session.commit()
-
-    def rollback(self) -> None:
-        self.session.rollback()
-
-
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_db_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Chosen once: the repositories ask it for every backend-specific statement.
+        self.sql_dialect: SqlDialect = dialect_for(self.engine.dialect)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions)
+        return SqlUnitOfWork(self.sessions, self.sql_dialect)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -21,6 +21,7 @@ from tests.adapters.cli.helpers import bot_environment
 from tests.adapters.discord.fake_discord import FakeDiscordAPI
 from tests.bot.digests.fakes import seed_papers
 from tests.digests_e2e.conftest import REPO
+from tests.storage.helpers import list_subscriptions
 
 GUILD = "800000000000000001"
 CHANNELS = [f"70000000000000{i:04d}" for i in range(4)]
@@ -100,6 +101,6 @@ async def test_discord_digests_once_per_channel_and_403_is_permanent(
     with db.uow() as uow:
         assert uow.deliveries.count(DeliveryStatus.SENT) == 3
         assert uow.deliveries.count(DeliveryStatus.FAILED) == 1
-        subs = {s.channel.channel: s for s in uow.subscriptions.list_all()}
+        subs = {s.channel.channel: s for s in list_subscriptions(uow)}
         assert subs[FORBIDDEN].consecutive_failures == 1
     db.dispose()

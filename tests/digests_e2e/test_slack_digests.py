@@ -27,6 +27,7 @@ from tests.digests_e2e.conftest import (
     subscribe_by_slash_command,
     wait_until_workers_dead,
 )
+from tests.storage.helpers import list_subscriptions
 
 CHANNELS = [f"C{i:04d}" for i in range(30)]
 SUBSCRIBE = "subscribe 09:00 UTC days=daily"
@@ -86,7 +87,7 @@ async def test_no_paper_is_repeated_to_a_channel_the_next_day(
         first, second = slack.digests(channel)[::-1]  # history is newest first
         assert first["metadata"] != second["metadata"]
     with db.uow() as uow:
-        subs = uow.subscriptions.list_all()
+        subs = list_subscriptions(uow)
         for sub in subs:
             assert len(uow.deliveries.sent_paper_keys(sub.channel)) == 10  # 2 x top 5, no overlap
     db.dispose()

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from bot.models import ChannelRef, DeliveryStatus, PaperRecord, Platform, SubscriptionSpec, Weekday
 from storage.db import Database
+from tests.storage.helpers import claim, finish, get_delivery, resume
 
 NOW = datetime(2026, 11, 20, 8, tzinfo=UTC)
 CHANNEL = ChannelRef(Platform.SLACK, "C1", "T1")
@@ -49,7 +50,7 @@ def test_due_and_pause_after_three_permanent_failures(db: Database) -> None:
     with db.uow() as uow:
         assert uow.subscriptions.due(NOW) == []
         assert uow.subscriptions.count_paused() == 1
-        assert uow.subscriptions.resume(CHANNEL) is True
+        assert resume(uow, CHANNEL) is True
         assert len(uow.subscriptions.due(NOW)) == 1
 
 
@@ -60,15 +61,13 @@ def test_claim_is_exactly_once_and_sent_papers_are_remembered(db: Database) -> N
         paper = uow.papers.find_by_paper_id("2401.1")
         assert paper is not None
     with db.uow() as uow:
-        first = uow.deliveries.claim(sub.id, date(2026, 11, 20), worker="a", now=NOW)
-        second = uow.deliveries.claim(sub.id, date(2026, 11, 20), worker="b", now=NOW)
+        first = claim(uow, sub.id, date(2026, 11, 20), worker="a", now=NOW)
+        second = claim(uow, sub.id, date(2026, 11, 20), worker="b", now=NOW)
         assert first is not None and first.status is DeliveryStatus.PENDING
         assert second is None
-        uow.deliveries.finish(
-            first.id, DeliveryStatus.SENT, now=NOW, message_id="m1", paper_keys=[paper.key]
-        )
+        finish(uow, first, DeliveryStatus.SENT, now=NOW, message_id="m1", paper_keys=(paper.key,))
     with db.uow() as uow:
         assert uow.deliveries.sent_paper_keys(CHANNEL) == {paper.key}
         assert uow.deliveries.count(DeliveryStatus.SENT) == 1
-        delivery = uow.deliveries.get(first.id)
+        delivery = get_delivery(uow, first.id)
         assert delivery is not None and delivery.message_id == "m1"

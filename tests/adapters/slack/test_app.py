@@ -28,6 +28,7 @@ from tests.adapters.slack.conftest import (
     slash_body,
 )
 from tests.adapters.slack.fake_slack import BOT_USER_ID, Call, FakeSlack
+from tests.storage.helpers import list_subscriptions
 
 
 def responses(fake: FakeSlack, rid: str) -> list[Call]:
@@ -151,7 +152,7 @@ async def test_subscribe_stores_one_subscription_for_the_workspace_channel(
     assert "Subscribed" in call.text_dump()
     assert call.params["response_type"] == "ephemeral"
     with core.db.uow() as uow:
-        subs = uow.subscriptions.list_all(platform="slack")
+        subs = list_subscriptions(uow, platform="slack")
     assert len(subs) == 1
     spec = subs[0].spec
     assert (spec.channel.workspace, spec.channel.channel) == ("T0TEST", "C0ML")

@@ -21,6 +21,7 @@ from bot.models import (
     SearchResults,
 )
 from storage.db import Database
+from tests.storage.helpers import list_subscriptions
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -117,7 +118,7 @@ async def test_subscription_lifecycle_and_permissions(
     assert ok.kind is ReplyKind.SUBSCRIPTION and "Europe/Berlin" in ok.text
     assert "Next digest" in ok.text
     with sqlite_db.uow() as uow:
-        subs = uow.subscriptions.list_all()
+        subs = list_subscriptions(uow)
         assert len(subs) == 1
         assert subs[0].next_run_at == datetime(2026, 11, 23, 8, tzinfo=UTC)  # Mon 09:00 CET
     listing = await core.dispatch(request("subscriptions", manage=False))

@@ -23,6 +23,7 @@ from bot.models import (
 )
 from storage.db import Database
 from tests.bot.digests.fakes import ALL_DAYS, FakeSink, seed_papers, subscribe
+from tests.storage.helpers import set_next_run
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.01)
 CREATED = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)  # a Monday
@@ -139,7 +140,7 @@ async def test_berlin_0900_fires_at_0800z_in_winter_and_0700z_in_summer(db: Data
     assert early.sent == 0
     assert (await runner(db, sink).run_due(datetime(2026, 1, 14, 8, 0, tzinfo=UTC))).sent == 1
     with db.uow() as uow:
-        uow.subscriptions.set_next_run(sub.id, next_run_after(sub.spec, summer_day))
+        set_next_run(uow, sub.id, next_run_after(sub.spec, summer_day))
         moved = uow.subscriptions.get(sub.id)
     assert moved is not None and moved.next_run_at == datetime(2026, 7, 15, 7, 0, tzinfo=UTC)
     assert (await runner(db, sink).run_due(datetime(2026, 7, 15, 6, 59, tzinfo=UTC))).sent == 0
@@ -221,7 +222,7 @@ def _deliveries(uow: object) -> list[Delivery]:
     """Every ledger row, oldest first (the ports have no listing; read the table)."""
     from sqlalchemy import select
 
-    from storage.repositories import to_delivery
+    from storage.deliveries import to_delivery
     from storage.tables import DeliveryRow
 
     session = uow.session  # type: ignore[attr-defined]

@@ -1,0 +1,48 @@
+"""The SQL unit of work: one session and transaction shared by the three repositories."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.deliveries import SqlDeliveryLedger
+from storage.dialect import SqlDialect
+from storage.papers import SqlPaperRepository
+from storage.subscriptions import SqlSubscriptionRepository
+
+
+class SqlUnitOfWork:
+    """One transaction over all repositories; commits on a clean exit, else rolls back."""
+
+    def __init__(self, session_factory: sessionmaker[Session], dialect: SqlDialect) -> None:
+        self._session_factory = session_factory
+        self._dialect = dialect
+
+    def __enter__(self) -> Self:
+        self.session = self._session_factory()
+        self.papers = SqlPaperRepository(self.session, self._dialect)
+        self.subscriptions = SqlSubscriptionRepository(self.session, self._dialect)
+        self.deliveries = SqlDeliveryLedger(self.session, self._dialect)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
