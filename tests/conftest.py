@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
+from bot.testing.fakes import FakeDatabase
 from storage.db import Database
 
 REPO = Path(__file__).resolve().parent.parent
@@ -101,6 +102,30 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'papers.db'}"
     else:
         yield from make_postgres_url()
+
+
+@pytest.fixture(params=["fake", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_or_fake(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database | FakeDatabase]:
+    """`bot.testing.fakes.FakeDatabase`, then a migrated database on SQLite and PostgreSQL.
+
+    For tests of the core (which must pass on the fakes) and for tests proving that the
+    fakes behave like the real repositories.
+    """
+    if request.param == "fake":
+        yield FakeDatabase()
+        return
+    urls = (
+        make_postgres_url()
+        if request.param == "postgresql"
+        else iter([f"sqlite:///{tmp_path / 'papers.db'}"])
+    )
+    for url in urls:
+        database = Database(url)
+        database.upgrade()
+        try:
+            yield database
+        finally:
+            database.dispose()
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from adapters.cli.errors import run_cli
 from adapters.cli.main import app
 from bot.models import Platform
+from bot.testing.fakes import seed_papers, subscribe
 from storage.db import Database
-from tests.bot.digests.fakes import seed_papers, subscribe
 
 NOW = datetime(2026, 3, 10, 9, 5, tzinfo=UTC)
 

@@ -16,10 +16,10 @@ from bot.app import build_core
 from bot.commands.parser import parse
 from bot.models import CommandRequest, DeliveryStatus, Platform
 from bot.settings import Settings
+from bot.testing.fakes import seed_papers
 from storage.db import Database
 from tests.adapters.cli.helpers import bot_environment
 from tests.adapters.discord.fake_discord import FakeDiscordAPI
-from tests.bot.digests.fakes import seed_papers
 from tests.digests_e2e.conftest import REPO
 from tests.storage.helpers import list_subscriptions
 

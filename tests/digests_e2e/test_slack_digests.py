@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from bot.models import DeliveryStatus
+from bot.testing.fakes import seed_papers
 from storage.db import Database
-from tests.bot.digests.fakes import seed_papers
 from tests.digests_e2e.conftest import (
     FaultySlack,
     digest_run,

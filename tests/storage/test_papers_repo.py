@@ -1,11 +1,23 @@
-"""Paper upserts on SQLite and PostgreSQL: dedupe by id, else by title, merge, never erase."""
+"""Paper upserts (SQLite, PostgreSQL, the fake): dedupe by id, else by title, never erase.
+
+The fake (`bot.testing.fakes`) runs the same assertions, so core tests on it can be trusted.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from bot.models import PaperRecord
+from bot.testing.fakes import FakeDatabase
 from storage.db import Database
+
+
+@pytest.fixture
+def db(db_or_fake: Database | FakeDatabase) -> Database | FakeDatabase:
+    return db_or_fake
+
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

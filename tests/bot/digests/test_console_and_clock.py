@@ -16,8 +16,8 @@ from bot.digests import clock
 from bot.digests.runner import DigestRunner
 from bot.models import ChannelRef, DeliveryStatus, Platform
 from bot.settings import Settings
+from bot.testing.fakes import seed_papers, subscribe
 from storage.db import Database
-from tests.bot.digests.fakes import seed_papers, subscribe
 
 
 async def test_console_subscription_gets_its_digest_printed(db: Database) -> None:

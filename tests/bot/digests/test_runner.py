@@ -21,9 +21,23 @@ from bot.models import (
     PostResult,
     SubscriptionSpec,
 )
+from bot.testing.fakes import (
+    ALL_DAYS,
+    FakeDatabase,
+    FakeSink,
+    FakeUnitOfWork,
+    seed_papers,
+    subscribe,
+)
 from storage.db import Database
-from tests.bot.digests.fakes import ALL_DAYS, FakeSink, seed_papers, subscribe
 from tests.storage.helpers import set_next_run
+
+
+@pytest.fixture
+def db(db_or_fake: Database | FakeDatabase) -> Database | FakeDatabase:
+    """The core against the in-memory fakes, and against the real database on both backends."""
+    return db_or_fake
+
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.01)
 CREATED = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)  # a Monday
@@ -225,6 +239,8 @@ def _deliveries(uow: object) -> list[Delivery]:
     from storage.deliveries import to_delivery
     from storage.tables import DeliveryRow
 
+    if isinstance(uow, FakeUnitOfWork):
+        return uow.deliveries.rows()
     session = uow.session  # type: ignore[attr-defined]
     return [to_delivery(r) for r in session.scalars(select(DeliveryRow).order_by(DeliveryRow.id))]
 

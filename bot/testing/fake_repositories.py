@@ -1,0 +1,404 @@
+"""In-memory repositories: the state behind `bot.testing.fakes.FakeDatabase`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time
+from typing import TypeVar
+
+from bot.models import (
+    ChannelRef,
+    Delivery,
+    DeliveryStatus,
+    Paper,
+    PaperRecord,
+    Subscription,
+    SubscriptionSpec,
+    UpsertStats,
+)
+from bot.ports import ClaimRequest, FinishRequest
+from bot.text import title_key
+
+
+@dataclass
+class FakeState:
+    """Everything a `FakeDatabase` stores. Values are immutable, so copies are cheap."""
+
+    papers: dict[int, Paper] = field(default_factory=dict)
+    upvotes: dict[int, list[tuple[datetime, int]]] = field(default_factory=dict)
+    subscriptions: dict[int, Subscription] = field(default_factory=dict)
+    deliveries: dict[int, Delivery] = field(default_factory=dict)
+    sent: dict[str, set[int]] = field(default_factory=dict)
+    next_id: int = 1
+
+    def copy(self) -> FakeState:
+        return FakeState(
+            papers=dict(self.papers),
+            upvotes={k: list(v) for k, v in self.upvotes.items()},
+            subscriptions=dict(self.subscriptions),
+            deliveries=dict(self.deliveries),
+            sent={k: set(v) for k, v in self.sent.items()},
+            next_id=self.next_id,
+        )
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
+
+
+_T = TypeVar("_T")
+
+
+def _merge(paper: Paper, rec: PaperRecord) -> Paper:
+    """`rec` merged into `paper` the way storage merges: fill gaps, newest counts, union."""
+
+    def fill(old: _T | None, new: _T | None) -> _T | None:
+        return old if old not in (None, "") else new
+
+    def union(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*old, *new]))
+
+    return replace(
+        paper,
+        paper_id=paper.paper_id or rec.paper_id,
+        abstract=fill(paper.abstract, rec.abstract or None),
+        authors=rec.authors if len(rec.authors) > len(paper.authors) else paper.authors,
+        author_count=fill(paper.author_count, rec.author_count or len(rec.authors) or None),
+        published=fill(paper.published, rec.published),
+        upvotes=rec.upvotes if rec.upvotes is not None else paper.upvotes,
+        comments=rec.comments if rec.comments is not None else paper.comments,
+        github_repo=fill(paper.github_repo, rec.github_repo),
+        project_page=paper.project_page or rec.project_page,
+        organization=fill(paper.organization, rec.organization),
+        keywords=union(paper.keywords, rec.keywords),
+        ai_summary=fill(paper.ai_summary, rec.ai_summary),
+        categories=union(paper.categories, rec.categories),
+        sources=union(paper.sources, (rec.source,)),
+    )
+
+
+class FakePaperRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._s = state
+
+    def upsert_many(self, records: Iterable[PaperRecord], *, seen_at: datetime) -> UpsertStats:
+        stats = UpsertStats()
+        for rec in records:
+            stats = stats + self._upsert(rec, seen_at)
+        return stats
+
+    def _upsert(self, rec: PaperRecord, seen_at: datetime) -> UpsertStats:
+        tkey = title_key(rec.title)
+        if not tkey:
+            return UpsertStats()
+        same_title = [p for p in self._s.papers.values() if title_key(p.title) == tkey]
+        by_id = [p for p in self._s.papers.values() if rec.paper_id and p.paper_id == rec.paper_id]
+        orphan = next((p for p in same_title if p.paper_id is None), None)
+        merged = 0
+        if rec.paper_id is None:
+            target = next((p for p in same_title if p.paper_id), None) or orphan
+        elif by_id:
+            target = by_id[0]
+            if orphan is not None:
+                # The id arrived after a title-only row was stored: fold that row in.
+                self._absorb(orphan, into=target.key)
+                target = _merge(target, _as_record(orphan))
+                merged = 1
+        else:
+            target = orphan
+        if target is None:
+            key = self._s.new_id()
+            empty = Paper(key=key, title=rec.title, first_seen=seen_at, updated=seen_at)
+            paper = replace(_merge(empty, rec), sources=(rec.source,))
+            self._s.papers[key] = paper
+            if paper.upvotes is not None:
+                self._s.upvotes.setdefault(key, []).append((seen_at, paper.upvotes))
+            return UpsertStats(inserted=1)
+        stored = self._s.papers[target.key]
+        paper = _merge(target, rec)
+        if paper == stored and not merged:
+            return UpsertStats(unchanged=1)
+        self._s.papers[target.key] = replace(paper, updated=seen_at)
+        if paper.upvotes is not None and paper.upvotes != stored.upvotes:
+            self._s.upvotes.setdefault(target.key, []).append((seen_at, paper.upvotes))
+        return UpsertStats(updated=1, merged=merged)
+
+    def _absorb(self, orphan: Paper, *, into: int) -> None:
+        del self._s.papers[orphan.key]
+        history = self._s.upvotes.pop(orphan.key, [])
+        self._s.upvotes.setdefault(into, []).extend(history)
+        for keys in self._s.sent.values():
+            if orphan.key in keys:
+                keys.discard(orphan.key)
+                keys.add(into)
+
+    def get_many(self, keys: Sequence[int]) -> list[Paper]:
+        return [self._s.papers[k] for k in keys if k in self._s.papers]
+
+    def find_by_paper_id(self, paper_id: str) -> Paper | None:
+        return next((p for p in self._s.papers.values() if p.paper_id == paper_id), None)
+
+    def count(self) -> int:
+        return len(self._s.papers)
+
+    def keys(self) -> set[int]:
+        return set(self._s.papers)
+
+    def iter_all(self, batch_size: int = 5000) -> Iterator[Paper]:
+        return iter([self._s.papers[k] for k in sorted(self._s.papers)])
+
+    def published_since(self, since: date) -> list[Paper]:
+        since_dt = datetime.combine(since, time.min).astimezone()
+        return [
+            p
+            for p in self._s.papers.values()
+            if (p.published is not None and p.published >= since)
+            or (p.published is None and p.first_seen is not None and p.first_seen >= since_dt)
+        ]
+
+    def changed_since(self, since: datetime) -> list[Paper]:
+        return [p for p in self._s.papers.values() if p.updated is not None and p.updated >= since]
+
+    def upvote_history(self, keys: Sequence[int]) -> dict[int, list[tuple[datetime, int]]]:
+        return {k: sorted(self._s.upvotes[k]) for k in keys if self._s.upvotes.get(k)}
+
+
+def _as_record(paper: Paper) -> PaperRecord:
+    return PaperRecord(
+        title=paper.title,
+        source=paper.sources[0] if paper.sources else "",
+        abstract=paper.abstract,
+        authors=paper.authors,
+        author_count=paper.author_count,
+        published=paper.published,
+        upvotes=paper.upvotes,
+        comments=paper.comments,
+        github_repo=paper.github_repo,
+        project_page=paper.project_page,
+        organization=paper.organization,
+        keywords=paper.keywords,
+        ai_summary=paper.ai_summary,
+        categories=paper.categories,
+    )
+
+
+class FakeSubscriptionRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._s = state
+
+    def _for(self, channel: ChannelRef) -> Subscription | None:
+        return next((s for s in self._s.subscriptions.values() if s.channel == channel), None)
+
+    def upsert(self, spec: SubscriptionSpec, *, next_run_at: datetime) -> Subscription:
+        old = self._for(spec.channel)
+        sub_id = old.id if old else self._s.new_id()
+        created = old.created_at if old else datetime.now(UTC)  # storage stamps it too
+        if old is not None:
+            spec = replace(spec, created_by=old.spec.created_by)
+        sub = Subscription(id=sub_id, spec=spec, next_run_at=next_run_at, created_at=created)
+        self._s.subscriptions[sub_id] = sub
+        return sub
+
+    def remove(self, channel: ChannelRef) -> bool:
+        sub = self._for(channel)
+        if sub is None:
+            return False
+        del self._s.subscriptions[sub.id]
+        return True
+
+    def for_channel(self, channel: ChannelRef) -> Subscription | None:
+        return self._for(channel)
+
+    def get(self, subscription_id: int) -> Subscription | None:
+        return self._s.subscriptions.get(subscription_id)
+
+    def due(
+        self,
+        now: datetime,
+        *,
+        limit: int | None = None,
+        lock: bool = False,
+        platforms: Collection[str] | None = None,
+    ) -> list[Subscription]:
+        due = sorted(
+            (
+                s
+                for s in self._s.subscriptions.values()
+                if not s.paused
+                and s.next_run_at is not None
+                and s.next_run_at <= now
+                and (platforms is None or s.channel.platform.value in platforms)
+            ),
+            key=lambda s: (s.next_run_at, s.id),
+        )
+        return due[:limit] if limit is not None else due
+
+    def set_next_runs(self, next_runs: dict[int, datetime]) -> None:
+        for sub_id, next_run_at in next_runs.items():
+            if sub_id in self._s.subscriptions:
+                sub = self._s.subscriptions[sub_id]
+                self._s.subscriptions[sub_id] = replace(sub, next_run_at=next_run_at)
+
+    def record_outcome(
+        self,
+        subscription_id: int,
+        *,
+        permanent_failure: bool,
+        reason: str | None = None,
+        pause_after: int = 3,
+    ) -> bool:
+        sub = self._s.subscriptions.get(subscription_id)
+        if sub is None:
+            return False
+        if not permanent_failure:
+            self._s.subscriptions[sub.id] = replace(sub, consecutive_failures=0)
+            return False
+        failures = sub.consecutive_failures + 1
+        paused = sub.paused or failures >= pause_after
+        self._s.subscriptions[sub.id] = replace(
+            sub,
+            consecutive_failures=failures,
+            paused=paused,
+            paused_reason=reason if failures >= pause_after else sub.paused_reason,
+        )
+        return paused
+
+    def reset_failures(self, subscription_ids: Sequence[int]) -> None:
+        for sub_id in subscription_ids:
+            if sub_id in self._s.subscriptions:
+                sub = self._s.subscriptions[sub_id]
+                self._s.subscriptions[sub_id] = replace(sub, consecutive_failures=0)
+
+    def count(self) -> int:
+        return len(self._s.subscriptions)
+
+    def count_paused(self) -> int:
+        """Not a port method: mirrors `SqlSubscriptionRepository.count_paused` for tests."""
+        return sum(1 for s in self._s.subscriptions.values() if s.paused)
+
+
+class FakeDeliveryLedger:
+    def __init__(self, state: FakeState) -> None:
+        self._s = state
+
+    def rows(self) -> list[Delivery]:
+        """Every ledger row, oldest first (not a port method: for assertions)."""
+        return [self._s.deliveries[k] for k in sorted(self._s.deliveries)]
+
+    def claim_many(
+        self, requests: Sequence[ClaimRequest], *, worker: str, now: datetime
+    ) -> dict[int, int]:
+        taken = {(d.subscription_id, d.digest_date) for d in self._s.deliveries.values()}
+        new: dict[int, int] = {}
+        for r in requests:
+            if (r.subscription_id, r.digest_date) in taken:
+                continue
+            taken.add((r.subscription_id, r.digest_date))
+            row_id = self._s.new_id()
+            self._s.deliveries[row_id] = Delivery(
+                id=row_id,
+                subscription_id=r.subscription_id,
+                digest_date=r.digest_date,
+                status=r.status,
+                reason=r.reason,
+                claimed_by=worker,
+                claimed_at=now,
+                updated_at=now,
+                paper_keys=tuple(r.paper_keys),
+            )
+            new[r.subscription_id] = row_id
+        return new
+
+    def finish_many(self, requests: Sequence[FinishRequest], *, now: datetime) -> int:
+        changed = 0
+        for r in requests:
+            row = self._s.deliveries.get(r.delivery_id)
+            if row is None or row.status is not DeliveryStatus.PENDING:
+                continue
+            self._s.deliveries[row.id] = replace(
+                row,
+                status=r.status,
+                message_id=r.message_id,
+                reason=r.reason,
+                updated_at=now,
+                paper_keys=tuple(r.paper_keys),
+                retry_at=r.retry_at if r.status is DeliveryStatus.RETRYING else None,
+                attempts=row.attempts if r.attempts is None else r.attempts,
+            )
+            changed += 1
+            if r.status is DeliveryStatus.SENT:
+                self._s.sent.setdefault(r.channel_key, set()).update(r.paper_keys)
+        return changed
+
+    def reclaim_stale(
+        self,
+        *,
+        worker: str,
+        now: datetime,
+        older_than: datetime,
+        is_alive: Callable[[str], bool] | None = None,
+        limit: int | None = None,
+    ) -> list[Delivery]:
+        def stale(row: Delivery) -> bool:
+            return is_alive is None or not (row.claimed_by and is_alive(row.claimed_by))
+
+        pending = [r for r in self.rows() if r.status is DeliveryStatus.PENDING]
+        if is_alive is None:
+            pending = [r for r in pending if r.claimed_at is not None and r.claimed_at < older_than]
+        pending = pending[:limit] if limit is not None else pending
+        reclaimed = [replace(r, claimed_by=worker, claimed_at=now) for r in pending if stale(r)]
+        self._s.deliveries.update((r.id, r) for r in reclaimed)
+        return reclaimed
+
+    def take_retries(
+        self,
+        *,
+        worker: str,
+        now: datetime,
+        platforms: Collection[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Delivery]:
+        def wanted(row: Delivery) -> bool:
+            if row.status is not DeliveryStatus.RETRYING or row.retry_at is None:
+                return False
+            sub = self._s.subscriptions.get(row.subscription_id)
+            platform_ok = platforms is None or (
+                sub is not None and sub.channel.platform.value in platforms
+            )
+            return row.retry_at <= now and platform_ok
+
+        due = sorted((r for r in self.rows() if wanted(r)), key=lambda r: (r.retry_at, r.id))
+        due = due[:limit] if limit is not None else due
+        taken = [
+            replace(
+                r,
+                status=DeliveryStatus.PENDING,
+                claimed_by=worker,
+                claimed_at=now,
+                retry_at=None,
+            )
+            for r in due
+        ]
+        self._s.deliveries.update((r.id, r) for r in taken)
+        return taken
+
+    def sent_paper_keys(self, channel: ChannelRef) -> set[int]:
+        return set(self._s.sent.get(channel.key, set()))
+
+    def sent_paper_keys_many(self, channel_keys: Sequence[str]) -> dict[str, set[int]]:
+        return {key: set(self._s.sent.get(key, set())) for key in channel_keys}
+
+    def unfinished_paper_keys_many(self, subscription_ids: Sequence[int]) -> dict[int, set[int]]:
+        wanted = set(subscription_ids)
+        found: dict[int, set[int]] = {}
+        for row in self.rows():
+            if row.subscription_id in wanted and row.status in (
+                DeliveryStatus.PENDING,
+                DeliveryStatus.RETRYING,
+            ):
+                found.setdefault(row.subscription_id, set()).update(row.paper_keys)
+        return found
+
+    def count(self, status: DeliveryStatus | None = None) -> int:
+        return sum(1 for r in self._s.deliveries.values() if status in (None, r.status))
