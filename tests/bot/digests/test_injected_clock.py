@@ -12,9 +12,9 @@ from bot.digests.runner import DigestRunner
 from bot.digests.schedule import next_run_after
 from bot.models import DeliveryStatus, Digest, Platform, PostResult
 from bot.ports import ClaimRequest
+from bot.testing.fakes import FakeSink, seed_papers, subscribe
 from storage.db import Database
 from storage.tables import DeliveryRow, SentPaperRow, SubscriptionRow
-from tests.bot.digests.fakes import FakeSink, seed_papers, subscribe
 
 T1 = datetime(2041, 6, 4, 9, 30, tzinfo=UTC)  # years from the real clock
 T2 = T1 + timedelta(minutes=10)
