@@ -165,7 +165,7 @@ async def test_new_subscription_defaults_to_weekdays(
 ) -> None:
     await core.dispatch(request("subscribe 09:00 UTC"))
     with sqlite_db.uow() as uow:
-        (sub,) = uow.subscriptions.list_all()
+        (sub,) = list_subscriptions(uow)
     assert [int(d) for d in sub.spec.weekdays] == [0, 1, 2, 3, 4]
     assert (sub.spec.top_n, sub.spec.min_upvotes, sub.spec.keywords) == (5, 0, ())
 
@@ -177,7 +177,7 @@ async def test_resubscribe_changes_only_what_is_given(
     updated = await core.dispatch(request("subscribe 10:30"))
     assert updated.text.startswith("Updated")
     with sqlite_db.uow() as uow:
-        (sub,) = uow.subscriptions.list_all()
+        (sub,) = list_subscriptions(uow)
     spec = sub.spec
     assert spec.at.strftime("%H:%M") == "10:30"
     assert spec.timezone == "Europe/Berlin"
@@ -185,7 +185,7 @@ async def test_resubscribe_changes_only_what_is_given(
     assert (spec.top_n, spec.min_upvotes, spec.keywords) == (3, 2, ("diffusion",))
     await core.dispatch(request("subscribe keywords=none"))
     with sqlite_db.uow() as uow:
-        (sub,) = uow.subscriptions.list_all()
+        (sub,) = list_subscriptions(uow)
     assert sub.spec.keywords == () and sub.spec.top_n == 3
 
 
