@@ -15,10 +15,12 @@ from pathlib import Path
 
 from bot.commands.core import CommandCore, CoreConfig
 from bot.logging_setup import configure_logging
+from bot.ports import KeyValueStore
 from bot.search.engine import PaperIndex
 from bot.search.snapshot import catch_up, load_index, mark_covered
 from bot.settings import Settings
 from storage.db import Database
+from storage.kv_store import SqlKeyValueStore
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ class Core:
     db: Database
     search: PaperIndex
     commands: CommandCore
+    kv: KeyValueStore
     indexed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def refresh_index(self) -> int:
@@ -62,4 +65,11 @@ def build_core(
         page_size=settings.page_size,
     )
     commands = CommandCore(db.uow, index, config)
-    return Core(settings=settings, db=db, search=index, commands=commands, indexed_at=indexed_at)
+    return Core(
+        settings=settings,
+        db=db,
+        search=index,
+        commands=commands,
+        kv=SqlKeyValueStore(db),
+        indexed_at=indexed_at,
+    )

@@ -307,3 +307,30 @@ class SearchEngine(Protocol):
     def __len__(self) -> int:
         """How many papers are indexed."""
         ...
+
+
+class KeyValueStore(Protocol):
+    """Small opaque values by (namespace, name), shared by every replica.
+
+    Adapters keep what must outlive a process here: Slack OAuth installations and states,
+    Discord page queries too long for a button. Calls are synchronous (run them in a
+    worker thread from async code); encryption, if any, is the caller's business.
+    """
+
+    def get(self, namespace: str, name: str) -> bytes | None: ...
+
+    def put(self, namespace: str, name: str, value: bytes) -> None:
+        """Insert or replace."""
+        ...
+
+    def add(self, namespace: str, name: str, value: bytes) -> bool:
+        """Insert unless the name exists; True when this call stored it."""
+        ...
+
+    def pop(self, namespace: str, name: str) -> tuple[bytes, datetime] | None:
+        """Delete and return a value with the time it was stored (one-time tokens)."""
+        ...
+
+    def delete(self, namespace: str, name: str) -> None: ...
+
+    def delete_prefix(self, namespace: str, prefix: str) -> None: ...

@@ -14,7 +14,7 @@ import json
 import sys
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -57,16 +57,11 @@ async def _build_sinks(
 
     sinks: dict[Platform, MessageSink] = {Platform.CONSOLE: ConsoleSink(console)}
     if settings.slack_enabled:
-        from adapters.slack.app import is_oauth_mode
         from adapters.slack.sink import build_slack_sink
+        from storage.kv_store import SqlKeyValueStore
 
-        core: Any = None
-        if is_oauth_mode(settings):
-            # The installation store reads tokens through the core's database.
-            from bot.app import build_core
-
-            core = build_core(settings, upgrade=False)
-        slack = build_slack_sink(settings, core)
+        # In OAuth mode the sink reads each workspace's token from the installation store.
+        slack = build_slack_sink(settings, SqlKeyValueStore(database))
         if slack is not None:
             sinks[Platform.SLACK] = slack
     if settings.discord_enabled:

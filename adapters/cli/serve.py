@@ -62,7 +62,7 @@ async def run_targets(core: Core, targets: list[Platform], *, port: int) -> None
         from adapters.slack.runner import serve_slack
         from adapters.slack.sink import build_slack_sink
 
-        slack_sink = build_slack_sink(core.settings, core)
+        slack_sink = build_slack_sink(core.settings, core.kv)
         if slack_sink is not None:
             sinks[Platform.SLACK] = slack_sink
         runners.append(serve_slack(core, core.settings, port=port))

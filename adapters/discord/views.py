@@ -17,18 +17,15 @@ import hashlib
 import logging
 import re
 from collections.abc import Awaitable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
-from sqlalchemy.exc import IntegrityError
 
 from adapters.discord.embeds import render_reply
 from adapters.discord.translate import build_request
 from bot.commands.parser import replay
 from bot.models import PageCursor, Reply, ReplyKind
-from storage.db import Database
-from storage.tables import KeyValueRow
+from bot.ports import KeyValueStore
 
 if TYPE_CHECKING:
     from bot.app import Core
@@ -58,33 +55,20 @@ def query_digest(query: str) -> str:
 
 
 class QueryStore:
-    """Queries too long for a custom_id, content-addressed in `kv_store` (survives restarts)."""
+    """Queries too long for a custom_id, content-addressed in the key-value port."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, kv: KeyValueStore) -> None:
+        self.kv = kv
 
     def put(self, query: str) -> str:
         name = query_digest(query)
-        try:
-            with self.db.session() as session:
-                if session.get(KeyValueRow, (KV_NAMESPACE, name)) is None:
-                    session.add(
-                        KeyValueRow(
-                            namespace=KV_NAMESPACE,
-                            name=name,
-                            value=query.encode("utf-8"),
-                            updated_at=datetime.now(UTC),
-                        )
-                    )
-        except IntegrityError:
-            # Content-addressed: a concurrent writer stored the very same query.
-            log.debug("page query %s stored concurrently", name)
+        # Content-addressed: if the name exists, it already holds this very query.
+        self.kv.add(KV_NAMESPACE, name, query.encode("utf-8"))
         return name
 
     def get(self, name: str) -> str | None:
-        with self.db.session() as session:
-            row = session.get(KeyValueRow, (KV_NAMESPACE, name))
-            return row.value.decode("utf-8") if row is not None else None
+        value = self.kv.get(KV_NAMESPACE, name)
+        return value.decode("utf-8") if value is not None else None
 
 
 def query_fits_inline(command: str, query: str) -> bool:
@@ -128,7 +112,7 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPL
         query: str | None = match["value"]
         if match["mode"] == "h":
             core: Core = interaction.client.core
-            query = await asyncio.to_thread(QueryStore(core.db).get, match["value"])
+            query = await asyncio.to_thread(QueryStore(core.kv).get, match["value"])
         return cls(
             match["command"],
             int(match["offset"]),
@@ -222,7 +206,7 @@ async def send_reply(
     cursor = reply.cursor
     if cursor is not None and not query_fits_inline(cursor.command, cursor.query):
         # The buttons will reference the query by digest: store it (off the event loop) first.
-        await asyncio.to_thread(QueryStore(core.db).put, cursor.query)
+        await asyncio.to_thread(QueryStore(core.kv).put, cursor.query)
     view = page_view(cursor)
     messages = render_reply(reply)
     first, rest = messages[0], messages[1:]

@@ -48,6 +48,7 @@ from adapters.slack.translate import (
 from bot.commands.core import CommandCore
 from bot.commands.parser import replay
 from bot.models import Reply, ReplyKind
+from bot.ports import KeyValueStore
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -114,14 +115,14 @@ class SlackBot:
     installation_store: DbInstallationStore | None = None
 
 
-def build_installation_store(settings: Settings, core: Core) -> DbInstallationStore:
+def build_installation_store(settings: Settings, kv: KeyValueStore) -> DbInstallationStore:
     key = _secret(settings.token_encryption_key)
     if not key:
         raise SlackConfigError(
             "multi-workspace Slack (SLACK_CLIENT_ID) needs PAPERS_ENCRYPTION_KEY to encrypt "
             "stored tokens"
         )
-    return DbInstallationStore(core.db, key)
+    return DbInstallationStore(kv, key)
 
 
 def build_slack_app(
@@ -150,13 +151,13 @@ def build_slack_app(
     }
     installation_store: DbInstallationStore | None = None
     if is_oauth_mode(settings):
-        installation_store = build_installation_store(settings, core)
+        installation_store = build_installation_store(settings, core.kv)
         oauth = AsyncOAuthSettings(
             client_id=settings.slack_client_id,
             client_secret=_secret(settings.slack_client_secret),
             scopes=BOT_SCOPES,
             installation_store=installation_store,
-            state_store=DbOAuthStateStore(core.db),
+            state_store=DbOAuthStateStore(core.kv),
             install_path="/slack/install",
             redirect_uri_path="/slack/oauth_redirect",
         )

@@ -1,8 +1,9 @@
 """OAuth installation and state stores for multi-workspace Slack, kept in our database.
 
-Both live in the generic `kv_store` table. Installations hold bot tokens, so their JSON is
-encrypted at rest with Fernet (`PAPERS_ENCRYPTION_KEY`); a database dump alone reveals no
-token. The database is synchronous (SQLAlchemy), so every call runs in a worker thread.
+Both live in the key-value port (`bot.ports.KeyValueStore`, the `kv_store` table).
+Installations hold bot tokens, so their JSON is encrypted at rest with Fernet
+(`PAPERS_ENCRYPTION_KEY`); a database dump alone reveals no token. The port is
+synchronous, so every call runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from sqlalchemy import delete, select
 
-from storage.db import Database
-from storage.tables import KeyValueRow
+from bot.ports import KeyValueStore
 
 log = logging.getLogger(__name__)
 
@@ -45,30 +44,20 @@ def _team_key(enterprise_id: str | None, team_id: str | None, is_enterprise_inst
     return f"{enterprise_id or _NONE}:{team}"
 
 
-class KeyValueStore:
-    """Tiny synchronous access layer over `kv_store`, optionally encrypting values."""
+class SealedValues:
+    """The key-value port with every value encrypted by Fernet before it is stored."""
 
-    def __init__(self, db: Database, fernet: Fernet | None = None) -> None:
-        self.db = db
+    def __init__(self, kv: KeyValueStore, fernet: Fernet) -> None:
+        self.kv = kv
         self.fernet = fernet
 
     def put(self, namespace: str, name: str, value: bytes) -> None:
-        data = self.fernet.encrypt(value) if self.fernet else value
-        with self.db.session() as session:
-            session.merge(
-                KeyValueRow(
-                    namespace=namespace, name=name, value=data, updated_at=datetime.now(UTC)
-                )
-            )
+        self.kv.put(namespace, name, self.fernet.encrypt(value))
 
     def get(self, namespace: str, name: str) -> bytes | None:
-        with self.db.session() as session:
-            row = session.get(KeyValueRow, (namespace, name))
-            if row is None:
-                return None
-            data = bytes(row.value)
-        if self.fernet is None:
-            return data
+        data = self.kv.get(namespace, name)
+        if data is None:
+            return None
         try:
             return self.fernet.decrypt(data)
         except InvalidToken:
@@ -76,45 +65,18 @@ class KeyValueStore:
             log.error("cannot decrypt %s/%s: PAPERS_ENCRYPTION_KEY does not match", namespace, name)
             return None
 
-    def pop(self, namespace: str, name: str) -> tuple[bytes, datetime] | None:
-        """Delete and return a value with its timestamp (used for one-time OAuth states)."""
-        with self.db.session() as session:
-            row = session.get(KeyValueRow, (namespace, name))
-            if row is None:
-                return None
-            found = (bytes(row.value), row.updated_at)
-            session.delete(row)
-        return found
+    def delete(self, namespace: str, name: str) -> None:
+        self.kv.delete(namespace, name)
 
     def delete_prefix(self, namespace: str, prefix: str) -> None:
-        with self.db.session() as session:
-            session.execute(
-                delete(KeyValueRow).where(
-                    KeyValueRow.namespace == namespace,
-                    KeyValueRow.name.startswith(prefix, autoescape=True),
-                )
-            )
-
-    def delete(self, namespace: str, name: str) -> None:
-        with self.db.session() as session:
-            session.execute(
-                delete(KeyValueRow).where(
-                    KeyValueRow.namespace == namespace, KeyValueRow.name == name
-                )
-            )
-
-    def names(self, namespace: str) -> list[str]:
-        with self.db.session() as session:
-            return list(
-                session.scalars(select(KeyValueRow.name).where(KeyValueRow.namespace == namespace))
-            )
+        self.kv.delete_prefix(namespace, prefix)
 
 
 class DbInstallationStore(AsyncInstallationStore):
     """bolt installation store: the latest installation and bot per workspace, encrypted."""
 
-    def __init__(self, db: Database, encryption_key: str) -> None:
-        self.kv = KeyValueStore(db, Fernet(encryption_key.encode()))
+    def __init__(self, kv: KeyValueStore, encryption_key: str) -> None:
+        self.kv = SealedValues(kv, Fernet(encryption_key.encode()))
         self._logger = log
 
     @property
@@ -197,8 +159,8 @@ class DbInstallationStore(AsyncInstallationStore):
 class DbOAuthStateStore(AsyncOAuthStateStore):
     """One-time OAuth `state` values, valid for ten minutes, shared by all replicas."""
 
-    def __init__(self, db: Database) -> None:
-        self.kv = KeyValueStore(db)
+    def __init__(self, kv: KeyValueStore) -> None:
+        self.kv = kv
 
     @property
     def logger(self) -> logging.Logger:

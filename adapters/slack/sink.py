@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -21,10 +21,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import render_digest
 from adapters.slack.translate import slack_error_code
 from bot.models import ChannelRef, Digest, PostResult
+from bot.ports import KeyValueStore
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.app import Core
 
 log = logging.getLogger(__name__)
 
@@ -201,14 +199,14 @@ def sink_client(settings: Settings, token: str | None) -> AsyncWebClient:
     )
 
 
-def build_slack_sink(settings: Settings, core: Core | None = None) -> SlackSink | None:
+def build_slack_sink(settings: Settings, kv: KeyValueStore | None = None) -> SlackSink | None:
     """The Slack sink for the configured mode, or None when Slack is not configured."""
     from adapters.slack.app import build_installation_store, is_oauth_mode
 
     if is_oauth_mode(settings):
-        if core is None:
-            raise ValueError("multi-workspace Slack needs the core (its database)")
-        store = build_installation_store(settings, core)
+        if kv is None:
+            raise ValueError("multi-workspace Slack needs the key-value store (its installations)")
+        store = build_installation_store(settings, kv)
         return SlackSink(
             token_for=store.bot_token,
             client_factory=lambda token: sink_client(settings, token),

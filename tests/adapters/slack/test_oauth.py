@@ -21,6 +21,7 @@ from adapters.slack.installation_store import (
 from adapters.slack.runner import build_web_app
 from bot.app import Core, build_core
 from storage.db import Database
+from storage.kv_store import SqlKeyValueStore
 from storage.tables import KeyValueRow
 from tests.adapters.slack.conftest import SURVEY, Served, make_settings, slash_body
 from tests.adapters.slack.fake_slack import FakeSlack
@@ -129,7 +130,7 @@ async def test_oauth_without_encryption_key_is_refused(fake: FakeSlack, oauth_co
 
 
 async def test_state_store_is_single_use(oauth_core: Core) -> None:
-    store = DbOAuthStateStore(oauth_core.db)
+    store = DbOAuthStateStore(oauth_core.kv)
     state = await store.async_issue()
     assert await store.async_consume(state)
     assert not await store.async_consume(state)
@@ -137,7 +138,7 @@ async def test_state_store_is_single_use(oauth_core: Core) -> None:
 
 
 async def test_installation_store_round_trip_on_each_backend(db: Database) -> None:
-    store = DbInstallationStore(db, FERNET_KEY)
+    store = DbInstallationStore(SqlKeyValueStore(db), FERNET_KEY)
     installation = Installation(
         app_id="A0PAPERS",
         team_id="T0ROUND",
@@ -156,7 +157,9 @@ async def test_installation_store_round_trip_on_each_backend(db: Database) -> No
     assert await store.bot_token("T0ROUND") == "xoxb-round-trip-token-1"
     assert await store.bot_token("T0OTHER") is None
     # The wrong key reads nothing rather than garbage.
-    other = DbInstallationStore(db, "q0X1nYkAqZBXsBdH4lqXUlvJ0tT0b1n8wB1rJmKc2eQ=")
+    other = DbInstallationStore(
+        SqlKeyValueStore(db), "q0X1nYkAqZBXsBdH4lqXUlvJ0tT0b1n8wB1rJmKc2eQ="
+    )
     assert await other.bot_token("T0ROUND") is None
     await store.async_delete_all(enterprise_id=None, team_id="T0ROUND")
     assert await store.bot_token("T0ROUND") is None

@@ -14,6 +14,7 @@ from adapters.slack.sink import SlackSink, SlackUnavailable, build_slack_sink, s
 from bot.models import ChannelRef, Digest, Paper, PaperCard, Platform
 from bot.settings import Settings
 from storage.db import Database
+from storage.kv_store import SqlKeyValueStore
 from tests.adapters.slack.conftest import BOT_TOKEN, make_settings
 from tests.adapters.slack.fake_slack import FakeSlack
 
@@ -140,7 +141,7 @@ async def test_multi_workspace_sink_uses_each_teams_token(fake: FakeSlack, sqlit
         SLACK_CLIENT_SECRET="client-secret-value",
         PAPERS_ENCRYPTION_KEY=FERNET_KEY,
     )
-    store = DbInstallationStore(database, FERNET_KEY)
+    store = DbInstallationStore(SqlKeyValueStore(database), FERNET_KEY)
     for team, token in (("T0AAA", "xoxb-team-a-token-000"), ("T0BBB", "xoxb-team-b-token-000")):
         await store.async_save(
             Installation(
@@ -153,10 +154,7 @@ async def test_multi_workspace_sink_uses_each_teams_token(fake: FakeSlack, sqlit
             )
         )
 
-    class _Core:
-        db = database
-
-    sink = build_slack_sink(settings, _Core())  # type: ignore[arg-type]
+    sink = build_slack_sink(settings, SqlKeyValueStore(database))
     assert sink is not None
     assert (await sink.post_digest(digest(team="T0BBB"))).ok
     assert (await sink.post_digest(digest(team="T0AAA", delivery_id=12))).ok
