@@ -8,7 +8,9 @@ paper: a title line, an abstract line and, in some captures, a metadata block::
     Aug 14 2                  (`Mon D` or `Mon D, YYYY`, optionally followed by upvotes)
 
 Blank lines carry no meaning. Dates without a year resolve against `as_of`: the latest
-such date that is not after `as_of`.
+such date that is not after `as_of`. An entry without a date of its own (captures 002 and
+003 have no metadata) takes the page date: the day Hugging Face listed it, the best date
+the capture offers and the one trending needs to age it.
 """
 
 from __future__ import annotations
@@ -114,6 +116,9 @@ def parse_hf_page(text: str, *, as_of: date) -> list[PaperRecord]:
         raise IngestError(
             "no page date (a line like 'Nov 7') in the header of a daily-papers page", where
         )
+    page_line = lines[start]
+    page_month, page_day = page_line.text.split()
+    page_date = resolve_date(page_month, int(page_day), None, as_of, f"line {page_line.number}")
     records: list[PaperRecord] = []
     i = start + 1
     while i < len(lines):
@@ -165,7 +170,7 @@ def parse_hf_page(text: str, *, as_of: date) -> list[PaperRecord]:
                 abstract=abstract,
                 author_count=author_count,
                 organization=organization,
-                published=published,
+                published=published or page_date,
                 upvotes=upvotes,
             )
         )

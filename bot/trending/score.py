@@ -4,6 +4,10 @@
 
 Papers without upvotes score `1 / (age_days + 2) ** GRAVITY`, so among themselves they
 rank by recency and below any voted paper of the same age.
+
+A paper without a publication date has no age to decay by, so it has no trending score
+(0.0) and ranks after every dated paper: guessing "today" from when we first saw it made
+undated captures outrank papers with dozens of upvotes.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ def upvote_growth(
 
 
 def trending_score(paper: Paper, *, today: date, growth: int = 0) -> float:
+    if paper.published is None:
+        return 0.0
     age = paper_age_days(paper, today)
     votes = paper.upvotes or 0
     return float((votes + GROWTH_WEIGHT * growth + 1) / (age + 2) ** GRAVITY)
@@ -97,7 +103,13 @@ def _rank(uow: UnitOfWork, papers: list[Paper], q: TrendingQuery) -> list[PaperC
             (trending_score(p, today=today, growth=upvote_growth(history.get(p.key, []), q.now)), p)
             for p in candidates
         ),
-        key=lambda item: (-item[0], -(item[1].upvotes or 0), item[1].key),
+        # Undated papers last whatever their score, then best score, most votes, oldest row.
+        key=lambda item: (
+            item[1].published is None,
+            -item[0],
+            -(item[1].upvotes or 0),
+            item[1].key,
+        ),
     )
     return [
         PaperCard(paper=p, score=round(s, 4), rank=i + 1)

@@ -37,7 +37,11 @@ def test_each_capture_has_the_expected_entries(seeds_dir: Path, name: str) -> No
     records = _parse(seeds_dir, name)
     entries, with_meta, with_upvotes = EXPECTED[name]
     assert len(records) == entries
-    assert sum(r.published is not None for r in records) == with_meta
+    # Every entry has a date: its own from the metadata block, else the page date.
+    assert all(r.published is not None for r in records)
+    assert sum(r.author_count is not None or r.organization is not None for r in records) == (
+        with_meta
+    )
     assert sum(r.upvotes is not None for r in records) == with_upvotes
     assert all(r.title and r.abstract and r.source == "hf-page" for r in records)
     assert all(r.paper_id is None for r in records)
@@ -69,9 +73,28 @@ def test_metadata_block_fields(seeds_dir: Path) -> None:
 
 def test_entry_without_metadata_in_a_page_with_metadata(seeds_dir: Path) -> None:
     records = _parse(seeds_dir, "001_5dc950244780a2b1.txt")
-    bare = [r for r in records if r.published is None]
+    bare = [r for r in records if r.author_count is None and r.organization is None]
     assert len(bare) == 1
-    assert bare[0].author_count is None and bare[0].organization is None
+    assert bare[0].upvotes is None
+    # No date of its own: it takes the page date ("Nov 7" in this capture's header).
+    page = resolve_date(*_page_date(seeds_dir / "001_5dc950244780a2b1.txt"), None, AS_OF, "x")
+    assert bare[0].published == page
+
+
+def _page_date(path: Path) -> tuple[str, int]:
+    for line in path.read_text(encoding="utf-8").splitlines()[:20]:
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in MONTHS and parts[1].isdigit():
+            return parts[0], int(parts[1])
+    raise AssertionError(f"no page date in {path}")
+
+
+@pytest.mark.parametrize("name", ["002_1bb46013d491ba01.txt", "003_beacb78799436043.txt"])
+def test_captures_without_metadata_date_every_entry_by_the_page(seeds_dir: Path, name: str) -> None:
+    month, day = _page_date(seeds_dir / name)
+    page = resolve_date(month, day, None, AS_OF, "x")
+    records = _parse(seeds_dir, name)
+    assert {r.published for r in records} == {page}
 
 
 def test_dates_without_year_resolve_against_as_of() -> None:
@@ -182,7 +205,9 @@ def test_generated_pages_round_trip(entries: list[dict[str, object]], as_of: dat
         assert record.title == clean_text(str(entry["title"]))
         assert record.abstract == clean_text(str(entry["abstract"]))
         if entry["meta"] == "none":
-            assert record.published is None and record.upvotes is None
+            # The generated header's page date is "Nov 7".
+            page = resolve_date("Nov", 7, None, as_of, "x")
+            assert record.published == page and record.upvotes is None
             continue
         when = entry["date"]
         assert isinstance(when, date) and record.published is not None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+from bot.ingest.service import ingest_paths, ingest_seeds
 from bot.models import Paper, PaperRecord
 from bot.trending.score import (
     TrendingQuery,
@@ -74,3 +76,39 @@ def test_top_trending_window_filters_and_fallback(sqlite_db: Database) -> None:
         assert widened.widened and widened.cards
         strict = top_trending(uow, TrendingQuery(now=later, days=3, fallback_to_recent=False))
         assert strict.cards == ()
+
+
+def test_undated_papers_never_outrank_voted_dated_papers() -> None:
+    undated = trending_score(paper(), today=TODAY)
+    voted = trending_score(paper(upvotes=64, published=TODAY - timedelta(days=400)), today=TODAY)
+    assert undated < voted
+
+
+def test_seeds_and_hf_fixture_trend_by_date_and_votes(
+    sqlite_db: Database, seeds_dir: Path, fixtures_dir: Path
+) -> None:
+    """Issue 15 item 7: seed captures (and any undated paper) used to lead every list."""
+    as_of = date(2024, 10, 25)
+    now = datetime(2024, 10, 26, 12, tzinfo=UTC)
+    ingest_seeds(sqlite_db.uow, as_of=as_of, now=now)
+    ingest_paths(
+        sqlite_db.uow, [fixtures_dir / "hf_daily_papers_2024-10-25.json"], as_of=as_of, now=now
+    )
+    with sqlite_db.uow() as uow:
+        # A paper from a source without dates, seen just now.
+        uow.papers.upsert_many([PaperRecord(title="Undated but new", source="t")], seen_at=now)
+    with sqlite_db.uow() as uow:
+        result = top_trending(uow, TrendingQuery(now=now, days=3, limit=400))
+    cards = list(result.cards)
+    assert cards, "fallback to recent papers should list something"
+    titles = [c.paper.title for c in cards]
+    assert titles[-1] == "Undated but new"
+    dated_voted = [i for i, c in enumerate(cards) if c.paper.published and c.paper.upvotes]
+    undated = [i for i, c in enumerate(cards) if c.paper.published is None]
+    assert dated_voted and undated and max(dated_voted) < min(undated)
+    # A voted paper from the fixture leads, not a seed capture.
+    top = cards[0].paper
+    assert top.paper_id is not None and top.upvotes, (top.title, top.upvotes)
+    # Seed captures without metadata now carry their page date.
+    seeds_undated = [c for c in cards if "hf-page" in c.paper.sources and c.paper.published is None]
+    assert seeds_undated == []
