@@ -88,3 +88,9 @@ def shorten(value: str, limit: int, ellipsis: str = "…") -> str:
     if space >= limit * 0.6:
         cut = cut[:space]
     return cut.rstrip(" ,;:.-") + ellipsis
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """`1 paper`, `2 papers`, `0 papers`: the count with the noun in the right number."""
+    word = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count} {word}"

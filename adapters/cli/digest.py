@@ -26,6 +26,7 @@ from bot.digests.runner import DigestRunner, RunReport
 from bot.models import Platform
 from bot.ports import MessageSink
 from bot.settings import Settings
+from bot.text import plural
 from storage.db import Database
 from storage.leases import WorkerLease
 
@@ -105,7 +106,9 @@ async def _run(
 def _print_plan(report: RunReport) -> None:
     for item in report.planned:
         when = item.digest_date.isoformat() if item.digest_date else "-"
-        typer.echo(f"{item.action:7} {item.channel.key} {when} ({len(item.papers)} papers)")
+        typer.echo(
+            f"{item.action:7} {item.channel.key} {when} ({plural(len(item.papers), 'paper')})"
+        )
         for paper in item.papers:
             typer.echo(f"          - {paper.title}")
 

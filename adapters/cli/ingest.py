@@ -29,6 +29,7 @@ from bot.ingest.http_retry import DEFAULT_POLICY, RetryPolicy
 from bot.ingest.service import FileResult, ingest_paths, ingest_seeds, store
 from bot.models import PaperRecord
 from bot.settings import Settings
+from bot.text import plural
 
 app = typer.Typer(help="Ingest papers from files or live sources.", no_args_is_help=True)
 
@@ -109,7 +110,7 @@ def seeds(
         with database.uow() as uow:
             existing = uow.papers.count()
         if if_empty and existing:
-            typer.echo(f"database already has {existing} papers; seeds skipped", err=True)
+            typer.echo(f"database already has {plural(existing, 'paper')}; seeds skipped", err=True)
             _report([], as_json=as_json, total_papers=existing)
             return
         results = ingest_seeds(

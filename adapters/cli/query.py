@@ -19,7 +19,7 @@ from adapters.cli.errors import UsageError
 from bot.models import PaperCard
 from bot.search.snapshot import load_index
 from bot.settings import Settings
-from bot.text import clean_text
+from bot.text import clean_text, plural
 from bot.trending.score import TrendingQuery, top_trending
 
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=1, max=100, help="How many papers.")]
@@ -94,5 +94,8 @@ def trending(
     with database.uow() as uow:
         result = top_trending(uow, TrendingQuery(now=datetime.now(UTC), days=days, limit=limit))
     if result.widened and not as_json:
-        typer.echo(f"nothing new in the last {days} days; showing the most recent papers", err=True)
+        typer.echo(
+            f"nothing new in the last {plural(days, 'day')}; showing the most recent papers",
+            err=True,
+        )
     print_cards(list(result.cards), as_json=as_json, title="Trending papers")

@@ -27,7 +27,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.models import Digest, PageCursor, PaperCard, Reply, ReplyKind
-from bot.text import clean_text, shorten
+from bot.text import clean_text, plural, shorten
 
 MAX_BLOCKS = 50
 SECTION_MAX = 3000
@@ -344,7 +344,7 @@ def render_digest(digest: Digest) -> SlackMessage:
             elements=[
                 MarkdownTextObject(
                     text=f"Trending papers for {digest.digest_date.isoformat()}"
-                    f" · {len(digest.cards)} paper{'s' if len(digest.cards) != 1 else ''}"
+                    f" · {plural(len(digest.cards), 'paper')}"
                 )
             ]
         ),

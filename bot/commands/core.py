@@ -42,7 +42,7 @@ from bot.models import (
     SubscriptionSpec,
 )
 from bot.ports import SearchEngine, UnitOfWorkFactory
-from bot.text import bare_arxiv_id, clean_text, shorten
+from bot.text import bare_arxiv_id, clean_text, plural, shorten
 from bot.trending.score import TrendingQuery, top_trending
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def describe_subscription(sub: Subscription) -> str:
     if spec.keywords:
         text += f", keywords: {', '.join(spec.keywords)}"
     if spec.min_upvotes:
-        text += f", at least {spec.min_upvotes} upvotes"
+        text += f", at least {plural(spec.min_upvotes, 'upvote')}"
     if sub.paused:
         text += f" — PAUSED ({sub.paused_reason or 'repeated delivery failures'})"
     return text
@@ -234,7 +234,7 @@ class CommandCore:
         notes = list(command.notes)
         if result.widened:
             notes.append(
-                f"Nothing new in the last {self.config.trending_days} days; "
+                f"Nothing new in the last {plural(self.config.trending_days, 'day')}; "
                 "showing the most recent papers instead."
             )
         if not result.cards:
@@ -246,7 +246,7 @@ class CommandCore:
             )
         return Reply(
             ReplyKind.TRENDING,
-            f"Top {len(result.cards)} trending papers",
+            f"Top {plural(len(result.cards), 'trending paper')}",
             cards=result.cards,
             notes=tuple(notes),
             title="Trending papers",
