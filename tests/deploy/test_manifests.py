@@ -32,7 +32,7 @@ K8S = DEPLOY / "k8s"
 ALIASES = {field.alias for field in Settings.model_fields.values()}
 # Variables of the container runtime rather than the bot.
 RUNTIME_ENV = {"PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PIP_DISABLE_PIP_VERSION_CHECK"}
-RUNTIME_ENV |= {"PIP_NO_CACHE_DIR"}
+RUNTIME_ENV |= {"PIP_NO_CACHE_DIR", "PATH"}
 
 
 async def _never() -> dict[str, Any]:
@@ -79,6 +79,22 @@ def test_dockerfile_is_multi_stage_slim_and_non_root() -> None:
     assert any(kw == "COPY" and rest.startswith("--from=builder") for kw, rest in instructions)
     users = [rest for kw, rest in instructions if kw == "USER"]
     assert users and users[-1].split(":")[0] not in {"0", "root"}
+
+
+def test_runtime_stage_never_deletes_what_an_earlier_layer_copied() -> None:
+    """Issue 15 item 6: `rm -rf /wheels` in a later RUN left the 50 MB wheel layer in place."""
+    instructions = dockerfile_instructions()
+    last_from = max(i for i, (kw, _) in enumerate(instructions) if kw == "FROM")
+    copied: list[str] = []
+    for kw, rest in instructions[last_from + 1 :]:
+        if kw in {"COPY", "ADD"}:
+            copied.append(shlex.split(rest)[-1].rstrip("/"))
+        elif kw == "RUN":
+            removed = re.findall(r"\brm\s+(?:-\w+\s+)*(\S+)", rest)
+            wasted = [path for path in removed if path.rstrip("/") in copied]
+            assert not wasted, (
+                f"{wasted} were copied in an earlier layer; deleting them saves nothing"
+            )
 
 
 def test_dockerfile_env_and_healthcheck_match_the_code() -> None:
