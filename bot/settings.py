@@ -187,12 +187,13 @@ class Settings(BaseSettings):
         ge=1,
         le=65535,
     )
-    # The interface the HTTP servers (Slack events, ops endpoints) bind to. All interfaces
-    # by default because inside a container loopback would be unreachable from probes.
+    # The interface the HTTP servers (Slack events, ops endpoints) bind to. Loopback by
+    # default, so /metrics is not open to the network on a bare host; the container image,
+    # compose and k8s set 0.0.0.0 because probes and Slack reach the pod from outside.
     http_host: str = Field(
-        default="0.0.0.0",
+        default="127.0.0.1",
         alias="PAPERS_HTTP_HOST",
-        description="Interface the HTTP servers bind to.",
+        description="Interface the HTTP servers bind to (0.0.0.0 for every interface).",
     )
     # Port of the standalone /healthz, /readyz and /metrics server used in Discord and
     # console modes (Slack HTTP mode serves them on PORT as well). 0 turns it off.

@@ -9,15 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from aiohttp import web
 from rich.console import Console
 
+from adapters.cli.errors import CliError
 from bot.app import Core, build_core
 from bot.models import Platform
 from bot.ports import MessageSink
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from adapters.ops.http import Readiness
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +76,22 @@ async def run_targets(core: Core, targets: list[Platform], *, port: int) -> None
 
         runners.append(serve_discord(core, core.settings, sinks=sinks))
     scheduler = start_clock(core, sinks)
+    ops_runner = None
     if core.settings.metrics_port and targets != [Platform.CONSOLE]:
         # /healthz, /readyz and /metrics on their own port in every server mode, so probes
         # look the same for Slack (HTTP or Socket Mode) and Discord.
-        from adapters.ops.http import serve_ops
         from bot.health import readiness_checks
 
-        ops = readiness_checks(core, scheduler)
-        runners.append(serve_ops(core.settings.http_host, core.settings.metrics_port, ops))
+        try:
+            ops_runner = await start_ops(
+                core.settings.http_host,
+                core.settings.metrics_port,
+                readiness_checks(core, scheduler),
+                explicit="metrics_port" in core.settings.model_fields_set,
+            )
+        except BaseException:
+            scheduler.shutdown(wait=False)
+            raise
     try:
         # The console returns when its user quits; servers run until cancelled.
         done, pending = await asyncio.wait(
@@ -90,6 +103,29 @@ async def run_targets(core: Core, targets: list[Platform], *, port: int) -> None
             task.result()
     finally:
         scheduler.shutdown(wait=False)
+        if ops_runner is not None:
+            await ops_runner.cleanup()
+
+
+async def start_ops(
+    host: str, port: int, readiness: Readiness, *, explicit: bool
+) -> web.AppRunner | None:
+    """Start the ops server; on a busy port, fail if the port was chosen, else warn.
+
+    Two `serve` processes on one host (say Slack and Discord) both want the default port.
+    The second then runs without its own /healthz, /readyz and /metrics and says so in one
+    warning line, rather than dying. A port set explicitly (as the image, compose, k8s and
+    systemd do) is one the probes rely on, so a clash there stops the bot with one line.
+    """
+    from adapters.ops.http import AddressInUse, start_ops_server
+
+    try:
+        return await start_ops_server(host, port, readiness)
+    except AddressInUse as exc:
+        if explicit:
+            raise CliError(str(exc)) from None
+        log.warning("%s; running without ops endpoints", exc)
+        return None
 
 
 def serve(
@@ -105,7 +141,11 @@ def serve(
         settings = settings.model_copy(update={"log_level": "WARNING"})
     core = build_core(settings, configure_logs=True)
     log.info("serving %s", ", ".join(t.value for t in targets))
+    from adapters.ops.http import AddressInUse
+
     try:
         asyncio.run(run_targets(core, targets, port=port or settings.http_port))
+    except AddressInUse as exc:
+        raise CliError(str(exc)) from None
     finally:
         core.db.dispose()

@@ -13,6 +13,7 @@ returning `{"status": "ok"|…, "checks": {name: {"ok": bool, "detail": str}}}`.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -89,15 +90,43 @@ def build_ops_app(readiness: Readiness) -> web.Application:
     return add_ops_routes(web.Application(), readiness)
 
 
+class AddressInUse(Exception):
+    """The address an HTTP server should listen on is taken; the message says what to change."""
+
+
+def address_in_use(host: str, port: int, what: str, setting: str) -> AddressInUse:
+    return AddressInUse(
+        f"{host}:{port} is already in use ({what}); "
+        f"set {setting} to a free port, or stop the other process"
+    )
+
+
+async def start_site(runner: web.AppRunner, host: str, port: int, what: str, setting: str) -> None:
+    """`TCPSite.start()`, with a busy port reported as one `AddressInUse` line."""
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        await runner.cleanup()
+        raise address_in_use(host, port, what, setting) from None
+
+
 async def start_ops_server(host: str, port: int, readiness: Readiness) -> web.AppRunner:
     """Start serving and return the runner; `await runner.cleanup()` stops it.
 
-    With `port=0` the OS picks a free port; read it from `bound_port(runner)`.
+    With `port=0` the OS picks a free port; read it from `bound_port(runner)`. A busy
+    port raises `AddressInUse`.
     """
     runner = web.AppRunner(build_ops_app(readiness), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    await start_site(
+        runner,
+        host,
+        port,
+        "ops endpoints /healthz, /readyz, /metrics",
+        "PAPERS_METRICS_PORT (0 turns them off)",
+    )
     log.info("ops endpoints on http://%s:%d (healthz, readyz, metrics)", host, bound_port(runner))
     return runner
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from adapters.ops.http import start_site
 from adapters.slack.app import SlackBot, build_slack_app
 from bot.settings import Settings
 
@@ -77,8 +78,9 @@ async def serve_slack(core: Core, settings: Settings, *, port: int) -> None:
         return
     runner = web.AppRunner(build_web_app(bot), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, port)
-    await site.start()
+    await start_site(
+        runner, settings.http_host, port, "Slack HTTP server", "PORT or `serve --port`"
+    )
     mode = "multi-workspace (OAuth)" if bot.installation_store else "single workspace"
     log.info("Slack: serving HTTP on %s:%d, %s", settings.http_host, port, mode)
     try:
