@@ -7,6 +7,7 @@ bot process and a CLI `ingest` can share the file; PostgreSQL gets pre-ping and 
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,6 +49,20 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+class StorageAccessError(Exception):
+    """The process may not write where the database lives; the message says what to fix."""
+
+
+def _access_error(path: str, exc: OSError) -> StorageAccessError:
+    directory = os.path.dirname(os.path.abspath(path))
+    uid, gid = os.getuid(), os.getgid()
+    return StorageAccessError(
+        f"cannot create {path} ({exc.strerror}): the directory {directory} must exist and be "
+        f"writable by uid {uid} gid {gid}, the user papers-bot runs as "
+        f"(e.g. chown {uid}:{gid} {directory}), or set DATABASE_URL elsewhere"
+    )
+
+
 @contextmanager
 def _sqlite_migration_lock(database: str | None) -> Iterator[None]:
     """An exclusive file lock beside the SQLite file, held while migrating.
@@ -57,7 +73,13 @@ def _sqlite_migration_lock(database: str | None) -> Iterator[None]:
     if not database or database == ":memory:":
         yield
         return
-    with open(f"{database}.migrate-lock", "a+b") as handle:
+    lock_path = f"{database}.migrate-lock"
+    try:
+        handle = open(lock_path, "a+b")  # noqa: SIM115 - closed by the with block below
+    except OSError as exc:
+        # A root-owned volume (/data) is the usual cause: say which path needs which owner.
+        raise _access_error(lock_path, exc) from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -91,20 +113,36 @@ class Database:
         cfg.attributes["engine"] = self.engine
         return cfg
 
-    def upgrade(self) -> None:
+    def revisions(self) -> tuple[str, ...]:
+        """The schema's current alembic revisions; empty for a database never migrated."""
+        with self.engine.connect() as conn:
+            return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+
+    @property
+    def location(self) -> str:
+        """Where the database is, for messages: the SQLite path or the URL without password."""
+        if self.dialect == "sqlite":
+            return self.engine.url.database or ":memory:"
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def upgrade(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Bring the schema to the newest revision of every migration branch.
 
+        Returns the revisions before and after (before is empty for a new database).
         On PostgreSQL an advisory lock serialises replicas that start at the same moment,
         so two of them never run the same migration concurrently.
         """
         if self.dialect == "sqlite":
             with _sqlite_migration_lock(self.engine.url.database):
+                before = self.revisions()
                 command.upgrade(self.alembic_config(), "heads")
-            return
+                return before, self.revisions()
         with self.engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             try:
+                before = self.revisions()
                 command.upgrade(self.alembic_config(), "heads")
+                return before, self.revisions()
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
                 conn.commit()

@@ -28,8 +28,23 @@ def open_database(settings: Settings | None = None, *, upgrade: bool = True) -> 
 def upgrade() -> None:
     """Create or migrate the schema to the newest revision (alembic)."""
     database = open_database(upgrade=False)
-    database.upgrade()
-    typer.echo(f"database is up to date ({database.dialect})", err=True)
+    try:
+        before, after = database.upgrade()
+    finally:
+        database.dispose()
+    typer.echo(upgrade_summary(database.dialect, database.location, before, after), err=True)
+
+
+def upgrade_summary(
+    dialect: str, location: str, before: tuple[str, ...], after: tuple[str, ...]
+) -> str:
+    """One line saying what `db upgrade` did: created, upgraded, or nothing to do."""
+    now = ", ".join(after) or "none"
+    if not before:
+        return f"created {dialect} database {location} at revision {now}"
+    if before == after:
+        return f"{dialect} database {location} is already up to date (revision {now})"
+    return f"upgraded {dialect} database {location} from revision {', '.join(before)} to {now}"
 
 
 def stats(

@@ -8,6 +8,8 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from storage.db import StorageAccessError
+
 
 class CliError(Exception):
     """A runtime error with a message fit for the user (exit code 1)."""
@@ -44,7 +46,7 @@ def run_cli(app: typer.Typer) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except CliError as exc:
+    except (CliError, StorageAccessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except ValidationError as exc:
