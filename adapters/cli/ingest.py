@@ -8,7 +8,6 @@ summary line per file goes to stderr; `--json` prints the results to stdout inst
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -17,7 +16,15 @@ from typing import Annotated
 
 import httpx
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from adapters.cli.admin import open_database
 from adapters.cli.errors import UsageError
@@ -40,6 +47,7 @@ AsOf = Annotated[
         help="Reference date (YYYY-MM-DD) for page dates without a year; default today.",
     ),
 ]
+Echo = Callable[[FileResult], None]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")]
 Retries = Annotated[
     int, typer.Option("--retries", min=0, max=10, help="Retries on HTTP 429/5xx or network errors.")
@@ -65,16 +73,40 @@ def _report(results: list[FileResult], *, as_json: bool, total_papers: int) -> N
         raise SystemExit(1)
 
 
+def summary_line(result: FileResult) -> str:
+    """`NAME: N papers (a new, b updated, c unchanged)`, N being the sum of its parts."""
+    if result.error is not None:
+        return f"error: {result.name}: {result.error}"
+    s = result.stats
+    line = (
+        f"{result.name}: {plural(s.total, 'paper')} "
+        f"({s.inserted} new, {s.updated} updated, {s.unchanged} unchanged)"
+    )
+    if s.merged:
+        line += f", {s.merged} merged into papers known by title"
+    if result.records != s.total:
+        # Repeats within a source (the seeds list some papers twice) count once.
+        line += f" from {plural(result.records, 'entry', 'entries')}"
+    return line
+
+
 def _print_result(result: FileResult) -> None:
-    prefix = "" if result.ok else "error: "
-    typer.echo(prefix + result.summary(), err=True)
+    typer.echo(summary_line(result), err=True)
+
+
+def _stderr_console() -> Console | None:
+    """A console for progress on stderr (stdout stays clean for --json), if it is a terminal."""
+    console = Console(stderr=True)
+    return console if console.is_terminal else None
 
 
 @contextmanager
-def _progress_bar() -> Iterator[Callable[[str], Callable[[int, int], None]] | None]:
-    """Per-file progress callbacks drawing a transient rich bar, only on a terminal."""
-    if not sys.stdout.isatty():
-        yield None
+def _progress_bar() -> Iterator[tuple[Callable[[str], Callable[[int, int], None]] | None, Echo]]:
+    """Per-file progress callbacks drawing a transient rich bar on a terminal, and the
+    function that prints each file's summary on its own line above the bar."""
+    console = _stderr_console()
+    if console is None:
+        yield None, _print_result
         return
     columns = (
         TextColumn("{task.description}"),
@@ -82,7 +114,7 @@ def _progress_bar() -> Iterator[Callable[[str], Callable[[int, int], None]] | No
         DownloadColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True) as progress:
 
         def for_file(name: str) -> Callable[[int, int], None]:
             task = progress.add_task(Path(name).name, total=None)
@@ -92,7 +124,28 @@ def _progress_bar() -> Iterator[Callable[[str], Callable[[int, int], None]] | No
 
             return update
 
-        yield for_file
+        def echo(result: FileResult) -> None:
+            # Through the live console, so rich moves the bar below the line.
+            progress.console.print(summary_line(result), markup=False, highlight=False)
+
+        yield for_file, echo
+
+
+@contextmanager
+def _fetch_progress(name: str, total: int | None) -> Iterator[Callable[[int], None] | None]:
+    """A transient `NAME ━━━ N papers` counter while a live source is fetched."""
+    console = _stderr_console()
+    if console is None:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"{name}: papers", total=total)
+
+        def update(count: int) -> None:
+            progress.update(task, completed=count)
+
+        yield update
 
 
 @app.command("seeds")
@@ -133,14 +186,14 @@ def file(
     reference = _as_of(as_of)
     database = open_database()
     try:
-        with _progress_bar() as progress:
+        with _progress_bar() as (progress, echo):
             results = ingest_paths(
                 database.uow,
                 paths,
                 as_of=reference,
                 now=datetime.now(UTC),
                 progress=progress,
-                on_result=_print_result,
+                on_result=echo,
             )
         with database.uow() as uow:
             total = uow.papers.count()
@@ -149,12 +202,19 @@ def file(
     _report(results, as_json=as_json, total_papers=total)
 
 
-def _store_fetched(name: str, fetch: Callable[[], list[PaperRecord]], as_json: bool) -> None:
-    """Fetch, then write everything in one transaction; a failed fetch writes nothing."""
+Fetch = Callable[[Callable[[int], None] | None], list[PaperRecord]]
+
+
+def _store_fetched(name: str, fetch: Fetch, as_json: bool, *, expected: int | None) -> None:
+    """Fetch, then write everything in one transaction; a failed fetch writes nothing.
+
+    On a terminal a counter shows the papers arriving (`expected` is the most there can be).
+    """
     database = open_database()
     try:
         try:
-            records = fetch()
+            with _fetch_progress(name, expected) as on_progress:
+                records = fetch(on_progress)
             stats = store(database.uow, records, now=datetime.now(UTC))
             result = FileResult(name=name, records=len(records), stats=stats)
         except IngestError as exc:
@@ -183,7 +243,7 @@ def hf(
     settings = Settings()
     name = "hf daily_papers" + "".join(f" {k}={v}" for k, v in chosen)
 
-    def fetch() -> list[PaperRecord]:
+    def fetch(on_progress: Callable[[int], None] | None) -> list[PaperRecord]:
         with httpx.Client(timeout=30, follow_redirects=True) as client:
             items = fetch_daily_papers(
                 client,
@@ -193,10 +253,11 @@ def hf(
                 month=month,
                 limit=limit,
                 policy=RetryPolicy(retries=retries),
+                on_progress=on_progress,
             )
         return parse_hf_items(items)
 
-    _store_fetched(name, fetch, as_json)
+    _store_fetched(name, fetch, as_json, expected=None)
 
 
 @app.command("arxiv")
@@ -211,7 +272,7 @@ def arxiv(
     """Fetch the newest papers of an arXiv category (at most one request every 3 s)."""
     settings = Settings()
 
-    def fetch() -> list[PaperRecord]:
+    def fetch(on_progress: Callable[[int], None] | None) -> list[PaperRecord]:
         with httpx.Client(timeout=60, follow_redirects=True) as client:
             return fetch_arxiv(
                 client,
@@ -219,6 +280,7 @@ def arxiv(
                 category=category,
                 max_results=max_results,
                 policy=RetryPolicy(retries=retries),
+                on_progress=on_progress,
             )
 
-    _store_fetched(f"arxiv cat:{category}", fetch, as_json)
+    _store_fetched(f"arxiv cat:{category}", fetch, as_json, expected=max_results)

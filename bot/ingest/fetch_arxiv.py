@@ -9,6 +9,7 @@ retries included. An error entry in the feed raises `IngestError` with arXiv's m
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import httpx
 
@@ -33,8 +34,12 @@ def fetch_arxiv(
     policy: RetryPolicy = DEFAULT_POLICY,
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[PaperRecord]:
-    """Up to `max_results` of the newest papers in `category`, newest first, no repeats."""
+    """Up to `max_results` of the newest papers in `category`, newest first, no repeats.
+
+    `on_progress(n)` hears the number of distinct papers fetched so far after every page.
+    """
     throttle = Throttle(interval, clock=clock, sleep=sleep)
     records: dict[str | None, PaperRecord] = {}
     start = 0
@@ -62,6 +67,8 @@ def fetch_arxiv(
         for record in page.records:
             records.setdefault(record.paper_id, record)
         start += page.entries
+        if on_progress is not None:
+            on_progress(min(len(records), max_results))
         if page.entries == 0 or (page.total_results is not None and start >= page.total_results):
             break
     return list(records.values())[:max_results]

@@ -11,6 +11,7 @@ Returns the raw items; `bot.ingest.hf_json.parse_hf_items` turns them into recor
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin
 
@@ -41,8 +42,12 @@ def fetch_daily_papers(
     max_pages: int = 50,
     policy: RetryPolicy = DEFAULT_POLICY,
     sleep: Sleep = time.sleep,
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[Any]:
-    """Every item of the selected period, in the order HF lists them, without repeats."""
+    """Every item of the selected period, in the order HF lists them, without repeats.
+
+    `on_progress(n)` hears the number of items fetched so far after every page.
+    """
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
     periods = {k: v for k, v in (("date", date), ("week", week), ("month", month)) if v}
@@ -74,6 +79,8 @@ def fetch_daily_papers(
         fresh = [item for item in data if _paper_id(item) not in seen or _paper_id(item) is None]
         seen.update(_paper_id(item) for item in fresh)
         items.extend(fresh)
+        if on_progress is not None:
+            on_progress(len(items))
         pending_wait = rate_limit_wait(response.headers)
         next_link = response.links.get("next", {}).get("url")
         if next_link:
