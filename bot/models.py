@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 if TYPE_CHECKING:
     # Only for the annotation: bot.commands.types itself builds on these models.
@@ -85,6 +86,19 @@ class Paper:
         return f"https://huggingface.co/papers/{self.paper_id}" if self.is_arxiv else None
 
     @property
+    def search_url(self) -> str | None:
+        """For a paper known only by title (a page capture): an arXiv title search for it.
+
+        Not the paper's own page, which we do not know, so renderers label it a search and
+        never put it behind the title.
+        """
+        if self.paper_id is not None:
+            return None
+        return "https://arxiv.org/search/?" + urlencode(
+            {"query": self.title, "searchtype": "title"}
+        )
+
+    @property
     def url(self) -> str | None:
         """The best single link for the paper: arXiv, else the ACL Anthology, else none."""
         if self.paper_id is None:
@@ -121,6 +135,21 @@ class PaperCard:
     paper: Paper
     score: float | None = None
     rank: int | None = None
+    # Authors an `author:` search matched; renderers show them even past "et al.".
+    matched_authors: tuple[str, ...] = ()
+
+    def shown_authors(self, limit: int) -> list[str]:
+        """Up to `limit` names in paper order, the matched authors always among them."""
+        names = [a for a in self.paper.authors if a and a.strip()]
+        matched = [a for a in names if a in self.matched_authors]
+        if not matched:
+            return names[:limit]
+        keep = set(matched[:limit])
+        for name in names:
+            if len(keep) >= limit:
+                break
+            keep.add(name)
+        return [a for a in names if a in keep][:limit]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +159,13 @@ class SearchResults:
     cards: tuple[PaperCard, ...]
     total: int
     query: str
+    # True when `total` stopped at the engine's candidate cap: there may be more matches.
+    capped: bool = False
+
+    @property
+    def total_label(self) -> str:
+        """`37`, or `200+` when the count is only a lower bound."""
+        return f"{self.total}+" if self.capped else str(self.total)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,20 +13,21 @@ from rich.panel import Panel
 from rich.text import Text
 
 from bot.models import Digest, Paper, PaperCard, Reply, ReplyKind
-from bot.text import shorten
+from bot.text import plural, shorten
 
 MAX_AUTHORS = 3
 ABSTRACT_CHARS = 300
 _MRKDWN = re.compile(r"(`[^`]+`|\*[^*]+\*)")
 
 
-def authors_line(paper: Paper) -> str:
+def authors_line(card: PaperCard) -> str:
+    paper = card.paper
     if paper.authors:
-        names = list(paper.authors[:MAX_AUTHORS])
+        names = card.shown_authors(MAX_AUTHORS)
         extra = len(paper.authors) - MAX_AUTHORS
         return ", ".join(names) + (" et al." if extra > 0 else "")
     if paper.author_count:
-        return f"{paper.author_count} author{'s' if paper.author_count != 1 else ''}"
+        return plural(paper.author_count, "author")
     return ""
 
 
@@ -48,7 +49,7 @@ def render_card(card: PaperCard) -> RenderableType:
         head.append(f"{card.rank}. ", style="bold cyan")
     head.append(paper.title, style="bold")
     lines: list[RenderableType] = [head]
-    for line, style in ((authors_line(paper), "italic"), (meta_line(paper), "dim")):
+    for line, style in ((authors_line(card), "italic"), (meta_line(paper), "dim")):
         if line:
             lines.append(Text(line, style=style))
     if paper.abstract:
@@ -56,6 +57,9 @@ def render_card(card: PaperCard) -> RenderableType:
     links = [u for u in (paper.arxiv_url or paper.url, paper.hf_url, paper.github_repo) if u]
     if links:
         lines.append(Text("  ".join(links), style="blue underline"))
+    if paper.search_url:
+        # Known only by title: a search, labelled as one, rather than a made-up paper link.
+        lines.append(Text(f"search arXiv: {paper.search_url}", style="blue underline"))
     return Group(*lines, Text(""))
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.models import Digest, Paper, PaperCard, Reply, ReplyKind
-from bot.text import clean_text, shorten
+from bot.text import clean_text, plural, shorten
 
 MAX_EMBEDS = 10
 MAX_TOTAL = 6000
@@ -77,15 +77,16 @@ def _split_text(text: str, limit: int) -> list[str]:
     return chunks or [""]
 
 
-def _authors_line(paper: Paper) -> str | None:
+def _authors_line(card: PaperCard) -> str | None:
+    paper = card.paper
     if paper.authors:
-        shown = ", ".join(clean_text(a) for a in paper.authors[:MAX_AUTHORS_SHOWN])
+        shown = ", ".join(clean_text(a) for a in card.shown_authors(MAX_AUTHORS_SHOWN))
         total = max(len(paper.authors), paper.author_count or 0)
         if total > MAX_AUTHORS_SHOWN:
             shown += f" et al. ({total} authors)"
         return shown
     if paper.author_count:
-        return f"{paper.author_count} author{'' if paper.author_count == 1 else 's'}"
+        return plural(paper.author_count, "author")
     if paper.organization:
         return clean_text(paper.organization)
     return None
@@ -99,6 +100,8 @@ def _links(paper: Paper) -> str | None:
         links.append(f"[Hugging Face]({paper.hf_url})")
     if paper.url and not paper.is_arxiv:
         links.append(f"[Paper]({paper.url})")
+    if paper.search_url:
+        links.append(f"[Search arXiv]({paper.search_url})")
     if paper.github_repo and paper.github_repo.startswith(("https://", "http://")):
         links.append(f"[Code]({paper.github_repo})")
     if paper.project_page and paper.project_page.startswith(("https://", "http://")):
@@ -118,7 +121,7 @@ def card_embed(
     title = shorten(prefix + clean_text(paper.title), MAX_TITLE)
     url = paper.url or paper.hf_url
     parts: list[str] = []
-    authors = _authors_line(paper)
+    authors = _authors_line(card)
     if authors:
         parts.append(f"*{shorten(_md(authors), 400)}*")
     summary = paper.ai_summary or paper.abstract

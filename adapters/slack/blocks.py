@@ -98,10 +98,10 @@ def authors_text(card: PaperCard) -> str:
     paper = card.paper
     present = [a for a in paper.authors if a and a.strip()]
     # Only the shown names are normalised: a paper may list hundreds of authors.
-    names = [safe_text(a, AUTHOR_NAME_MAX) for a in present[:AUTHORS_SHOWN]]
+    names = [safe_text(a, AUTHOR_NAME_MAX) for a in card.shown_authors(AUTHORS_SHOWN)]
     total = max(len(present), paper.author_count or 0)
     if not names:
-        return f"{total} author{'' if total == 1 else 's'}" if total else ""
+        return plural(total, "author") if total else ""
     shown = ", ".join(names)
     return f"{shown} et al." if total > AUTHORS_SHOWN else shown
 
@@ -129,6 +129,8 @@ def card_text(card: PaperCard, *, abstract_limit: int = ABSTRACT_MAX) -> str:
         links.append(link(paper.hf_url, "Hugging Face"))
     if paper.url and not paper.is_arxiv:
         links.append(link(paper.url, "Paper"))
+    if paper.search_url:
+        links.append(link(paper.search_url, "Search arXiv"))
     code = safe_url(paper.github_repo)
     if code:
         links.append(f"<{code}|Code>")

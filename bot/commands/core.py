@@ -214,7 +214,7 @@ class CommandCore:
             text = f"No papers match “{query}”."
             return Reply(ReplyKind.SEARCH, text, notes=notes, title="Search")
         shown_to = offset + len(results.cards)
-        text = f"Results {offset + 1}–{shown_to} of {results.total} for “{query}”"
+        text = f"Results {offset + 1}–{shown_to} of {results.total_label} for “{query}”"
         cursor = PageCursor("search", query, offset, size, results.total)
         return Reply(
             ReplyKind.SEARCH,

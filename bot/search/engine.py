@@ -642,15 +642,39 @@ class PaperIndex:
         with self._lock:
             if parsed.is_empty or len(self) == 0:
                 return SearchResults(cards=(), total=0, query=query)
-            hits = self._candidates(parsed, max(CANDIDATES, offset + limit))
+            cap = max(CANDIDATES, offset + limit)
+            hits = self._candidates(parsed, cap)
             ranked = self._rerank(parsed, hits) if parsed.has_text else self._by_date(hits)
             page = ranked[offset : offset + limit]
             docs = [self._searcher.doc(hit.address).to_dict() for _, hit in page]
         cards = tuple(
-            PaperCard(paper=_paper_from_doc(doc), score=round(score, 4), rank=offset + i + 1)
-            for i, ((score, _), doc) in enumerate(zip(page, docs, strict=True))
+            PaperCard(
+                paper=paper,
+                score=round(score, 4),
+                rank=offset + i + 1,
+                matched_authors=self._matched_authors(parsed, paper),
+            )
+            for i, ((score, _), paper) in enumerate(
+                zip(page, map(_paper_from_doc, docs), strict=True)
+            )
         )
-        return SearchResults(cards=cards, total=len(ranked), query=query)
+        return SearchResults(cards=cards, total=len(ranked), query=query, capped=len(hits) >= cap)
+
+    def _matched_authors(self, parsed: ParsedQuery, paper: Paper) -> tuple[str, ...]:
+        """The paper's authors an `author:` filter matched (same typo budget as the filter)."""
+        if not parsed.authors:
+            return ()
+        wanted = [self._names.analyze(a) for a in parsed.authors]
+        matched = []
+        for name in paper.authors:
+            tokens = self._names.analyze(name)
+            for query in wanted:
+                if query and all(
+                    any(OSA.distance(q, t) <= typo_budget(q) for t in tokens) for q in query
+                ):
+                    matched.append(name)
+                    break
+        return tuple(matched)
 
     @staticmethod
     def _by_date(hits: list[_Hit]) -> list[tuple[float, _Hit]]:
