@@ -10,6 +10,7 @@ import re
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
+from rich.style import Style
 from rich.text import Text
 
 from bot.models import Digest, Paper, PaperCard, Reply, ReplyKind
@@ -59,7 +60,9 @@ def render_card(card: PaperCard) -> RenderableType:
         lines.append(Text("  ".join(links), style="blue underline"))
     if paper.search_url:
         # Known only by title: a search, labelled as one, rather than a made-up paper link.
-        lines.append(Text(f"search arXiv: {paper.search_url}", style="blue underline"))
+        # A terminal hyperlink: the search URL is long and would wrap over several lines.
+        link = Style(color="blue", underline=True, link=paper.search_url)
+        lines.append(Text("search arXiv for this title", style=link))
     return Group(*lines, Text(""))
 
 

@@ -58,8 +58,14 @@ def test_seed_card_links_to_a_search_and_counts_authors_properly() -> None:
     rendered = _renderings(card)
     for name, text in rendered.items():
         assert "11 authors" in text, name
-        assert "arxiv.org/search/?query=HFT" in text, name
-    assert "Search arXiv" in rendered["slack"] and "Search arXiv" in rendered["discord"]
+    for name in ("slack", "discord"):
+        assert "arxiv.org/search/?query=HFT" in rendered[name], name
+        assert "Search arXiv" in rendered[name], name
+    assert "search arXiv for this title" in rendered["console"]
+    console = Console(width=200, force_terminal=True, color_system="truecolor")
+    with console.capture() as captured:
+        console.print(render_card(card))
+    assert "arxiv.org/search/?query=HFT" in captured.get()  # as an OSC 8 hyperlink
     one = PaperCard(Paper(key=4, title="Solo", author_count=1))
     assert "1 author" in card_text(one) and "1 authors" not in card_text(one)
     # The search is never passed off as the paper's own page behind the title.
