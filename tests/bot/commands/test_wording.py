@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from bot.commands.core import CommandCore, CoreConfig
+from bot.commands.parser import parse
 from bot.models import CommandRequest, PaperRecord, Platform, SearchResults
 from bot.text import plural
 from storage.db import Database
@@ -43,8 +44,7 @@ def _request(args: str) -> CommandRequest:
         platform=Platform.SLACK,
         channel="C1",
         user="U1",
-        name="papers",
-        args=args,
+        command=parse(args),
         workspace="T1",
         can_manage=True,
     )
