@@ -28,9 +28,9 @@ sys.path.insert(0, str(REPO))
 
 from adapters.slack.app import build_slack_app  # noqa: E402
 from adapters.slack.runner import build_web_app  # noqa: E402
-from bot.app import build_core  # noqa: E402
 from bot.commands.parser import parse  # noqa: E402
 from bot.models import CommandRequest, Platform  # noqa: E402
+from runtime.core import build_core  # noqa: E402
 from tests.adapters.slack.conftest import (  # noqa: E402
     make_settings,
     seed_database,
@@ -72,7 +72,7 @@ async def main(database_url: str | None, runs: int) -> None:
     fake = await FakeSlack().start()
     settings = make_settings(fake, database_url)
     core = build_core(settings)
-    bot = build_slack_app(core, settings)
+    bot = build_slack_app(core.commands, settings, kv=core.kv)
     server = TestServer(build_web_app(bot), host="127.0.0.1")
     await server.start_server()
     url = str(server.make_url("/slack/events"))

@@ -1,6 +1,6 @@
 """Readiness checks behind `/readyz`: the database answers and the digest clock runs.
 
-`readiness_checks(core, scheduler)` returns a coroutine function that the ops HTTP
+`readiness_checks(database, scheduler)` returns a coroutine function that the ops HTTP
 server awaits on every probe. It reports each check separately, so a 503 says which
 dependency failed. Liveness (`/healthz`) needs no checks: if the event loop can answer,
 the process is alive, and restarting it would not fix a database outage.
@@ -10,19 +10,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
-
-from sqlalchemy import Engine, text
-
-from storage.db import Database
+from typing import Any, Protocol, runtime_checkable
 
 Readiness = Callable[[], Awaitable[dict[str, Any]]]
 DB_TIMEOUT_SECONDS = 5.0
 
 
+@runtime_checkable
+class DatabaseProbe(Protocol):
+    """What readiness needs of the database: a blocking round trip (`storage.db.Database`)."""
+
+    @property
+    def dialect(self) -> str: ...
+
+    def ping(self) -> None:
+        """Run a trivial query; raise if the database does not answer."""
+        ...
+
+
 class HasDatabase(Protocol):
     @property
-    def db(self) -> Database: ...
+    def db(self) -> DatabaseProbe: ...
 
 
 class SchedulerLike(Protocol):
@@ -30,11 +38,6 @@ class SchedulerLike(Protocol):
 
     @property
     def running(self) -> bool: ...
-
-
-def _select_one(engine: Engine) -> None:
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1")).scalar_one()
 
 
 def _describe(exc: BaseException) -> str:
@@ -46,9 +49,11 @@ def _describe(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {first}"[:300]
 
 
-async def check_database(db: Database, *, limit_s: float = DB_TIMEOUT_SECONDS) -> dict[str, Any]:
+async def check_database(
+    db: DatabaseProbe, *, limit_s: float = DB_TIMEOUT_SECONDS
+) -> dict[str, Any]:
     try:
-        await asyncio.wait_for(asyncio.to_thread(_select_one, db.engine), limit_s)
+        await asyncio.wait_for(asyncio.to_thread(db.ping), limit_s)
     except TimeoutError:
         return {"ok": False, "detail": f"no answer to SELECT 1 within {limit_s:g}s"}
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready", reported as such
@@ -66,13 +71,13 @@ def check_scheduler(scheduler: SchedulerLike | None) -> dict[str, Any]:
 
 
 def readiness_checks(
-    core: HasDatabase | Database,
+    core: HasDatabase | DatabaseProbe,
     scheduler: SchedulerLike | None,
     *,
     db_timeout: float = DB_TIMEOUT_SECONDS,
 ) -> Readiness:
     """A coroutine function answering `{"status": "ok"|"unavailable", "checks": {...}}`."""
-    db = core if isinstance(core, Database) else core.db
+    db = core if isinstance(core, DatabaseProbe) else core.db
 
     async def readiness() -> dict[str, Any]:
         checks = {

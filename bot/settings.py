@@ -1,7 +1,7 @@
 """Configuration from the environment and `.env`, validated once at start.
 
-Only the composition root (`bot.app`) and the CLI build a `Settings`; nothing else reads
-environment variables. Secrets are `SecretStr`, so they never show up in reprs or logs.
+Only the composition root (`runtime.settings.load_settings`) builds a `Settings`; nothing
+else reads environment variables. Secrets are `SecretStr`, so they never show up in reprs or logs.
 
 Validation happens here, before anything connects anywhere, so a misconfigured
 deployment fails at start with one clear line naming the variable, instead of later
@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import binascii
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
@@ -21,8 +23,6 @@ from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///papers-bot.db"
 
@@ -31,6 +31,40 @@ def _invalid(message: str) -> PydanticCustomError:
     # A custom error keeps the message as written: no "Value error, " prefix in the one
     # line the CLI prints.
     return PydanticCustomError("invalid_setting", message)
+
+
+# SQLAlchemy's own URL grammar (sqlalchemy.engine.url._parse_url), so the core can check
+# DATABASE_URL without importing SQLAlchemy; storage parses it for real with make_url.
+_DATABASE_URL = re.compile(
+    r"""
+    (?P<name>[\w\+]+)://
+    (?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?
+    (?:(?:\[(?P<ipv6host>[^/\?]+)\]|(?P<ipv4host>[^/:\?]+))?(?::(?P<port>[^/\?]*))?)?
+    (?:/(?P<database>[^\?]*))?
+    (?:\?(?P<query>.*))?
+    """,
+    re.X,
+)
+
+
+@dataclass(frozen=True)
+class DatabaseUrlParts:
+    backend: str
+    database: str | None
+    password: str | None
+
+
+def parse_database_url(value: str) -> DatabaseUrlParts:
+    """The parts of a SQLAlchemy URL that validation needs; ValueError if it is not one."""
+    match = _DATABASE_URL.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"Could not parse SQLAlchemy URL from string {value!r}")
+    password = match["password"]
+    return DatabaseUrlParts(
+        backend=match["name"].split("+", 1)[0],
+        database=match["database"] or None,
+        password=unquote(password) if password else None,
+    )
 
 
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
@@ -231,10 +265,10 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_database_url(cls, value: str) -> str:
         try:
-            url = make_url(value)
-        except ArgumentError as exc:
+            url = parse_database_url(value)
+        except ValueError as exc:
             raise _invalid(f"DATABASE_URL is not a valid SQLAlchemy URL: {exc}") from exc
-        backend = url.get_backend_name()
+        backend = url.backend
         if backend not in {"sqlite", "postgresql"}:
             raise _invalid(f"DATABASE_URL uses {backend!r}; supported are sqlite and postgresql")
         if backend == "sqlite" and url.database and url.database != ":memory:":
@@ -363,7 +397,7 @@ class Settings(BaseSettings):
         ]
         values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
         # A password embedded in DATABASE_URL is a secret too.
-        password = make_url(self.database_url).password
+        password = parse_database_url(self.database_url).password
         if password:
             values.append(str(password))
         return values

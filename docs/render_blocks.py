@@ -241,13 +241,13 @@ def build_examples(workdir: Path) -> dict[str, dict[str, Any]]:
     """Blocks of a search reply and of a digest, produced by the bot's own code."""
     sys.path.insert(0, str(REPO))
     from adapters.slack.blocks import render_digest, render_reply
-    from bot.app import build_core
     from bot.commands.parser import parse
     from bot.digests.delivery import MORE_URL, digest_title
     from bot.ingest.service import ingest_file, ingest_seeds
     from bot.models import ChannelRef, CommandRequest, Digest, Platform
     from bot.settings import Settings
     from bot.trending.score import TrendingQuery, top_trending
+    from runtime.core import build_core
     from storage.db import Database
 
     url = f"sqlite:///{workdir / 'papers.db'}"

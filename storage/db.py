@@ -150,5 +150,10 @@ class Database:
     def is_current(self) -> bool:
         return inspect(self.engine).has_table("alembic_version")
 
+    def ping(self) -> None:
+        """One round trip (`SELECT 1`); raises when the database does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1")).scalar_one()
+
     def dispose(self) -> None:
         self.engine.dispose()

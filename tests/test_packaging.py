@@ -55,7 +55,7 @@ def test_wheel_ingests_bundled_seeds(tmp_path: Path) -> None:
         "DATABASE_URL": "sqlite:///p.db",
         "PAPERS_LOG_FORMAT": "text",
     }
-    code = "from adapters.cli.main import main; main()"
+    code = "from runtime.cli.main import main; main()"
     ingest = subprocess.run(
         [sys.executable, "-c", code, "ingest", "seeds"],
         cwd=workdir,

@@ -12,17 +12,15 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands
 
 from adapters.discord.cog import PapersCog
 from adapters.discord.views import PageButton
+from bot.commands.core import CommandCore
+from bot.ports import KeyValueStore
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.app import Core
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +46,14 @@ async def _setup(bot: PapersBot | ShardedPapersBot) -> None:
 
 
 class PapersBot(commands.Bot):
-    def __init__(self, core: Core | None, **options: object) -> None:
+    """`handler` answers commands (None only for `discord sync`); `kv` keeps long queries."""
+
+    def __init__(
+        self, handler: CommandCore | None, *, kv: KeyValueStore | None = None, **options: object
+    ) -> None:
         super().__init__(**{**bot_options(), **options})  # type: ignore[arg-type]
-        self.core = core
+        self.handler = handler
+        self.kv = kv
 
     async def setup_hook(self) -> None:
         await _setup(self)
@@ -58,10 +61,16 @@ class PapersBot(commands.Bot):
 
 class ShardedPapersBot(commands.AutoShardedBot):
     def __init__(
-        self, core: Core | None, *, gateway_override: bool = False, **options: object
+        self,
+        handler: CommandCore | None,
+        *,
+        kv: KeyValueStore | None = None,
+        gateway_override: bool = False,
+        **options: object,
     ) -> None:
         super().__init__(**{**bot_options(), **options})  # type: ignore[arg-type]
-        self.core = core
+        self.handler = handler
+        self.kv = kv
         self.gateway_override = gateway_override
 
     async def setup_hook(self) -> None:
@@ -76,18 +85,20 @@ class ShardedPapersBot(commands.AutoShardedBot):
             log.info("sharding over %d shards via the configured gateway", count)
 
 
-def create_bot(core: Core | None, settings: Settings) -> PapersBot | ShardedPapersBot:
+def create_bot(
+    handler: CommandCore | None, settings: Settings, *, kv: KeyValueStore | None = None
+) -> PapersBot | ShardedPapersBot:
     """`DISCORD_SHARDS` unset: one connection; `auto`: Discord's count; `N`: N shards."""
     shards = (settings.discord_shards or "").strip().lower()
     if not shards:
-        return PapersBot(core)
+        return PapersBot(handler, kv=kv)
     override = bool(settings.discord_gateway_url)
     if shards == "auto":
-        return ShardedPapersBot(core, gateway_override=override)
+        return ShardedPapersBot(handler, kv=kv, gateway_override=override)
     try:
         count = int(shards)
     except ValueError as exc:
         raise ValueError(f"DISCORD_SHARDS must be 'auto' or a number, not {shards!r}") from exc
     if count < 1:
         raise ValueError("DISCORD_SHARDS must be at least 1")
-    return ShardedPapersBot(core, gateway_override=override, shard_count=count)
+    return ShardedPapersBot(handler, kv=kv, gateway_override=override, shard_count=count)

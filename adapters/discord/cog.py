@@ -38,7 +38,8 @@ from bot.text import clean_text, shorten
 
 if TYPE_CHECKING:
     from adapters.discord.bot import PapersBot, ShardedPapersBot
-    from bot.app import Core
+    from bot.commands.core import CommandCore
+    from bot.ports import KeyValueStore
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +113,16 @@ class PapersCog(
         super().__init__()
 
     @property
-    def core(self) -> Core:
-        core = self.bot.core
-        if core is None:
+    def handler(self) -> CommandCore:
+        handler = self.bot.handler
+        if handler is None:
             # Only `papers-bot discord sync` builds a bot without a core, and it never serves.
             raise RuntimeError("the Discord bot was built without a command core")
-        return core
+        return handler
+
+    @property
+    def kv(self) -> KeyValueStore | None:
+        return self.bot.kv
 
     async def _run(self, interaction: discord.Interaction[Any], command: Command) -> None:
         reply: Reply | None = None
@@ -128,8 +133,8 @@ class PapersCog(
             reply = Reply(ReplyKind.ERROR, NOT_INSTALLED_MESSAGE, title="Subscription")
         if reply is None:
             request = build_request(interaction, command)
-            reply = await run_with_deferral(interaction, self.core.commands.dispatch(request))
-        await send_reply(interaction, reply, core=self.core)
+            reply = await run_with_deferral(interaction, self.handler.dispatch(request))
+        await send_reply(interaction, reply, kv=self.kv)
 
     @app_commands.command(name="search", description="Fuzzy search over papers")
     @app_commands.describe(query="Words from the title, authors or abstract; typos are fine")
@@ -145,7 +150,7 @@ class PapersCog(
             return []
         try:
             titles = await asyncio.wait_for(
-                asyncio.to_thread(self.core.commands.suggest, prefix, limit=MAX_CHOICES),
+                asyncio.to_thread(self.handler.suggest, prefix, limit=MAX_CHOICES),
                 AUTOCOMPLETE_BUDGET_SECONDS,
             )
         except TimeoutError:

@@ -1,4 +1,4 @@
-"""Runs the Discord bot: `papers-bot serve discord` awaits `serve_discord(core, settings)`.
+"""Runs the Discord bot: `open_discord` logs it in, `serve_discord` also connects it.
 
 `DISCORD_API_URL` and `DISCORD_GATEWAY_URL` are applied to discord.py's class-level
 endpoints (`Route.BASE`, `DiscordWebSocket.DEFAULT_GATEWAY`), which is how the bot runs
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import MutableMapping
-from typing import TYPE_CHECKING
+from contextlib import AsyncExitStack
 
 import discord.gateway
 import discord.http
@@ -17,12 +17,10 @@ import yarl
 
 from adapters.discord.bot import PapersBot, ShardedPapersBot, create_bot
 from adapters.discord.sink import build_discord_sink
+from bot.commands.core import CommandCore
 from bot.models import Platform
-from bot.ports import MessageSink
+from bot.ports import KeyValueStore, MessageSink
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.app import Core
 
 log = logging.getLogger(__name__)
 
@@ -41,25 +39,44 @@ def require_token(settings: Settings) -> str:
     return token
 
 
+async def open_discord(
+    handler: CommandCore,
+    settings: Settings,
+    stack: AsyncExitStack,
+    *,
+    kv: KeyValueStore | None = None,
+    bot: PapersBot | ShardedPapersBot | None = None,
+) -> PapersBot | ShardedPapersBot:
+    """The bot, logged in over HTTP (not yet on the gateway); `stack` closes it.
+
+    Logging in first lets the caller build the digest sink on this very client (so posts
+    share its rate-limit state) before anything runs; `client.connect()` comes after.
+    """
+    token = require_token(settings)
+    configure_endpoints(settings)
+    client = bot or create_bot(handler, settings, kv=kv)
+    await stack.enter_async_context(client)
+    log.info("discord: logging in (api %s)", discord.http.Route.BASE)
+    await client.login(token)
+    return client
+
+
 async def serve_discord(
-    core: Core,
+    handler: CommandCore,
     settings: Settings,
     *,
+    kv: KeyValueStore | None = None,
     sinks: MutableMapping[Platform, MessageSink] | None = None,
     bot: PapersBot | ShardedPapersBot | None = None,
 ) -> None:
     """Connect and answer interactions until cancelled; closes the client on the way out.
 
     When `sinks` is given, the Discord digest sink is added to it as soon as the client
-    has logged in (it posts over the same client, so it shares its rate-limit state), and
-    removed again when the client closes.
+    has logged in, and removed again when the client closes. (`papers-bot serve` does not
+    use this: `runtime.serve` builds every sink before the digest runner.)
     """
-    token = require_token(settings)
-    configure_endpoints(settings)
-    client = bot or create_bot(core, settings)
-    async with client:
-        log.info("discord: logging in (api %s)", discord.http.Route.BASE)
-        await client.login(token)
+    async with AsyncExitStack() as stack:
+        client = await open_discord(handler, settings, stack, kv=kv, bot=bot)
         sink = build_discord_sink(settings, client)
         if sinks is not None and sink is not None:
             sinks[Platform.DISCORD] = sink

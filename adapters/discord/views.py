@@ -17,18 +17,16 @@ import hashlib
 import logging
 import re
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from adapters.discord.embeds import render_reply
 from adapters.discord.translate import build_request
+from bot.commands.core import CommandCore
 from bot.commands.parser import replay
 from bot.models import PageCursor, Reply, ReplyKind
 from bot.ports import KeyValueStore
-
-if TYPE_CHECKING:
-    from bot.app import Core
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +109,8 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPL
     ) -> PageButton:
         query: str | None = match["value"]
         if match["mode"] == "h":
-            core: Core = interaction.client.core
-            query = await asyncio.to_thread(QueryStore(core.kv).get, match["value"])
+            kv: KeyValueStore | None = interaction.client.kv
+            query = await asyncio.to_thread(QueryStore(kv).get, match["value"]) if kv else None
         return cls(
             match["command"],
             int(match["offset"]),
@@ -122,7 +120,7 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPL
         )
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        core: Core = interaction.client.core
+        handler: CommandCore = interaction.client.handler
         if not self.query:
             reply = Reply(
                 ReplyKind.ERROR,
@@ -131,8 +129,8 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPL
         else:
             command = replay(self.command, self.query)
             request = build_request(interaction, command, offset=self.offset)
-            reply = await run_with_deferral(interaction, core.commands.dispatch(request), edit=True)
-        await send_reply(interaction, reply, core=core, edit=True)
+            reply = await run_with_deferral(interaction, handler.dispatch(request), edit=True)
+        await send_reply(interaction, reply, kv=interaction.client.kv, edit=True)
 
 
 def page_view(cursor: PageCursor | None) -> discord.ui.View | None:
@@ -199,14 +197,18 @@ async def send_reply(
     interaction: discord.Interaction[Any],
     reply: Reply,
     *,
-    core: Core,
+    kv: KeyValueStore | None,
     edit: bool = False,
 ) -> None:
     """Answer with the rendered reply: first message as the response, extra ones as follow-ups."""
     cursor = reply.cursor
-    if cursor is not None and not query_fits_inline(cursor.command, cursor.query):
+    if (
+        kv is not None
+        and cursor is not None
+        and not query_fits_inline(cursor.command, cursor.query)
+    ):
         # The buttons will reference the query by digest: store it (off the event loop) first.
-        await asyncio.to_thread(QueryStore(core.kv).put, cursor.query)
+        await asyncio.to_thread(QueryStore(kv).put, cursor.query)
     view = page_view(cursor)
     messages = render_reply(reply)
     first, rest = messages[0], messages[1:]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -50,9 +50,6 @@ from bot.commands.parser import replay
 from bot.models import Reply, ReplyKind
 from bot.ports import KeyValueStore
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.app import Core
 
 log = logging.getLogger(__name__)
 
@@ -126,15 +123,17 @@ def build_installation_store(settings: Settings, kv: KeyValueStore) -> DbInstall
 
 
 def build_slack_app(
-    core: Core,
+    commands: CommandCore,
     settings: Settings,
     *,
+    kv: KeyValueStore | None = None,
     client: AsyncWebClient | None = None,
     socket_mode: bool = False,
 ) -> SlackBot:
     """Build the bolt app: single-workspace with SLACK_BOT_TOKEN, or OAuth multi-workspace.
 
-    `socket_mode` allows a missing signing secret (Socket Mode frames are not signed);
+    OAuth mode keeps installations and states in `kv`. `socket_mode` allows a missing
+    signing secret (Socket Mode frames are not signed);
     over HTTP the signature guard is mandatory.
     """
     signing_secret = _secret(settings.slack_signing_secret)
@@ -151,13 +150,15 @@ def build_slack_app(
     }
     installation_store: DbInstallationStore | None = None
     if is_oauth_mode(settings):
-        installation_store = build_installation_store(settings, core.kv)
+        if kv is None:
+            raise SlackConfigError("multi-workspace Slack needs a key-value store")
+        installation_store = build_installation_store(settings, kv)
         oauth = AsyncOAuthSettings(
             client_id=settings.slack_client_id,
             client_secret=_secret(settings.slack_client_secret),
             scopes=BOT_SCOPES,
             installation_store=installation_store,
-            state_store=DbOAuthStateStore(core.kv),
+            state_store=DbOAuthStateStore(kv),
             install_path="/slack/install",
             redirect_uri_path="/slack/oauth_redirect",
         )
@@ -167,7 +168,7 @@ def build_slack_app(
         if not token:
             raise SlackConfigError("Slack needs SLACK_BOT_TOKEN, or SLACK_CLIENT_ID for OAuth")
         app = AsyncApp(client=client or make_web_client(settings, token), **common)
-    bot = SlackBot(app, core.commands, settings, installation_store)
+    bot = SlackBot(app, commands, settings, installation_store)
     register_listeners(bot)
     return bot
 

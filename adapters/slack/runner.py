@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -19,10 +18,9 @@ from slack_bolt.async_app import AsyncApp
 
 from adapters.ops.http import start_site
 from adapters.slack.app import SlackBot, build_slack_app
+from bot.commands.core import CommandCore
+from bot.ports import KeyValueStore
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.app import Core
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +59,12 @@ def build_web_app(bot: SlackBot) -> web.Application:
     return web_app
 
 
-async def serve_slack(core: Core, settings: Settings, *, port: int) -> None:
+async def serve_slack(
+    commands: CommandCore, settings: Settings, *, kv: KeyValueStore | None = None, port: int
+) -> None:
     """Run until cancelled. Socket Mode if SLACK_APP_TOKEN is set, else HTTP on `port`."""
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
-    bot = build_slack_app(core, settings, socket_mode=app_token is not None)
+    bot = build_slack_app(commands, settings, kv=kv, socket_mode=app_token is not None)
     if app_token:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 
 def cli_app() -> typer.Typer:
-    from adapters.cli.main import app
+    from runtime.cli.main import app
 
     return app
 

@@ -1,6 +1,6 @@
 """Fixtures for digest runs against the Slack adapter's loopback fake Web API.
 
-`digest run` runs as a real subprocess (`python -m adapters.cli.main digest run …`), so a
+`digest run` runs as a real subprocess (`python -m runtime.cli.main digest run …`), so a
 crash can be a true SIGKILL and replicas are true concurrent processes; the fake Slack
 API runs in the test's event loop and records what reached each channel.
 """
@@ -23,13 +23,13 @@ from aiohttp.test_utils import TestServer
 from adapters.slack.app import build_slack_app
 from adapters.slack.runner import build_web_app
 from adapters.slack.sink import EVENT_TYPE
-from bot.app import build_core
+from runtime.core import build_core
 from storage.db import Database
 from storage.leases import WorkerLease
 from storage.tables import DeliveryRow
-from tests.adapters.cli.helpers import bot_environment
 from tests.adapters.slack.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings, sign, slash_body
 from tests.adapters.slack.fake_slack import FakeSlack, Fault
+from tests.runtime.cli.helpers import bot_environment
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -89,7 +89,7 @@ async def slash_commands(
 
     settings = make_settings(slack, database_url)
     core = build_core(settings)
-    bot = build_slack_app(core, settings)
+    bot = build_slack_app(core.commands, settings, kv=core.kv)
     server = TestServer(build_web_app(bot), host="127.0.0.1")
     await server.start_server()
     replies: list[str] = []
@@ -136,7 +136,7 @@ async def start_digest_run(
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "adapters.cli.main",
+        "runtime.cli.main",
         "digest",
         "run",
         *args,
@@ -152,7 +152,7 @@ async def papers_bot(slack: FakeSlack, database_url: str, cwd: Path, *args: str)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "adapters.cli.main",
+        "runtime.cli.main",
         *args,
         cwd=cwd,
         env=cli_env(slack, database_url),

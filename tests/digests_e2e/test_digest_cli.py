@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.cli.errors import run_cli
-from adapters.cli.main import app
 from bot.models import Platform
 from bot.testing.fakes import seed_papers, subscribe
+from runtime.cli.errors import run_cli
+from runtime.cli.main import app
 from storage.db import Database
 
 NOW = datetime(2026, 3, 10, 9, 5, tzinfo=UTC)

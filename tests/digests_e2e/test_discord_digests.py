@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_core
 from bot.commands.parser import parse
 from bot.models import CommandRequest, DeliveryStatus, Platform
 from bot.settings import Settings
 from bot.testing.fakes import seed_papers
+from runtime.core import build_core
 from storage.db import Database
-from tests.adapters.cli.helpers import bot_environment
 from tests.adapters.discord.fake_discord import FakeDiscordAPI
 from tests.digests_e2e.conftest import REPO
+from tests.runtime.cli.helpers import bot_environment
 from tests.storage.helpers import list_subscriptions
 
 GUILD = "800000000000000001"
@@ -78,7 +78,7 @@ async def test_discord_digests_once_per_channel_and_403_is_permanent(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "adapters.cli.main",
+        "runtime.cli.main",
         "digest",
         "run",
         "--now",

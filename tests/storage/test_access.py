@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from storage.db import Database, StorageAccessError
-from tests.adapters.cli.helpers import BIN, bot_environment, run_cli
+from tests.runtime.cli.helpers import BIN, bot_environment, run_cli
 
 UID = 10001
 

@@ -186,7 +186,7 @@ def test_concurrent_upgrades_are_serialised(database_url: str) -> None:
     env = {**os.environ, "DATABASE_URL": database_url}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "adapters.cli.main", "db", "upgrade"],
+            [sys.executable, "-m", "runtime.cli.main", "db", "upgrade"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -7,9 +7,9 @@ from rich.console import Console
 
 from adapters.console.render import render_reply
 from adapters.console.repl import ConsoleSession
-from bot.app import build_core
 from bot.settings import Settings
-from tests.adapters.cli.helpers import run_cli
+from runtime.core import build_core
+from tests.runtime.cli.helpers import run_cli
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ import discord.http
 import pytest
 
 from adapters.discord.bot import PapersBot, create_bot
-from bot.app import Core, build_core
 from bot.ingest.service import ingest_seeds
 from bot.settings import Settings
+from runtime.core import Core, build_core
 from storage.db import Database
 from tests.adapters.discord.fake_discord import APP_ID, FakeDiscordAPI
 
@@ -174,7 +174,7 @@ async def fake_api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord
 
 @pytest.fixture
 async def bot(core: Core, settings: Settings, fake_api: FakeDiscordAPI) -> AsyncIterator[PapersBot]:
-    client = create_bot(core, settings)
+    client = create_bot(core.commands, settings, kv=core.kv)
     assert isinstance(client, PapersBot)
     await client.login("fake-token")
     try:

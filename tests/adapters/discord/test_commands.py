@@ -14,10 +14,10 @@ import pytest
 
 from adapters.discord import views
 from adapters.discord.bot import PapersBot, create_bot
-from bot.app import Core
 from bot.commands.help import HELP_TEXT
 from bot.models import ChannelRef, PaperRecord, Platform
 from bot.settings import Settings
+from runtime.core import Core
 from tests.adapters.discord.conftest import (
     CHANNEL_ID,
     GUILD_ID,
@@ -143,7 +143,7 @@ async def test_buttons_keep_working_after_a_restart(
     await bot.close()
 
     # A new process: nothing in memory knows about the message the button sits on.
-    restarted = create_bot(core, settings)
+    restarted = create_bot(core.commands, settings, kv=core.kv)
     await restarted.login("fake-token")
     try:
         call = await _press(restarted, fake_api, page1, button(page1, "Next")["custom_id"], 2)
@@ -167,7 +167,7 @@ async def test_over_long_query_is_shortened_with_a_note_and_pages_via_the_databa
 
     # The shortened query lives in kv_store, so a fresh bot can still serve page 2.
     await bot.close()
-    restarted = create_bot(core, settings)
+    restarted = create_bot(core.commands, settings, kv=core.kv)
     await restarted.login("fake-token")
     try:
         call = await _press(restarted, fake_api, data, nxt, 2)

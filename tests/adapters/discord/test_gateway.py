@@ -23,10 +23,10 @@ import pytest
 from adapters.discord.bot import PapersBot, ShardedPapersBot, create_bot
 from adapters.discord.runner import serve_discord
 from adapters.discord.sink import DiscordSink
-from bot.app import Core
 from bot.models import Platform
 from bot.ports import MessageSink
 from bot.settings import Settings
+from runtime.core import Core
 from tests.adapters.discord.conftest import CHANNEL_ID, GUILD_ID, command, interaction
 from tests.adapters.discord.fake_discord import HANG_GUARD_SECONDS, FakeDiscordAPI, FakeGateway
 
@@ -68,7 +68,7 @@ async def test_serve_discord_in_process(
         update={"discord_api_url": fake_api.base_url, "discord_gateway_url": gateway.url}
     )
     sinks: dict[Platform, MessageSink] = {}
-    task = asyncio.create_task(serve_discord(core, served, sinks=sinks))
+    task = asyncio.create_task(serve_discord(core.commands, served, kv=core.kv, sinks=sinks))
     try:
         await asyncio.wait_for(gateway.ready.wait(), HANG_GUARD_SECONDS)
         assert gateway.identify is not None
@@ -91,7 +91,7 @@ async def test_serve_discord_in_process(
 
 def _papers_bot() -> list[str]:
     exe = shutil.which("papers-bot", path=str(Path(sys.executable).parent))
-    return [exe] if exe else [sys.executable, "-m", "adapters.cli.main"]
+    return [exe] if exe else [sys.executable, "-m", "runtime.cli.main"]
 
 
 @pytest.mark.slow
@@ -147,7 +147,7 @@ async def test_sharded_bot_uses_the_configured_gateway(
     core: Core, settings: Settings, fake_api: FakeDiscordAPI
 ) -> None:
     sharded = create_bot(
-        core,
+        core.commands,
         settings.model_copy(
             update={"discord_shards": "auto", "discord_gateway_url": "ws://127.0.0.1:9/"}
         ),
@@ -166,8 +166,8 @@ async def test_sharded_bot_uses_the_configured_gateway(
 
 
 def test_shard_setting_is_validated(core: Core, settings: Settings) -> None:
-    assert isinstance(create_bot(core, settings), PapersBot)
-    fixed = create_bot(core, settings.model_copy(update={"discord_shards": "3"}))
+    assert isinstance(create_bot(core.commands, settings, kv=core.kv), PapersBot)
+    fixed = create_bot(core.commands, settings.model_copy(update={"discord_shards": "3"}))
     assert isinstance(fixed, ShardedPapersBot) and fixed.shard_count == 3
     with pytest.raises(ValueError, match="DISCORD_SHARDS"):
-        create_bot(core, settings.model_copy(update={"discord_shards": "many"}))
+        create_bot(core.commands, settings.model_copy(update={"discord_shards": "many"}))

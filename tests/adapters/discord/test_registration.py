@@ -8,8 +8,8 @@ from pathlib import Path
 
 from adapters.discord.registration import describe, sync_commands
 from bot.settings import Settings
-from tests.adapters.cli.helpers import bot_environment
 from tests.adapters.discord.fake_discord import APP_ID, HANG_GUARD_SECONDS, FakeDiscordAPI
+from tests.runtime.cli.helpers import bot_environment
 
 SUBCOMMANDS = {"search", "trending", "subscribe", "unsubscribe", "subscriptions", "help"}
 

@@ -6,9 +6,9 @@ from datetime import date
 
 from adapters.discord.bot import PapersBot
 from adapters.discord.sink import DiscordSink, build_discord_sink, digest_nonce
-from bot.app import Core
 from bot.models import ChannelRef, Digest, PaperCard, Platform
 from bot.settings import Settings
+from runtime.core import Core
 from tests.adapters.discord.conftest import GUILD_ID
 from tests.adapters.discord.fake_discord import FakeDiscordAPI
 

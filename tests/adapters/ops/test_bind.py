@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from adapters.cli.errors import CliError
-from adapters.cli.serve import start_ops
 from adapters.ops.http import AddressInUse, bound_port, start_ops_server
 from bot.settings import Settings
-from tests.adapters.cli.helpers import run_cli
+from runtime.cli.errors import CliError
+from runtime.serve import start_ops
+from tests.runtime.cli.helpers import run_cli
 
 
 async def _ready() -> dict[str, Any]:

@@ -21,9 +21,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.app import SlackBot, build_slack_app
 from adapters.slack.runner import build_web_app
-from bot.app import Core, build_core
 from bot.ingest.service import ingest_seeds
 from bot.settings import Settings
+from runtime.core import Core, build_core
 from storage.db import Database
 from tests.adapters.slack.fake_slack import TEAM_ID, FakeSlack
 
@@ -203,7 +203,7 @@ def core(settings: Settings) -> Iterator[Core]:
 
 @pytest.fixture
 def bot(core: Core, settings: Settings) -> SlackBot:
-    return build_slack_app(core, settings)
+    return build_slack_app(core.commands, settings, kv=core.kv)
 
 
 class Served:

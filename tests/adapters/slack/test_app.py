@@ -12,8 +12,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from adapters.slack.app import SlackBot, build_slack_app
 from adapters.slack.blocks import ACTION_NEXT, ACTION_SHARE
-from bot.app import Core
 from bot.models import PaperRecord
+from runtime.core import Core
 from tests.adapters.slack.conftest import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -172,7 +172,7 @@ async def test_admins_only_checks_users_info(fake: FakeSlack, core: Core, seeded
         {"U0ADMIN": {"is_admin": True}, "U0MEMBER": {"is_admin": False, "is_owner": False}}
     )
     settings = make_settings(fake, seeded_url, PAPERS_SLACK_ADMINS_ONLY="true")
-    bot = build_slack_app(core, settings)
+    bot = build_slack_app(core.commands, settings, kv=core.kv)
     server = TestServer(build_web_app(bot), host="127.0.0.1")
     await server.start_server()
     import aiohttp

@@ -19,7 +19,7 @@ from adapters.slack.installation_store import (
     DbOAuthStateStore,
 )
 from adapters.slack.runner import build_web_app
-from bot.app import Core, build_core
+from runtime.core import Core, build_core
 from storage.db import Database
 from storage.kv_store import SqlKeyValueStore
 from storage.tables import KeyValueRow
@@ -48,7 +48,7 @@ def oauth_core(fake: FakeSlack, seeded_url: str) -> AsyncIterator[Core]:
 async def test_install_flow_stores_an_encrypted_token_and_serves_the_team(
     fake: FakeSlack, oauth_core: Core
 ) -> None:
-    bot = build_slack_app(oauth_core, oauth_core.settings)
+    bot = build_slack_app(oauth_core.commands, oauth_core.settings, kv=oauth_core.kv)
     assert bot.installation_store is not None
     server = TestServer(build_web_app(bot), host="127.0.0.1")
     await server.start_server()
@@ -106,7 +106,7 @@ async def test_install_flow_stores_an_encrypted_token_and_serves_the_team(
 
 
 async def test_unknown_team_is_not_served(fake: FakeSlack, oauth_core: Core) -> None:
-    bot = build_slack_app(oauth_core, oauth_core.settings)
+    bot = build_slack_app(oauth_core.commands, oauth_core.settings, kv=oauth_core.kv)
     server = TestServer(build_web_app(bot), host="127.0.0.1")
     await server.start_server()
     try:
@@ -126,7 +126,7 @@ async def test_unknown_team_is_not_served(fake: FakeSlack, oauth_core: Core) -> 
 async def test_oauth_without_encryption_key_is_refused(fake: FakeSlack, oauth_core: Core) -> None:
     settings = oauth_core.settings.model_copy(update={"token_encryption_key": None})
     with pytest.raises(SlackConfigError, match="PAPERS_ENCRYPTION_KEY"):
-        build_slack_app(oauth_core, settings)
+        build_slack_app(oauth_core.commands, settings, kv=oauth_core.kv)
 
 
 async def test_state_store_is_single_use(oauth_core: Core) -> None:

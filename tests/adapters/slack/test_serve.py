@@ -20,9 +20,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.adapters.cli.helpers import bot_environment
 from tests.adapters.slack.conftest import BOT_TOKEN, SIGNING_SECRET, SURVEY, sign, slash_body
 from tests.adapters.slack.fake_slack import Call, FakeSlack
+from tests.runtime.cli.helpers import bot_environment
 
 pytestmark = pytest.mark.slow
 

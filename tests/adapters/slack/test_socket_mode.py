@@ -11,7 +11,7 @@ import contextlib
 from urllib.parse import parse_qsl
 
 from adapters.slack.runner import serve_slack
-from bot.app import build_core
+from runtime.core import build_core
 from tests.adapters.slack.conftest import SURVEY, make_settings, slash_body
 from tests.adapters.slack.fake_slack import FakeSlack
 
@@ -24,7 +24,7 @@ async def test_socket_mode_answers_a_slash_command(fake: FakeSlack, seeded_url: 
         SLACK_SIGNING_SECRET="",
     )
     core = build_core(settings)
-    task = asyncio.create_task(serve_slack(core, settings, port=0))
+    task = asyncio.create_task(serve_slack(core.commands, settings, kv=core.kv, port=0))
     try:
         await fake.wait_for_calls("socket_connected")
         payload = dict(

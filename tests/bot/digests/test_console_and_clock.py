@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.digests.runner import DigestRunner
 from bot.models import ChannelRef, DeliveryStatus, Platform
 from bot.settings import Settings
 from bot.testing.fakes import seed_papers, subscribe
+from runtime.serve import ingest_jobs
 from storage.db import Database
 
 
@@ -42,7 +44,6 @@ async def test_clock_ticks_run_due_and_schedules_ingest_jobs(sqlite_db: Database
         PAPERS_INGEST_HF_CRON="15 * * * *",
         PAPERS_INGEST_ARXIV_CRON="30 6 * * *",
     )
-    core: Any = SimpleNamespace(db=sqlite_db, settings=settings)
     ticked = asyncio.Event()
 
     class Recording(DigestRunner):
@@ -51,7 +52,9 @@ async def test_clock_ticks_run_due_and_schedules_ingest_jobs(sqlite_db: Database
             return await super().run_due(now, dry_run=dry_run)
 
     runner = Recording(sqlite_db.uow, {}, worker_id=clock.new_worker_id())
-    scheduler = clock.start_clock(core, {}, tick_seconds=60, runner=runner)
+    scheduler = clock.start_clock(
+        runner, ingest_jobs=ingest_jobs(settings, sqlite_db.uow), tick_seconds=60
+    )
     try:
         await asyncio.wait_for(ticked.wait(), 30)  # the first tick runs at start
         jobs = {job.id: job for job in scheduler.get_jobs()}
@@ -75,9 +78,9 @@ async def test_ingest_job_refreshes_the_index_and_survives_failures() -> None:
     def broken(_core: Any) -> int:
         raise OSError("network down")
 
-    await clock._ingest_job(core, "hf", fetch)
+    await clock._ingest_job("hf", partial(fetch, core), core.refresh_index)
     assert refreshed == [1]
-    await clock._ingest_job(core, "hf", broken)  # logged, not raised
+    await clock._ingest_job("hf", partial(broken, core), core.refresh_index)  # logged, not raised
     # Still refreshed: papers may have come in through `papers-bot ingest` meanwhile.
     assert refreshed == [1, 1]
 

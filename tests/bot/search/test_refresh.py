@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.app import build_core
 from bot.models import PaperRecord
 from bot.search.snapshot import load_index
 from bot.settings import Settings
+from runtime.core import build_core
 from storage.db import Database
 
 ARXIV_TITLE = "Zebrafish acoustics with spiking networks"

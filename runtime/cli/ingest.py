@@ -26,8 +26,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from adapters.cli.admin import open_database
-from adapters.cli.errors import UsageError
 from bot.ingest.errors import IngestError
 from bot.ingest.fetch_arxiv import fetch_arxiv
 from bot.ingest.fetch_hf import fetch_daily_papers
@@ -35,8 +33,10 @@ from bot.ingest.hf_json import parse_hf_items
 from bot.ingest.http_retry import DEFAULT_POLICY, RetryPolicy
 from bot.ingest.service import FileResult, ingest_paths, ingest_seeds, store
 from bot.models import PaperRecord
-from bot.settings import Settings
 from bot.text import plural
+from runtime.cli.errors import UsageError
+from runtime.core import open_database
+from runtime.settings import load_settings
 
 app = typer.Typer(help="Ingest papers from files or live sources.", no_args_is_help=True)
 
@@ -240,7 +240,7 @@ def hf(
     chosen = [(k, v) for k, v in (("date", day), ("week", week), ("month", month)) if v]
     if len(chosen) > 1:
         raise UsageError("give at most one of --date, --week and --month")
-    settings = Settings()
+    settings = load_settings()
     name = "hf daily_papers" + "".join(f" {k}={v}" for k, v in chosen)
 
     def fetch(on_progress: Callable[[int], None] | None) -> list[PaperRecord]:
@@ -270,7 +270,7 @@ def arxiv(
     as_json: AsJson = False,
 ) -> None:
     """Fetch the newest papers of an arXiv category (at most one request every 3 s)."""
-    settings = Settings()
+    settings = load_settings()
 
     def fetch(on_progress: Callable[[int], None] | None) -> list[PaperRecord]:
         with httpx.Client(timeout=60, follow_redirects=True) as client:

@@ -1,10 +1,11 @@
 """`papers-bot digest run [--now ISO8601] [--dry-run]`: deliver every digest due now, then exit.
 
-Sinks are built for every configured platform: Slack (`build_slack_sink`), Discord (a
-discord.py client logged in over HTTP only: no gateway connection is needed to post), and
-the console, which prints digests of console subscriptions to stdout. The run holds a
-worker lease (`storage.leases`) so that a concurrent run, or the next one after a crash,
-can tell whether this run's pending deliveries are still in flight.
+Sinks are built by `runtime.sinks`, as for `serve`, for every configured platform: Slack,
+Discord (a discord.py client logged in over HTTP only: no gateway connection is needed to
+post), and the console, which prints digests of console subscriptions to stdout. The run
+holds a worker lease (`storage.leases`) so that a concurrent run, or the next one after a
+crash, can tell whether this run's pending deliveries are still in flight. The search
+index is never loaded.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from adapters.cli.errors import CliError, UsageError
 from bot.digests.clock import new_worker_id
-from bot.digests.runner import DigestRunner, RunReport
-from bot.models import Platform
-from bot.ports import MessageSink
+from bot.digests.runner import RunReport
 from bot.settings import Settings
 from bot.text import plural
-from storage.db import Database
+from runtime.cli.errors import CliError, UsageError
+from runtime.core import build_core
+from runtime.settings import load_settings
+from runtime.sinks import build_runner, build_sinks, discord_poster
 from storage.leases import WorkerLease
 
 app = typer.Typer(help="Scheduled digests.", no_args_is_help=True)
@@ -51,56 +52,22 @@ def parse_now(text: str | None) -> datetime:
     return value.astimezone(UTC)
 
 
-async def _build_sinks(
-    settings: Settings, database: Database, stack: AsyncExitStack, console: Console
-) -> dict[Platform, MessageSink]:
-    from adapters.console.sink import ConsoleSink
-
-    sinks: dict[Platform, MessageSink] = {Platform.CONSOLE: ConsoleSink(console)}
-    if settings.slack_enabled:
-        from adapters.slack.sink import build_slack_sink
-        from storage.kv_store import SqlKeyValueStore
-
-        # In OAuth mode the sink reads each workspace's token from the installation store.
-        slack = build_slack_sink(settings, SqlKeyValueStore(database))
-        if slack is not None:
-            sinks[Platform.SLACK] = slack
-    if settings.discord_enabled:
-        import discord
-
-        from adapters.discord.runner import configure_endpoints, require_token
-        from adapters.discord.sink import build_discord_sink
-
-        configure_endpoints(settings)
-        client = discord.Client(intents=discord.Intents.none())
-        await stack.enter_async_context(client)
-        await client.login(require_token(settings))
-        discord_sink = build_discord_sink(settings, client)
-        if discord_sink is not None:
-            sinks[Platform.DISCORD] = discord_sink
-    return sinks
-
-
 async def _run(
     settings: Settings, now: datetime, *, dry_run: bool, concurrency: int, console: Console
 ) -> RunReport:
-    database = Database(settings.database_url)
-    database.upgrade()
-    worker_id = new_worker_id()
+    # No search index here: a digest reads the database only.
+    core = build_core(settings)
     try:
         async with AsyncExitStack() as stack:
-            sinks = await _build_sinks(settings, database, stack, console)
-            with WorkerLease(database, worker_id) as lease:
-                runner = DigestRunner(
-                    database.uow,
-                    sinks,
-                    worker_id=worker_id,
-                    concurrency=concurrency,
-                    is_alive=lease.is_alive,
-                )
+            client = await discord_poster(settings, stack)
+            sinks = build_sinks(
+                settings, core.kv, console=console, slack=True, discord_client=client
+            )
+            with WorkerLease(core.db, new_worker_id()) as lease:
+                runner = build_runner(core.db, sinks, lease, concurrency=concurrency)
                 return await runner.run_due(now, dry_run=dry_run)
     finally:
-        database.dispose()
+        core.close()
 
 
 def _print_plan(report: RunReport) -> None:
@@ -129,7 +96,7 @@ def run(
 ) -> None:
     """Deliver every digest due now (or at --now), print a summary, and exit."""
     when = parse_now(now)
-    settings = Settings()
+    settings = load_settings()
     # Console digests go to stdout; with --json, stdout is reserved for the summary.
     console = Console(file=sys.stderr if as_json else sys.stdout)
     try:

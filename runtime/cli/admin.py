@@ -10,18 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.models import DeliveryStatus
-from bot.settings import Settings
-from storage.db import Database
+from runtime.core import open_database
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-
-
-def open_database(settings: Settings | None = None, *, upgrade: bool = True) -> Database:
-    settings = settings or Settings()
-    database = Database(settings.database_url)
-    if upgrade:
-        database.upgrade()
-    return database
 
 
 @db_app.command("upgrade")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.adapters.cli.helpers import run_cli
+from tests.runtime.cli.helpers import run_cli
 
 ITEM_KEYS = {"id", "title", "authors", "published", "upvotes", "url", "score"}
 

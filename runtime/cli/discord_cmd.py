@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from adapters.cli.errors import CliError, UsageError
-from bot.settings import Settings
+from runtime.cli.errors import CliError, UsageError
+from runtime.settings import load_settings
 
 app = typer.Typer(help="Discord administration.", no_args_is_help=True)
 
@@ -31,7 +31,7 @@ def sync(
 
     from adapters.discord.registration import describe, sync_commands
 
-    settings = Settings()
+    settings = load_settings()
     try:
         synced = asyncio.run(sync_commands(settings, guild))
     except RuntimeError as exc:

@@ -8,7 +8,7 @@ import pty
 import subprocess
 from pathlib import Path
 
-from tests.adapters.cli.helpers import BIN, bot_environment
+from tests.runtime.cli.helpers import BIN, bot_environment
 
 
 def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> bytes:

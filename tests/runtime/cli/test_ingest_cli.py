@@ -1,6 +1,6 @@
 """`papers-bot ingest …` end to end: the real CLI app against a temporary SQLite file.
 
-Most cases run `adapters.cli.main.app` in-process with typer's CliRunner (fast); the
+Most cases run `runtime.cli.main.app` in-process with typer's CliRunner (fast); the
 exit-code contract is also checked through the installed console script.
 """
 
@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
-from adapters.cli.main import app
+from runtime.cli.main import app
 from storage.db import Database
 from storage.tables import PaperRow
 from tests.bot.ingest.loopback import Reply, Request, atom_entries, atom_feed, json_reply, serve

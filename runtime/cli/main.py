@@ -11,8 +11,8 @@ import sys
 
 import typer
 
-from adapters.cli import admin, digest, discord_cmd, ingest, query, serve
-from adapters.cli.errors import run_cli
+from runtime.cli import admin, digest, discord_cmd, ingest, query, serve
+from runtime.cli.errors import run_cli
 
 app = typer.Typer(
     name="papers-bot",

@@ -14,13 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters.cli.admin import open_database
-from adapters.cli.errors import UsageError
 from bot.models import PaperCard
-from bot.search.snapshot import load_index
-from bot.settings import Settings
 from bot.text import clean_text, plural
 from bot.trending.score import TrendingQuery, top_trending
+from runtime.cli.errors import UsageError
+from runtime.core import build_core, open_database
 
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=1, max=100, help="How many papers.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON array.")]
@@ -77,10 +75,11 @@ def search(
     text = clean_text(" ".join(query))
     if not text:
         raise UsageError("search needs a query, e.g. papers-bot search diffusion models")
-    settings = Settings()
-    database = open_database(settings)
-    index, _ = load_index(database.uow, settings.search_index_dir)
-    results = index.search(text[: settings.max_query_length], limit=limit)
+    core = build_core()
+    try:
+        results = core.search.search(text[: core.settings.max_query_length], limit=limit)
+    finally:
+        core.close()
     print_cards(list(results.cards), as_json=as_json, title=f"Search: {text}")
 
 

@@ -1,0 +1,135 @@
+"""The serving process: platforms, digest sinks, the runner, the clock and the ops server.
+
+Order matters and is the same for every platform mix: log in to Discord (if served) so
+its sink exists, build every sink, then the runner holding this process's worker lease,
+then start the clock; only then do the platforms start taking requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from contextlib import AsyncExitStack
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from rich.console import Console
+
+from bot.digests.clock import IngestJob, new_worker_id, start_clock
+from bot.ingest.live import ingest_arxiv, ingest_hf
+from bot.models import Platform
+from bot.ports import UnitOfWorkFactory
+from bot.settings import Settings
+from runtime.cli.errors import CliError
+from runtime.core import Core
+from runtime.sinks import build_runner, build_sinks
+from storage.leases import WorkerLease
+
+if TYPE_CHECKING:
+    from adapters.ops.http import Readiness
+
+log = logging.getLogger(__name__)
+
+
+def ingest_jobs(settings: Settings, uow: UnitOfWorkFactory) -> list[IngestJob]:
+    """The live fetchers on their configured crontabs."""
+    categories = [c.strip() for c in settings.ingest_arxiv_categories.split(",") if c.strip()]
+    return [
+        IngestJob("hf", settings.ingest_hf_cron, partial(ingest_hf, uow, settings.hf_api_url)),
+        IngestJob(
+            "arxiv",
+            settings.ingest_arxiv_cron,
+            partial(ingest_arxiv, uow, settings.arxiv_api_url, categories),
+        ),
+    ]
+
+
+async def run_targets(core: Core, targets: list[Platform], *, port: int) -> None:
+    """Serve `targets` until the console quits or a server stops (or fails)."""
+    settings = core.settings
+    handler = core.commands  # builds the search index before any platform takes requests
+    runners: list[Coroutine[Any, Any, None]] = []
+    async with AsyncExitStack() as stack:
+        discord_bot = None
+        if Platform.DISCORD in targets:
+            from adapters.discord.runner import open_discord
+
+            discord_bot = await open_discord(handler, settings, stack, kv=core.kv)
+            runners.append(discord_bot.connect(reconnect=True))
+        console = None
+        if Platform.CONSOLE in targets:
+            from adapters.console.repl import ConsoleSession
+
+            console = Console()
+            runners.append(ConsoleSession(handler, console).run())
+        if Platform.SLACK in targets:
+            from adapters.slack.runner import serve_slack
+
+            runners.append(serve_slack(handler, settings, kv=core.kv, port=port))
+        sinks = build_sinks(
+            settings,
+            core.kv,
+            console=console,
+            slack=Platform.SLACK in targets,
+            discord_client=discord_bot,
+        )
+        lease = WorkerLease(core.db, new_worker_id())
+        lease.acquire()
+        scheduler = start_clock(
+            build_runner(core.db, sinks, lease),
+            ingest_jobs=ingest_jobs(settings, core.db.uow),
+            refresh_index=core.refresh_index,
+            on_shutdown=lease.release,
+        )
+        ops_runner = None
+        if settings.metrics_port and targets != [Platform.CONSOLE]:
+            # /healthz, /readyz and /metrics on their own port in every server mode, so
+            # probes look the same for Slack (HTTP or Socket Mode) and Discord.
+            from bot.health import readiness_checks
+
+            try:
+                ops_runner = await start_ops(
+                    settings.http_host,
+                    settings.metrics_port,
+                    readiness_checks(core.db, scheduler),
+                    explicit="metrics_port" in settings.model_fields_set,
+                )
+            except BaseException:
+                scheduler.shutdown(wait=False)
+                raise
+        try:
+            # The console returns when its user quits; servers run until cancelled.
+            done, pending = await asyncio.wait(
+                [asyncio.ensure_future(r) for r in runners], return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
+            for task in done:
+                task.result()
+        finally:
+            scheduler.shutdown(wait=False)
+            if ops_runner is not None:
+                await ops_runner.cleanup()
+
+
+async def start_ops(
+    host: str, port: int, readiness: Readiness, *, explicit: bool
+) -> web.AppRunner | None:
+    """Start the ops server; on a busy port, fail if the port was chosen, else warn.
+
+    Two `serve` processes on one host (say Slack and Discord) both want the default port.
+    The second then runs without its own /healthz, /readyz and /metrics and says so in one
+    warning line, rather than dying. A port set explicitly (as the image, compose, k8s and
+    systemd do) is one the probes rely on, so a clash there stops the bot with one line.
+    """
+    from adapters.ops.http import AddressInUse, start_ops_server
+
+    try:
+        return await start_ops_server(host, port, readiness)
+    except AddressInUse as exc:
+        if explicit:
+            raise CliError(str(exc)) from None
+        log.warning("%s; running without ops endpoints", exc)
+        return None
