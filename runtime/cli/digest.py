@@ -58,13 +58,14 @@ async def _run(
     # No search index here: a digest reads the database only.
     core = build_core(settings)
     try:
+        database = core.db  # migrated first: a database error is reported before any login
         async with AsyncExitStack() as stack:
             client = await discord_poster(settings, stack)
             sinks = build_sinks(
                 settings, core.kv, console=console, slack=True, discord_client=client
             )
-            with WorkerLease(core.db, new_worker_id()) as lease:
-                runner = build_runner(core.db, sinks, lease, concurrency=concurrency)
+            with WorkerLease(database, new_worker_id()) as lease:
+                runner = build_runner(database, sinks, lease, concurrency=concurrency)
                 return await runner.run_due(now, dry_run=dry_run)
     finally:
         core.close()
