@@ -17,10 +17,10 @@ import discord
 from discord.ext import commands
 
 from adapters.discord.cog import PapersCog
+from adapters.discord.config import DiscordSettings
 from adapters.discord.views import PageButton
 from bot.commands.core import CommandCore
 from bot.ports import KeyValueStore
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class ShardedPapersBot(commands.AutoShardedBot):
 
 
 def create_bot(
-    handler: CommandCore | None, settings: Settings, *, kv: KeyValueStore | None = None
+    handler: CommandCore | None, settings: DiscordSettings, *, kv: KeyValueStore | None = None
 ) -> PapersBot | ShardedPapersBot:
     """`DISCORD_SHARDS` unset: one connection; `auto`: Discord's count; `N`: N shards."""
     shards = (settings.discord_shards or "").strip().lower()

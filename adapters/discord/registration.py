@@ -11,8 +11,8 @@ from __future__ import annotations
 import discord
 
 from adapters.discord.bot import create_bot
+from adapters.discord.config import DiscordSettings
 from adapters.discord.runner import configure_endpoints, require_token
-from bot.settings import Settings
 
 
 def describe(command: discord.app_commands.AppCommand) -> str:
@@ -22,7 +22,7 @@ def describe(command: discord.app_commands.AppCommand) -> str:
 
 
 async def sync_commands(
-    settings: Settings, guild_id: int | None = None
+    settings: DiscordSettings, guild_id: int | None = None
 ) -> list[discord.app_commands.AppCommand]:
     """Log in over HTTP and overwrite the commands, globally or in one guild.
 

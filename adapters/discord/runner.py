@@ -16,23 +16,23 @@ import discord.http
 import yarl
 
 from adapters.discord.bot import PapersBot, ShardedPapersBot, create_bot
+from adapters.discord.config import DiscordSettings
 from adapters.discord.sink import build_discord_sink
 from bot.commands.core import CommandCore
 from bot.models import Platform
 from bot.ports import KeyValueStore, MessageSink
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def configure_endpoints(settings: Settings) -> None:
+def configure_endpoints(settings: DiscordSettings) -> None:
     """Point discord.py at the configured REST base and gateway (process-wide settings)."""
     discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
     if settings.discord_gateway_url:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
-def require_token(settings: Settings) -> str:
+def require_token(settings: DiscordSettings) -> str:
     token = settings.discord_token.get_secret_value() if settings.discord_token else ""
     if not token:
         raise RuntimeError("DISCORD_TOKEN is not set")
@@ -41,7 +41,7 @@ def require_token(settings: Settings) -> str:
 
 async def open_discord(
     handler: CommandCore,
-    settings: Settings,
+    settings: DiscordSettings,
     stack: AsyncExitStack,
     *,
     kv: KeyValueStore | None = None,
@@ -63,7 +63,7 @@ async def open_discord(
 
 async def serve_discord(
     handler: CommandCore,
-    settings: Settings,
+    settings: DiscordSettings,
     *,
     kv: KeyValueStore | None = None,
     sinks: MutableMapping[Platform, MessageSink] | None = None,

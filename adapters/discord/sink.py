@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
+from adapters.discord.config import DiscordSettings
 from adapters.discord.embeds import digest_marker, render_digest
 from bot.models import ChannelRef, Digest, Platform, PostResult
-from bot.settings import Settings
 
 if TYPE_CHECKING:
     from discord.abc import Snowflake
@@ -132,7 +132,9 @@ class DiscordSink:
         return None
 
 
-def build_discord_sink(settings: Settings, client: discord.Client | None) -> DiscordSink | None:
+def build_discord_sink(
+    settings: DiscordSettings, client: discord.Client | None
+) -> DiscordSink | None:
     """The Discord sink when Discord is configured and a client exists, else None."""
     if not settings.discord_enabled or client is None:
         return None

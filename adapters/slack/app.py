@@ -33,6 +33,7 @@ from adapters.slack.blocks import (
     render_reply,
     render_unfurl,
 )
+from adapters.slack.config import SlackSettings
 from adapters.slack.guard import SignatureGuard
 from adapters.slack.installation_store import DbInstallationStore, DbOAuthStateStore
 from adapters.slack.translate import (
@@ -49,7 +50,6 @@ from bot.commands.core import CommandCore
 from bot.commands.parser import replay
 from bot.models import Reply, ReplyKind
 from bot.ports import KeyValueStore
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +75,13 @@ class SlackConfigError(Exception):
     """Slack settings that cannot work together (reported at start, one line)."""
 
 
-def api_base_url(settings: Settings) -> str:
+def api_base_url(settings: SlackSettings) -> str:
     # slack_sdk joins the method name onto base_url verbatim, so it must end in "/".
     url = settings.slack_api_url
     return url if url.endswith("/") else url + "/"
 
 
-def make_web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+def make_web_client(settings: SlackSettings, token: str | None = None) -> AsyncWebClient:
     """An AsyncWebClient on SLACK_API_URL that waits out 429s as Slack's Retry-After asks."""
     return AsyncWebClient(
         token=token,
@@ -94,7 +94,7 @@ def make_web_client(settings: Settings, token: str | None = None) -> AsyncWebCli
     )
 
 
-def is_oauth_mode(settings: Settings) -> bool:
+def is_oauth_mode(settings: SlackSettings) -> bool:
     return bool(settings.slack_client_id and settings.slack_client_secret)
 
 
@@ -108,11 +108,11 @@ class SlackBot:
 
     app: AsyncApp
     commands: CommandCore
-    settings: Settings
+    settings: SlackSettings
     installation_store: DbInstallationStore | None = None
 
 
-def build_installation_store(settings: Settings, kv: KeyValueStore) -> DbInstallationStore:
+def build_installation_store(settings: SlackSettings, kv: KeyValueStore) -> DbInstallationStore:
     key = _secret(settings.token_encryption_key)
     if not key:
         raise SlackConfigError(
@@ -124,7 +124,7 @@ def build_installation_store(settings: Settings, kv: KeyValueStore) -> DbInstall
 
 def build_slack_app(
     commands: CommandCore,
-    settings: Settings,
+    settings: SlackSettings,
     *,
     kv: KeyValueStore | None = None,
     client: AsyncWebClient | None = None,

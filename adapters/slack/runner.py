@@ -18,9 +18,9 @@ from slack_bolt.async_app import AsyncApp
 
 from adapters.ops.http import start_site
 from adapters.slack.app import SlackBot, build_slack_app
+from adapters.slack.config import SlackSettings
 from bot.commands.core import CommandCore
 from bot.ports import KeyValueStore
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def build_web_app(bot: SlackBot) -> web.Application:
 
 
 async def serve_slack(
-    commands: CommandCore, settings: Settings, *, kv: KeyValueStore | None = None, port: int
+    commands: CommandCore, settings: SlackSettings, *, kv: KeyValueStore | None = None, port: int
 ) -> None:
     """Run until cancelled. Socket Mode if SLACK_APP_TOKEN is set, else HTTP on `port`."""
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None

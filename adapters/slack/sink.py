@@ -19,10 +19,10 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import render_digest
+from adapters.slack.config import SlackSettings
 from adapters.slack.translate import slack_error_code
 from bot.models import ChannelRef, Digest, PostResult
 from bot.ports import KeyValueStore
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ class SlackSink:
         return None
 
 
-def sink_client(settings: Settings, token: str | None) -> AsyncWebClient:
+def sink_client(settings: SlackSettings, token: str | None) -> AsyncWebClient:
     """A client for digest posts: 429s waited out per Retry-After, nothing else retried.
 
     A connection error is not retried here, unlike interactive replies: the post may have
@@ -199,7 +199,7 @@ def sink_client(settings: Settings, token: str | None) -> AsyncWebClient:
     )
 
 
-def build_slack_sink(settings: Settings, kv: KeyValueStore | None = None) -> SlackSink | None:
+def build_slack_sink(settings: SlackSettings, kv: KeyValueStore | None = None) -> SlackSink | None:
     """The Slack sink for the configured mode, or None when Slack is not configured."""
     from adapters.slack.app import build_installation_store, is_oauth_mode
 
