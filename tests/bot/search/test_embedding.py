@@ -1,0 +1,75 @@
+"""The offline sentence encoder: the real int8 model loads from installed packages only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from bot.search.embedding import (
+    DIMENSIONS,
+    Encoder,
+    OnnxEncoder,
+    default_encoder,
+    model_file,
+    paper_text,
+)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Iterator[OnnxEncoder]:
+    # Any attempt to reach a model hub would fail loudly instead of downloading.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setenv("TRANSFORMERS_OFFLINE", "1")
+        yield default_encoder(threads=1)
+
+
+def test_model_ships_in_an_installed_package() -> None:
+    path = model_file()
+    assert path.name == "model.onnx"
+    assert "site-packages" in str(path) or "dist-packages" in str(path)
+
+
+def test_model_id_and_version_name_what_changes_the_vectors(encoder: OnnxEncoder) -> None:
+    assert isinstance(encoder, Encoder)
+    assert encoder.model_id == "all-MiniLM-L6-v2-int8"
+    assert encoder.model_version == "1.0.0+tok128"
+    assert encoder.dimensions == DIMENSIONS == 384
+    assert OnnxEncoder(max_tokens=256, threads=1).model_version == "1.0.0+tok256"
+
+
+def test_vectors_are_unit_length_float32(encoder: OnnxEncoder) -> None:
+    vectors = encoder.encode(["graph neural networks", "x", paper_text("A title", "An abstract.")])
+    assert vectors.shape == (3, 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_output_is_deterministic_and_independent_of_batching(encoder: OnnxEncoder) -> None:
+    texts = [f"paper number {i} about speech separation" for i in range(40)]
+    texts[7] = paper_text("Attention is all you need", "We propose the Transformer. " * 60)
+    first = encoder.encode(texts)
+    again = encoder.encode(texts)
+    np.testing.assert_array_equal(first, again)
+    one_by_one = OnnxEncoder(batch_size=1, threads=1).encode(texts[5:10])
+    np.testing.assert_allclose(one_by_one, first[5:10], atol=1e-4)
+
+
+def test_a_paraphrase_is_nearer_than_an_unrelated_sentence(encoder: OnnxEncoder) -> None:
+    query, paraphrase, unrelated = encoder.encode(
+        [
+            "the method that skips the reward model and optimises preferences on the policy",
+            "Direct preference optimization: your language model is secretly a reward model",
+            "Stereo radargrammetry using deep learning from airborne SAR images",
+        ]
+    )
+    assert float(query @ paraphrase) > float(query @ unrelated) + 0.2
+
+
+def test_bad_settings_get_one_clear_error() -> None:
+    with pytest.raises(ValueError, match="max_tokens"):
+        OnnxEncoder(max_tokens=4)
+    with pytest.raises(ValueError, match="batch_size"):
+        OnnxEncoder(batch_size=0)
