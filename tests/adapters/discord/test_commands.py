@@ -355,7 +355,16 @@ async def test_long_trending_list_continues_in_follow_ups(
 ) -> None:
     call = await run_command(bot, fake_api, "trending", options={"count": 25})
     first = call.json["data"]
-    await fake_api.wait_for(lambda _c: len(fake_api.find("POST", FOLLOWUP)) >= 2)
+
+    def numbered(message: dict[str, Any]) -> int:
+        return sum(e.get("title", "").split(". ", 1)[0].isdigit() for e in message["embeds"])
+
+    # Wait for every follow-up: how many there are depends on how large the cards render.
+    await fake_api.wait_for(
+        lambda _c: (
+            numbered(first) + sum(numbered(c.json) for c in fake_api.find("POST", FOLLOWUP)) >= 25
+        )
+    )
     messages = [first, *(c.json for c in fake_api.find("POST", FOLLOWUP))]
     cards = 0
     for message in messages:
