@@ -1,8 +1,7 @@
 """Author-name identity: when two spellings of a name may be the same person.
 
-`Yann LeCun`, `Y. LeCun`, `LeCun, Yann`, `yann lecun` and `Yann Le Cun` all parse to
-surname `lecun` with given name `yann` (or its initial `y`), and so share the name key
-`lecun y`.  The rules, in order:
+`Yann LeCun`, `Y. LeCun`, `LeCun, Yann`, `yann lecun` and `Yann Le Cun` all parse to surname
+`lecun`, given name `yann` (or `y`), name key `lecun y`. The rules, in order:
 
 - **Folding.** NFKC, accents dropped (`Schrödinger` = `Schrodinger`), other Latin letters
   transliterated by `anyascii` (`Łukasz` = `Lukasz`, `ß` = `ss`), case folded. Letters of
@@ -19,9 +18,8 @@ surname `lecun` with given name `yann` (or its initial `y`), and so share the na
   name missing on one side is no conflict (`Yann LeCun` ~ `Yann A. LeCun`).
 - **Noise.** Titles in front (`Dr`, `Prof`) and suffixes at the end (`Jr`, `III`) are dropped.
 
-A *person* is grouped by surname and full first given name (`yann lecun`); names that
-give only an initial are grouped apart (`y lecun`) and folded into the one person they
-can be, when there is just one (see `AuthorIndex.candidates`).
+A *person* is grouped by surname and full first given name (`yann lecun`); initial-only
+names (`y lecun`) fold into the one person they can be, if just one (`AuthorIndex.candidates`).
 """
 
 from __future__ import annotations
