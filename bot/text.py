@@ -94,3 +94,31 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """`1 paper`, `2 papers`, `0 papers`: the count with the noun in the right number."""
     word = singular if count == 1 else (plural_form or singular + "s")
     return f"{count} {word}"
+
+
+# An absolute http(s) URL with a plain host and none of the characters that end or break
+# a link in Slack mrkdwn (`<url|label>`) or Markdown (`[label](url)`): whitespace,
+# `<>|`, brackets, parentheses, quotes, backslash, backtick.
+_SAFE_URL = re.compile(
+    r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?"
+    r"(?:[/?#][^\s<>|()\[\]{}\"'`\\]*)?$"
+)
+_GITHUB_SHORT = re.compile(r"^[\w.-]+/[\w.-]+$")
+MAX_URL_LENGTH = 2048
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` if it is safe to put in a link on any platform, else None.
+
+    Paper links (githubRepo, projectPage, ids) come from sources anyone can edit, so a
+    value like `https://github.com/a/b) · [Free Nitro](https://evil.example)` must never
+    become a second, clickable link. A bare `owner/name` is read as a GitHub repository.
+    """
+    if not url:
+        return None
+    url = url.strip()
+    if _GITHUB_SHORT.match(url):
+        url = f"https://github.com/{url}"
+    if len(url) > MAX_URL_LENGTH or not _SAFE_URL.match(url):
+        return None
+    return url

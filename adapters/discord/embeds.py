@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.models import Digest, Paper, PaperCard, Reply, ReplyKind
-from bot.text import clean_text, plural, shorten
+from bot.text import clean_text, plural, safe_url, shorten
 
 MAX_EMBEDS = 10
 MAX_TOTAL = 6000
@@ -93,19 +93,17 @@ def _authors_line(card: PaperCard) -> str | None:
 
 
 def _links(paper: Paper) -> str | None:
-    links: list[str] = []
-    if paper.arxiv_url:
-        links.append(f"[arXiv]({paper.arxiv_url})")
-    if paper.hf_url:
-        links.append(f"[Hugging Face]({paper.hf_url})")
-    if paper.url and not paper.is_arxiv:
-        links.append(f"[Paper]({paper.url})")
-    if paper.search_url:
-        links.append(f"[Search arXiv]({paper.search_url})")
-    if paper.github_repo and paper.github_repo.startswith(("https://", "http://")):
-        links.append(f"[Code]({paper.github_repo})")
-    if paper.project_page and paper.project_page.startswith(("https://", "http://")):
-        links.append(f"[Project]({paper.project_page})")
+    # Every target goes through the shared validator: ids, repos and project pages come
+    # from sources anyone can edit, and a `)` in one would start a second, forged link.
+    targets = [
+        ("arXiv", paper.arxiv_url),
+        ("Hugging Face", paper.hf_url),
+        ("Paper", None if paper.is_arxiv else paper.url),
+        ("Search arXiv", paper.search_url),
+        ("Code", paper.github_repo),
+        ("Project", paper.project_page),
+    ]
+    links = [f"[{label}]({href})" for label, url in targets if (href := safe_url(url))]
     return " · ".join(links) or None
 
 
@@ -119,7 +117,7 @@ def card_embed(
     paper = card.paper
     prefix = f"{card.rank}. " if card.rank is not None else ""
     title = shorten(prefix + clean_text(paper.title), MAX_TITLE)
-    url = paper.url or paper.hf_url
+    url = safe_url(paper.url or paper.hf_url)
     parts: list[str] = []
     authors = _authors_line(card)
     if authors:

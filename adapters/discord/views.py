@@ -26,6 +26,7 @@ from adapters.discord.translate import build_request
 from bot.commands.core import CommandCore
 from bot.commands.parser import replay
 from bot.models import PageCursor, Reply, ReplyKind
+from bot.paging import button_int
 from bot.ports import KeyValueStore
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,11 @@ _TEMPLATE = re.compile(
     r"papers:page:(?P<command>search|trending):(?P<offset>\d{1,9}):(?P<mode>[qh]):(?P<value>.*)",
     re.S,
 )
+
+
+def page_offset(match: re.Match[str]) -> int | None:
+    """The offset of a matched page id, or None when a forged id asks for an absurd page."""
+    return button_int(int(match["offset"]))
 
 
 def _fits(custom_id: str) -> bool:
@@ -108,12 +114,16 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPL
         /,
     ) -> PageButton:
         query: str | None = match["value"]
-        if match["mode"] == "h":
+        offset = page_offset(match)
+        if offset is None:
+            # A forged id: the callback answers "expired" for an empty query.
+            query, offset = "", 0
+        elif match["mode"] == "h":
             kv: KeyValueStore | None = interaction.client.kv
             query = await asyncio.to_thread(QueryStore(kv).get, match["value"]) if kv else None
         return cls(
             match["command"],
-            int(match["offset"]),
+            offset,
             query if query is not None else "",
             custom_id=match.string,
             label=getattr(item, "label", None) or "Page",

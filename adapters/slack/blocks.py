@@ -27,7 +27,9 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.models import Digest, PageCursor, PaperCard, Reply, ReplyKind
+from bot.paging import MAX_LIMIT, button_int
 from bot.text import clean_text, plural, shorten
+from bot.text import safe_url as safe_http_url
 
 MAX_BLOCKS = 50
 SECTION_MAX = 3000
@@ -48,7 +50,6 @@ ACTION_NEXT = "papers_next"
 ACTION_PREVIOUS = "papers_previous"
 ACTION_SHARE = "papers_share"
 
-_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
 
@@ -65,16 +66,9 @@ def safe_text(text: str | None, limit: int) -> str:
 
 
 def safe_url(url: str | None) -> str | None:
-    """A URL fit for `<url|label>`: http(s) only, no characters that end the link early."""
-    if not url:
-        return None
-    url = url.strip()
-    if not url.startswith(("http://", "https://")) and re.match(r"^[\w.-]+/[\w.-]+$", url):
-        # Stored GitHub repos are sometimes just "owner/name".
-        url = f"https://github.com/{url}"
-    if not _SAFE_URL.match(url):
-        return None
-    return escape(url)
+    """A URL fit for `<url|label>` (see `bot.text.safe_url`), escaped for mrkdwn."""
+    href = safe_http_url(url)
+    return escape(href) if href else None
 
 
 def link(url: str | None, label: str) -> str:
@@ -212,11 +206,12 @@ def decode_button(value: str | None) -> ButtonState | None:
     if not isinstance(data, dict) or data.get("c") not in {"search", "trending"}:
         return None
     query = data.get("q", "")
-    offset = data.get("o", 0)
+    # Button values come back from the client: any JSON at all may arrive here.
+    offset = button_int(data.get("o", 0))
     count = data.get("n")
-    if not isinstance(query, str) or not isinstance(offset, int) or offset < 0:
+    if not isinstance(query, str) or offset is None:
         return None
-    if count is not None and not isinstance(count, int):
+    if count is not None and button_int(count, maximum=MAX_LIMIT) is None:
         return None
     return ButtonState(data["c"], clean_text(query), offset, count)
 

@@ -41,6 +41,7 @@ from bot.models import (
     Subscription,
     SubscriptionSpec,
 )
+from bot.panic import is_native_panic
 from bot.ports import SearchEngine, UnitOfWorkFactory
 from bot.text import bare_arxiv_id, clean_text, plural, shorten
 from bot.trending.score import TrendingQuery, top_trending
@@ -154,14 +155,25 @@ class CommandCore:
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("command failed (ref %s): %s", ref, repr(request.command)[:300])
-            observe_command(request.platform, label, "failed")
-            return Reply(
-                ReplyKind.ERROR,
-                f"Sorry, something went wrong on our side (ref {ref}). Please try again.",
-            )
+            return self._apology(request, label, ref)
+        except BaseException as exc:
+            # A panic in tantivy is a BaseException; anything else (cancellation, exit)
+            # must still propagate.
+            if not is_native_panic(exc):
+                raise
+            ref = uuid.uuid4().hex[:8]
+            log.exception("command panicked in native code (ref %s): %s", ref, label)
+            return self._apology(request, label, ref)
         outcome = "rejected" if reply.kind is ReplyKind.ERROR else "ok"
         observe_command(request.platform, label, outcome)
         return reply
+
+    def _apology(self, request: CommandRequest, command: str, ref: str) -> Reply:
+        observe_command(request.platform, command, "failed")
+        return Reply(
+            ReplyKind.ERROR,
+            f"Sorry, something went wrong on our side (ref {ref}). Please try again.",
+        )
 
     def handle(self, request: CommandRequest) -> Reply:
         """Synchronous body of `dispatch`, for callers already off the event loop."""

@@ -42,6 +42,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.models import Paper, PaperCard, SearchResults
+from bot.paging import MAX_LIMIT, MAX_OFFSET, clamp
 from bot.search.query import ParsedQuery, parse_query
 
 __all__ = ["PaperIndex", "typo_budget"]
@@ -636,8 +637,9 @@ class PaperIndex:
         `total` counts the ranked candidates: every match up to `CANDIDATES` (or up to
         `offset + limit`, when a later page is asked for).
         """
-        limit = max(0, limit)
-        offset = max(0, offset)
+        # Offsets come from buttons: never let one size the candidate request.
+        limit = clamp(limit, MAX_LIMIT)
+        offset = clamp(offset, MAX_OFFSET)
         parsed = parse_query(query)
         with self._lock:
             if parsed.is_empty or len(self) == 0:

@@ -413,3 +413,15 @@ async def test_resubscribing_keeps_what_is_not_given(
     spec = _subscription(core).spec
     assert spec.at.strftime("%H:%M") == "10:00"
     assert (spec.keywords, spec.top_n, len(spec.weekdays)) == (("speech",), 3, 7)
+
+
+async def test_forged_page_button_with_huge_offset_says_expired(
+    bot: PapersBot, fake_api: FakeDiscordAPI
+) -> None:
+    first = await run_command(bot, fake_api, "search", options={"query": "speech"})
+    page1 = first.json["data"]
+    # discord.py dispatches only ids present on the message, so forge the message too.
+    forged = "papers:page:search:999999999:q:speech"
+    button(page1, "Next")["custom_id"] = forged
+    call = await _press(bot, fake_api, page1, forged, 2)
+    assert "expired" in all_text(call.json["data"])
