@@ -1,4 +1,4 @@
-"""Hostile paper fields never become links, on either platform (one set of values, two renderers)."""
+"""Hostile paper fields never become links on either platform (same values, two renderers)."""
 
 from __future__ import annotations
 
