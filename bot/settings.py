@@ -189,6 +189,18 @@ class Settings(BaseSettings):
         alias="PAPERS_INGEST_ARXIV_CRON",
         description="Crontab (UTC) for fetching new arXiv listings while serving.",
     )
+    ingest_max_file_bytes: int = Field(
+        default=2 << 30,
+        gt=0,
+        alias="PAPERS_INGEST_MAX_FILE_BYTES",
+        description="Largest decompressed ingest file, in bytes; larger files are refused.",
+    )
+    ingest_max_record_bytes: int = Field(
+        default=1 << 20,
+        gt=0,
+        alias="PAPERS_INGEST_MAX_RECORD_BYTES",
+        description="Largest single record (JSON Lines line or one paper's text), in bytes.",
+    )
     ingest_arxiv_categories: str = Field(
         default="cs.LG,cs.CL,cs.CV,cs.AI",
         alias="PAPERS_INGEST_ARXIV_CATEGORIES",

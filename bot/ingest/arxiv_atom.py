@@ -5,8 +5,9 @@ hard-wrapped titles and summaries are unwrapped, authors keep their order, and t
 primary category comes first among the categories. arXiv reports errors as HTTP 200
 with a single entry titled `Error`; that becomes an `IngestError` carrying its summary.
 
-XML is parsed with the standard library. A DOCTYPE is refused outright: arXiv never
-sends one, and refusing it rules out entity-expansion attacks without defusedxml.
+XML is parsed with defusedxml, which refuses any DTD (arXiv never sends one), and so
+every entity-expansion attack, whatever the document's encoding. The content must be
+UTF-8, as arXiv's is; an unknown or exotic declared encoding is refused too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from bot.ingest.common import clean, clean_or_none, iso_date
 from bot.ingest.errors import IngestError
@@ -26,7 +30,8 @@ NS = {
     "arxiv": "http://arxiv.org/schemas/atom",
     "opensearch": "http://a9.com/-/spec/opensearch/1.1/",
 }
-_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# An ASCII count; `str.isdigit` also accepts `²`, which `int` then refuses.
+_COUNT = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +49,26 @@ def parse_arxiv_atom(data: str | bytes) -> list[PaperRecord]:
 
 def parse_arxiv_page(data: str | bytes) -> AtomPage:
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    if _DOCTYPE.search(raw):
-        raise IngestError("XML with a DOCTYPE or ENTITY declaration is refused", "prolog")
     try:
-        root = ET.fromstring(raw)
+        # Strict UTF-8 first: expat would otherwise detect UTF-16 (no BOM needed) itself.
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"XML is not UTF-8: {exc.reason}", f"byte offset {exc.start}") from None
+    if (nul := raw.find(b"\x00")) >= 0:
+        # Valid UTF-8, but XML never holds NUL: this is UTF-16 (or binary) in disguise.
+        raise IngestError("XML is not UTF-8: NUL byte (UTF-16?)", f"byte offset {nul}")
+    try:
+        root = fromstring(raw, forbid_dtd=True)
     except ET.ParseError as exc:
         line, column = exc.position
         raise IngestError(f"invalid XML: {exc}", f"line {line} column {column + 1}") from None
+    except DefusedXmlException as exc:
+        raise IngestError(
+            f"XML with a DTD or entity declaration is refused ({exc})", "prolog"
+        ) from None
+    except (LookupError, ValueError) as exc:
+        # An unknown (`UTV-8`) or unsupported (`UTF-7`) declared encoding.
+        raise IngestError(f"XML declares an unusable encoding: {exc}", "prolog") from None
     if root.tag != f"{{{NS['atom']}}}feed":
         raise IngestError(f"expected an Atom <feed>, found <{_local(root.tag)}>", "root element")
     entries = root.findall("atom:entry", NS)
@@ -59,7 +77,7 @@ def parse_arxiv_page(data: str | bytes) -> AtomPage:
     records = [_parse_entry(entry, f"entry {n}") for n, entry in enumerate(entries, start=1)]
     return AtomPage(
         records=records,
-        total_results=int(total) if total and total.strip().isdigit() else None,
+        total_results=int(total) if total and _COUNT.fullmatch(total.strip()) else None,
         entries=len(entries),
     )
 

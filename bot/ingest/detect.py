@@ -69,8 +69,9 @@ def _json_or_jsonl(text: str) -> Format:
     first, _, rest = text.partition("\n")
     try:
         obj = json.loads(first)
-    except json.JSONDecodeError:
-        # A pretty-printed or truncated object: the JSON parser reports what is wrong.
+    except (ValueError, RecursionError):
+        # A pretty-printed, truncated or hostile object (nested too deep, a 5,000-digit
+        # number): the JSON parser reports what is wrong.
         return Format.HF_JSON
     if rest.strip() or (isinstance(obj, dict) and "abstract" in obj):
         return Format.JSONL

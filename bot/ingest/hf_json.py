@@ -35,6 +35,11 @@ def parse_hf_json(text: str | bytes) -> list[PaperRecord]:
         raise IngestError(
             f"{problem}: {exc.msg}", f"line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise IngestError("JSON is nested too deeply", "top level") from None
+    except ValueError as exc:
+        # e.g. an integer of thousands of digits (Python's int conversion limit).
+        raise IngestError(f"invalid JSON: {exc}", "top level") from None
     return parse_hf_items(data)
 
 

@@ -50,6 +50,11 @@ def iter_jsonl(lines: Iterable[bytes], *, source: str | None = None) -> Iterator
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise IngestError(f"invalid JSON: {exc.msg} (column {exc.colno})", where) from None
+        except RecursionError:
+            raise IngestError("JSON is nested too deeply", where) from None
+        except ValueError as exc:
+            # e.g. an integer of thousands of digits (Python's int conversion limit).
+            raise IngestError(f"invalid JSON: {exc}", where) from None
         if not isinstance(data, dict):
             raise IngestError(f"expected a JSON object, got {type(data).__name__}", where)
         yield parse_line(data, where, source=source)
@@ -108,7 +113,10 @@ def _snapshot_authors(data: dict[str, Any], where: str) -> tuple[str, ...]:
     parsed = data.get("authors_parsed")
     # authors_parsed ([last, first, suffix]) is cleaner than splitting the string.
     if isinstance(parsed, list) and parsed and all(isinstance(p, list) for p in parsed):
-        names = [" ".join(str(x) for x in (p[1:2] + p[0:1] + p[2:3]) if x) for p in parsed]
+        names = [
+            " ".join(x for x in (p[1:2] + p[0:1] + p[2:3]) if isinstance(x, str) and x)
+            for p in parsed
+        ]
         return tuple(n for n in (clean(n) for n in names) if n)
     value = data.get("authors")
     if value is None:
@@ -129,7 +137,7 @@ def _snapshot_date(data: dict[str, Any], where: str) -> date | None:
             if isinstance(created, str):
                 try:
                     return parsedate_to_datetime(created).date()
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     raise IngestError(
                         f"versions[0].created {created[:40]!r} is not an RFC 2822 date", where
                     ) from None

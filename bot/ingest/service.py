@@ -25,6 +25,14 @@ from bot.ingest.errors import IngestError
 from bot.ingest.hf_json import parse_hf_json
 from bot.ingest.hf_page import parse_hf_page
 from bot.ingest.jsonl import iter_jsonl
+from bot.ingest.limits import (
+    CappedReader,
+    Limits,
+    capped_lines,
+    check_records,
+    decompress,
+    file_too_large,
+)
 from bot.metrics import count_ingested
 from bot.models import PaperRecord, UpsertStats
 from bot.ports import PaperRepository
@@ -45,6 +53,7 @@ Progress = Callable[[int, int], None]
 # Report streaming progress every this many lines; a callback per line would cost more
 # than the parsing.
 PROGRESS_EVERY = 2000
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,27 +92,35 @@ class FileResult:
         }
 
 
-def parse_content(data: bytes, fmt: Format, *, as_of: date) -> list[PaperRecord]:
+def parse_content(
+    data: bytes, fmt: Format, *, as_of: date, limits: Limits = DEFAULT_LIMITS
+) -> list[PaperRecord]:
     """Records from a whole (decompressed) file of a known format."""
     if fmt is Format.JSONL:
-        return list(iter_jsonl(data.splitlines(keepends=True)))
+        return list(iter_jsonl(capped_lines(io.BytesIO(data), limits.record_bytes)))
     text = decode_utf8(data)
     if fmt is Format.HF_PAGE:
-        return parse_hf_page(text, as_of=as_of)
-    if fmt is Format.HF_JSON:
-        return parse_hf_json(text)
-    return parse_arxiv_atom(data)
+        records = parse_hf_page(text, as_of=as_of)
+    elif fmt is Format.HF_JSON:
+        records = parse_hf_json(text)
+    else:
+        records = parse_arxiv_atom(data)
+    return check_records(records, limits.record_bytes)
 
 
-def parse_bytes(data: bytes, *, as_of: date) -> tuple[Format, list[PaperRecord]]:
+def parse_bytes(
+    data: bytes, *, as_of: date, limits: Limits = DEFAULT_LIMITS
+) -> tuple[Format, list[PaperRecord]]:
     """Detect and parse content held in memory (gzip allowed)."""
     if is_gzip(data):
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
+            data = decompress(data, limits.file_bytes)
+        except zlib.error as exc:
             raise IngestError(f"corrupt gzip data: {exc}") from None
+    elif len(data) > limits.file_bytes:
+        raise file_too_large(limits.file_bytes)
     fmt = detect_format(data[:HEAD_BYTES])
-    return fmt, parse_content(data, fmt, as_of=as_of)
+    return fmt, parse_content(data, fmt, as_of=as_of, limits=limits)
 
 
 def store(
@@ -153,6 +170,7 @@ def ingest_file(
     now: datetime,
     name: str | None = None,
     progress: Progress | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> FileResult:
     """Ingest one file in one transaction. Raises `IngestError` (or `OSError`) on failure,
     after which the database is unchanged by this file."""
@@ -164,8 +182,13 @@ def ingest_file(
         raw.seek(0)
         # BufferedReader over GzipFile: line iteration is several times faster than on
         # the bare GzipFile.
-        stream: IO[bytes] = (
-            io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), 1 << 16) if compressed else raw
+        # The cap sits under the buffer, on the decompressed bytes: a gzip bomb stops at
+        # the limit instead of filling memory.
+        stream: IO[bytes] = io.BufferedReader(
+            CappedReader(
+                gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw, limits.file_bytes
+            ),
+            1 << 16,
         )
         try:
             head = stream.read(HEAD_BYTES)
@@ -173,12 +196,13 @@ def ingest_file(
             stream.seek(0)
             if fmt is Format.JSONL:
                 counter = _Counter(raw, size, progress)
+                lines = capped_lines(stream, limits.record_bytes)
                 stats = store(
-                    uow_factory, counter.wrap(iter_jsonl(stream)), now=now, source=fmt.value
+                    uow_factory, counter.wrap(iter_jsonl(lines)), now=now, source=fmt.value
                 )
                 records = counter.count
             else:
-                parsed = parse_content(stream.read(), fmt, as_of=as_of)
+                parsed = parse_content(stream.read(), fmt, as_of=as_of, limits=limits)
                 stats = store(uow_factory, parsed, now=now, source=fmt.value)
                 records = len(parsed)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
@@ -197,6 +221,7 @@ def ingest_paths(
     now: datetime,
     progress: Callable[[str], Progress | None] | None = None,
     on_result: Callable[[FileResult], None] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[FileResult]:
     """Ingest each file in its own transaction. A bad file is recorded in its result
     (with `error` set) and the others still go in."""
@@ -211,6 +236,7 @@ def ingest_paths(
                 now=now,
                 name=name,
                 progress=progress(name) if progress else None,
+                limits=limits,
             )
         except IngestError as exc:
             result = FileResult(name=name, error=str(exc))

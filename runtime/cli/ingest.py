@@ -31,6 +31,7 @@ from bot.ingest.fetch_arxiv import fetch_arxiv
 from bot.ingest.fetch_hf import fetch_daily_papers
 from bot.ingest.hf_json import parse_hf_items
 from bot.ingest.http_retry import DEFAULT_POLICY, RetryPolicy
+from bot.ingest.limits import ingest_limits
 from bot.ingest.service import FileResult, ingest_paths, ingest_seeds, store
 from bot.models import PaperRecord
 from bot.text import plural
@@ -194,6 +195,7 @@ def file(
                 now=datetime.now(UTC),
                 progress=progress,
                 on_result=echo,
+                limits=ingest_limits(load_settings()),
             )
         with database.uow() as uow:
             total = uow.papers.count()
