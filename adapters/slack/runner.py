@@ -19,6 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from adapters.ops.http import start_site
 from adapters.slack.app import SlackBot, build_slack_app
 from adapters.slack.config import SlackSettings
+from adapters.slack.raw_guard import RawGuard
 from bot.commands.core import CommandCore
 from bot.ports import KeyValueStore
 
@@ -31,7 +32,17 @@ MAX_BODY = 1024 * 1024
 def build_web_app(bot: SlackBot) -> web.Application:
     app: AsyncApp = bot.app
 
+    secret = bot.settings.slack_signing_secret
+    guard = RawGuard(secret.get_secret_value()) if secret is not None else None
+
     async def events(request: web.Request) -> web.StreamResponse:
+        if guard is not None:
+            # Before to_bolt_request: building the bolt request parses the body.
+            verdict = guard.check(
+                request.remote or "unknown", await request.read(), request.headers
+            )
+            if verdict is not None:
+                return web.json_response({"error": "invalid request"}, status=verdict[0])
         bolt_request = await to_bolt_request(request)
         bolt_response = await app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
