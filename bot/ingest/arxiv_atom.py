@@ -64,7 +64,7 @@ def parse_arxiv_page(data: str | bytes) -> AtomPage:
         raise IngestError(f"invalid XML: {exc}", f"line {line} column {column + 1}") from None
     except DefusedXmlException as exc:
         raise IngestError(
-            f"XML with a DTD or entity declaration is refused ({exc})", "prolog"
+            f"XML with a DOCTYPE (DTD) or ENTITY declaration is refused ({exc})", "prolog"
         ) from None
     except (LookupError, ValueError) as exc:
         # An unknown (`UTV-8`) or unsupported (`UTF-7`) declared encoding.
