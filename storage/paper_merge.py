@@ -49,6 +49,29 @@ class Draft:
     key: int | None = None
     original: dict[str, Any] = field(default_factory=dict)
     absorbed: list[int] = field(default_factory=list)
+    # An incoming record landed here; rows loaded only because they share a title are
+    # not counted in the stats.
+    hit: bool = False
+
+
+class Written:
+    """Identities of the papers one `upsert_many` call has written (id, else title key)."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.titles: set[str] = set()
+
+    def add(self, drafts: Iterable[dict[str, Any]]) -> None:
+        for values in drafts:
+            if values["paper_id"]:
+                self.ids.add(values["paper_id"])
+            else:
+                self.titles.add(values["title_key"])
+
+    def has(self, values: dict[str, Any]) -> bool:
+        if values.get("paper_id"):
+            return values["paper_id"] in self.ids
+        return values.get("title_key") in self.titles
 
 
 def record_values(rec: PaperRecord) -> dict[str, Any]:
@@ -170,8 +193,9 @@ def reconcile(
                 same_title.remove(orphan)
                 merged += 1
         if target is None:
-            register(Draft(values=values))
+            register(Draft(values=values, hit=True))
         else:
+            target.hit = True
             had_id = target.values["paper_id"]
             _merge_into(target.values, values)
             if had_id is None and target.values["paper_id"]:

@@ -18,7 +18,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.models import Paper, PaperRecord, UpsertStats
 from storage.dialect import SqlDialect
-from storage.paper_merge import CHUNK, ROW_FIELDS, Draft, chunks, reconcile, record_values
+from storage.paper_merge import (
+    CHUNK,
+    ROW_FIELDS,
+    Draft,
+    Written,
+    chunks,
+    reconcile,
+    record_values,
+)
 from storage.tables import PaperRow, SentPaperRow, UpvoteSnapshotRow
 
 # The Core table: bulk inserts through it skip the ORM's per-row bookkeeping.
@@ -60,11 +68,16 @@ class SqlPaperRepository:
 
     def upsert_many(self, records: Iterable[PaperRecord], *, seen_at: datetime) -> UpsertStats:
         stats = UpsertStats()
+        # Papers this call already counted: a paper repeated in a later chunk is a
+        # repeat, not one more "unchanged" paper.
+        written = Written()
         for chunk in chunks(records, CHUNK):
-            stats = stats + self._upsert_chunk(chunk, seen_at)
+            stats = stats + self._upsert_chunk(chunk, seen_at, written)
         return stats
 
-    def _upsert_chunk(self, chunk: list[PaperRecord], seen_at: datetime) -> UpsertStats:
+    def _upsert_chunk(
+        self, chunk: list[PaperRecord], seen_at: datetime, written: Written
+    ) -> UpsertStats:
         incoming = [record_values(rec) for rec in chunk]
         ids = {v["paper_id"] for v in incoming if v["paper_id"]}
         keys = {v["title_key"] for v in incoming if v["title_key"]}
@@ -72,7 +85,7 @@ class SqlPaperRepository:
             return UpsertStats()
         stored = {row.key: row for row in self._rows_matching(ids, keys)}
         drafts, merged = reconcile(((k, _row_values(r)) for k, r in stored.items()), incoming)
-        return self._write(drafts, stored, seen_at, merged)
+        return self._write(drafts, stored, seen_at, merged, written)
 
     def _rows_matching(self, ids: set[str], keys: set[str]) -> list[PaperRow]:
         condition: ColumnElement[bool] = PaperRow.title_key.in_(keys)
@@ -81,9 +94,15 @@ class SqlPaperRepository:
         return list(self.session.scalars(select(PaperRow).where(condition)))
 
     def _write(
-        self, drafts: list[Draft], stored: dict[int, PaperRow], seen_at: datetime, merged: int
+        self,
+        drafts: list[Draft],
+        stored: dict[int, PaperRow],
+        seen_at: datetime,
+        merged: int,
+        written: Written,
     ) -> UpsertStats:
         inserted = updated = unchanged = 0
+        repeats = {id(d) for d in drafts if d.key is not None and written.has(d.original)}
         snapshots: list[dict[str, Any]] = []
         absorbed = [key for d in drafts for key in d.absorbed]
         if absorbed:
@@ -94,13 +113,13 @@ class SqlPaperRepository:
                 new_rows.append({**draft.values, "first_seen": seen_at, "updated": seen_at})
                 continue
             if draft.values == draft.original and not draft.absorbed:
-                unchanged += 1
+                unchanged += draft.hit and id(draft) not in repeats
                 continue
             row = stored[draft.key]
             for name, value in draft.values.items():
                 setattr(row, name, value)
             row.updated = seen_at
-            updated += 1
+            updated += id(draft) not in repeats
             if draft.values["upvotes"] is not None and draft.values[
                 "upvotes"
             ] != draft.original.get("upvotes"):
@@ -135,6 +154,7 @@ class SqlPaperRepository:
             )
         if snapshots:
             self.session.execute(insert(UpvoteSnapshotRow), snapshots)
+        written.add(d.values for d in drafts if d.hit)
         return UpsertStats(inserted=inserted, updated=updated, unchanged=unchanged, merged=merged)
 
     def _absorb(self, drafts: list[Draft]) -> None:

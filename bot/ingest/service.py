@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -22,6 +23,7 @@ from typing import IO, Protocol
 from bot.ingest.arxiv_atom import parse_arxiv_atom
 from bot.ingest.detect import HEAD_BYTES, Format, decode_utf8, detect_format, is_gzip
 from bot.ingest.errors import IngestError
+from bot.ingest.fit import fit_records
 from bot.ingest.hf_json import parse_hf_json
 from bot.ingest.hf_page import parse_hf_page
 from bot.ingest.jsonl import iter_jsonl
@@ -55,6 +57,8 @@ Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 2000
 DEFAULT_LIMITS = Limits()
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class FileResult:
@@ -65,6 +69,14 @@ class FileResult:
     records: int = 0
     stats: UpsertStats = field(default_factory=UpsertStats)
     error: str | None = None
+    # One line per record left out because it cannot be stored (see bot.ingest.fit).
+    rejected: tuple[str, ...] = ()
+
+    @property
+    def repeated(self) -> int:
+        """Records of a paper seen earlier in the same file (merged into it, not counted)."""
+        s = self.stats
+        return max(0, self.records - len(self.rejected) - s.inserted - s.updated - s.unchanged)
 
     @property
     def ok(self) -> bool:
@@ -74,9 +86,18 @@ class FileResult:
         if self.error is not None:
             return f"{self.name}: {self.error}"
         s = self.stats
+        # records = new + updated + unchanged + rejected + repeated; the last two are
+        # shown only when there are any.
+        extra = ""
+        if self.rejected:
+            extra += f", {len(self.rejected)} rejected"
+        if self.repeated:
+            extra += f", {self.repeated} repeated in the file"
+        if s.merged:
+            extra += f", {s.merged} merged"
         return (
             f"{self.name}: {self.records} papers ({s.inserted} new, {s.updated} updated, "
-            f"{s.unchanged} unchanged" + (f", {s.merged} merged" if s.merged else "") + ")"
+            f"{s.unchanged} unchanged{extra})"
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -88,6 +109,9 @@ class FileResult:
             "updated": self.stats.updated,
             "unchanged": self.stats.unchanged,
             "merged": self.stats.merged,
+            "rejected": len(self.rejected),
+            "repeated": self.repeated,
+            "rejections": list(self.rejected),
             "error": self.error,
         }
 
@@ -129,10 +153,19 @@ def store(
     *,
     now: datetime,
     source: str = "unknown",
+    rejected: list[str] | None = None,
 ) -> UpsertStats:
-    """Upsert records in one transaction; nothing is kept if iterating them fails."""
+    """Upsert records in one transaction; nothing is kept if iterating them fails.
+
+    A record that cannot be stored (an over-long id, a count past 2^31) is left out and
+    its line appended to `rejected` (logged when no list is given); the rest go in.
+    """
+    lines: list[str] = [] if rejected is None else rejected
     with uow_factory() as uow:
-        stats = uow.papers.upsert_many(records, seen_at=now)
+        stats = uow.papers.upsert_many(fit_records(records, lines), seen_at=now)
+    if rejected is None:
+        for line in lines:
+            log.warning("%s record rejected: %s", source, line)
     # Counted only once committed, so papers_ingested_total never counts a rollback.
     count_ingested(source, stats)
     return stats
@@ -143,8 +176,11 @@ def ingest_bytes(
 ) -> FileResult:
     """Ingest content held in memory. Raises `IngestError`; the database is then unchanged."""
     fmt, records = parse_bytes(data, as_of=as_of)
-    stats = store(uow_factory, records, now=now, source=fmt.value)
-    return FileResult(name=name, format=fmt, records=len(records), stats=stats)
+    rejected: list[str] = []
+    stats = store(uow_factory, records, now=now, source=fmt.value, rejected=rejected)
+    return FileResult(
+        name=name, format=fmt, records=len(records), stats=stats, rejected=tuple(rejected)
+    )
 
 
 class _Counter:
@@ -194,23 +230,28 @@ def ingest_file(
             head = stream.read(HEAD_BYTES)
             fmt = detect_format(head)
             stream.seek(0)
+            rejected: list[str] = []
             if fmt is Format.JSONL:
                 counter = _Counter(raw, size, progress)
                 lines = capped_lines(stream, limits.record_bytes)
                 stats = store(
-                    uow_factory, counter.wrap(iter_jsonl(lines)), now=now, source=fmt.value
+                    uow_factory,
+                    counter.wrap(iter_jsonl(lines)),
+                    now=now,
+                    source=fmt.value,
+                    rejected=rejected,
                 )
                 records = counter.count
             else:
                 parsed = parse_content(stream.read(), fmt, as_of=as_of, limits=limits)
-                stats = store(uow_factory, parsed, now=now, source=fmt.value)
+                stats = store(uow_factory, parsed, now=now, source=fmt.value, rejected=rejected)
                 records = len(parsed)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             # Corruption anywhere in a gzip stream surfaces while reading.
             raise IngestError(f"corrupt gzip data: {exc}") from None
     if progress is not None:
         progress(size, size)
-    return FileResult(name=name, format=fmt, records=records, stats=stats)
+    return FileResult(name=name, format=fmt, records=records, stats=stats, rejected=tuple(rejected))
 
 
 def ingest_paths(

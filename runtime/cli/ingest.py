@@ -74,8 +74,13 @@ def _report(results: list[FileResult], *, as_json: bool, total_papers: int) -> N
         raise SystemExit(1)
 
 
+# Rejection reasons printed under a file's summary; --json carries all of them.
+MAX_REJECTIONS_SHOWN = 10
+
+
 def summary_line(result: FileResult) -> str:
-    """`NAME: N papers (a new, b updated, c unchanged)`, N being the sum of its parts."""
+    """`NAME: N papers (a new, b updated, c unchanged)`, N being the sum of its parts,
+    then one indented line per rejected record (up to MAX_REJECTIONS_SHOWN)."""
     if result.error is not None:
         return f"error: {result.name}: {result.error}"
     s = result.stats
@@ -86,9 +91,22 @@ def summary_line(result: FileResult) -> str:
     if s.merged:
         line += f", {s.merged} merged into papers known by title"
     if result.records != s.total:
-        # Repeats within a source (the seeds list some papers twice) count once.
+        # Repeats within a source (the seeds list some papers twice) count once, and
+        # records that cannot be stored are left out: entries = papers + both.
+        left_out = []
+        if result.repeated:
+            left_out.append(f"{result.repeated} repeated")
+        if result.rejected:
+            left_out.append(f"{len(result.rejected)} rejected")
         line += f" from {plural(result.records, 'entry', 'entries')}"
-    return line
+        if left_out:
+            line += f" ({', '.join(left_out)})"
+    shown = result.rejected[:MAX_REJECTIONS_SHOWN]
+    more = len(result.rejected) - len(shown)
+    lines = [line, *(f"  rejected: {reason}" for reason in shown)]
+    if more:
+        lines.append(f"  … and {more} more rejected (see --json)")
+    return "\n".join(lines)
 
 
 def _print_result(result: FileResult) -> None:
@@ -217,8 +235,11 @@ def _store_fetched(name: str, fetch: Fetch, as_json: bool, *, expected: int | No
         try:
             with _fetch_progress(name, expected) as on_progress:
                 records = fetch(on_progress)
-            stats = store(database.uow, records, now=datetime.now(UTC))
-            result = FileResult(name=name, records=len(records), stats=stats)
+            rejected: list[str] = []
+            stats = store(database.uow, records, now=datetime.now(UTC), rejected=rejected)
+            result = FileResult(
+                name=name, records=len(records), stats=stats, rejected=tuple(rejected)
+            )
         except IngestError as exc:
             result = FileResult(name=name, error=str(exc))
         _print_result(result)
