@@ -55,8 +55,9 @@ def _parse_error(body: bytes, content_type: str | None) -> str | None:
         return "body is not UTF-8"
     media = content_type.split(";")[0].strip() if content_type else None
     try:
-        # bolt's own parser, so this accepts exactly what bolt will accept.
-        parsed = parse_body(text, media)
+        # bolt's own parser, so this accepts exactly what bolt will accept. Its annotation
+        # says dict, but a JSON body of `[1]` or `null` comes back as it is.
+        parsed: object = parse_body(text, media)
     except (ValueError, RecursionError):
         return "unparseable body"
     if not isinstance(parsed, dict):

@@ -16,7 +16,7 @@ from bot.ingest.jsonl import iter_jsonl
 from bot.ingest.limits import Limits
 from bot.ingest.service import ingest_file, parse_bytes
 from storage.db import Database
-from tests.adapters.cli.helpers import run_cli
+from tests.runtime.cli.helpers import run_cli
 
 AS_OF = date(2025, 11, 7)
 NOW = datetime(2025, 11, 7, tzinfo=UTC)
