@@ -254,3 +254,23 @@ def test_console_script_usage_errors_exit_2(url: str, args: tuple[str, ...]) -> 
     assert result.returncode == 2, result.stderr
     (line,) = lines(result.stderr)
     assert line.startswith("error: ")
+
+
+def test_summary_counts_repeated_and_rejected_entries(url: str, tmp_path: Path) -> None:
+    # Entries add up: 2 papers + 1 repeated + 1 rejected (an id PostgreSQL cannot store).
+    path = tmp_path / "mixed.jsonl"
+    rows = [
+        {"id": "2411.00001", "title": "One", "abstract": "a"},
+        {"id": "2411.00002", "title": "Two", "abstract": "b"},
+        {"id": "2411.00001", "title": "One", "abstract": "a"},
+        {"id": "9" * 65, "title": "Long id", "abstract": "c"},
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = invoke(url, "ingest", "file", str(path))
+    assert result.exit_code == 0, result.stderr
+    out = lines(result.stderr)
+    assert out[0] == (
+        f"{path}: 2 papers (2 new, 0 updated, 0 unchanged) from 4 entries (1 repeated, 1 rejected)"
+    )
+    assert out[1].startswith("  rejected: ") and "record 4" in out[1]
+    assert len(out) == 2
