@@ -34,6 +34,17 @@ def _tantivy_panic() -> BaseException:
     raise AssertionError("tantivy no longer panics; this test needs another trigger")
 
 
+def _request() -> CommandRequest:
+    return CommandRequest(
+        platform=Platform.SLACK,
+        workspace="T1",
+        channel="C1",
+        user="U1",
+        can_manage=True,
+        command=parse("search diffusion"),
+    )
+
+
 class PanickingEngine(SubstringEngine):
     """An engine whose native backend panics, as tantivy did before offsets were clamped."""
 
@@ -45,16 +56,8 @@ async def test_native_panic_gets_the_apology(
     sqlite_db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     core = CommandCore(sqlite_db.uow, PanickingEngine([]), CoreConfig(), clock=lambda: NOW)
-    request = CommandRequest(
-        platform=Platform.SLACK,
-        workspace="T1",
-        channel="C1",
-        user="U1",
-        can_manage=True,
-        command=parse("search diffusion"),
-    )
     with caplog.at_level(logging.ERROR):
-        reply = await core.dispatch(request)
+        reply = await core.dispatch(_request())
     assert reply.kind is ReplyKind.ERROR and "ref" in reply.text
     assert "panicked in native code" in caplog.text
 
@@ -65,13 +68,5 @@ async def test_cancellation_still_propagates(sqlite_db: Database) -> None:
             raise KeyboardInterrupt
 
     core = CommandCore(sqlite_db.uow, Interrupted([]), CoreConfig(), clock=lambda: NOW)
-    request = CommandRequest(
-        platform=Platform.SLACK,
-        workspace="T1",
-        channel="C1",
-        user="U1",
-        can_manage=True,
-        command=parse("search diffusion"),
-    )
     with pytest.raises(KeyboardInterrupt):
-        await core.dispatch(request)
+        await core.dispatch(_request())
