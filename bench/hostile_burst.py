@@ -2,7 +2,8 @@
 
 Runs tests/adapters/slack/test_hostile_requests.py with HOSTILE_BURST=1000: it starts
 `papers-bot serve slack` as a subprocess against the loopback fake Slack API, sends the
-burst, and fails unless every answer is 2xx/4xx and RSS grew by less than 50 MB.
+burst, prints RSS before and after and the status counts, and fails unless every answer
+is 2xx/4xx and RSS grew by less than 50 MB.
 
     .venv/bin/python bench/hostile_burst.py [--requests N]
 """
@@ -25,7 +26,9 @@ def main() -> int:
     env = {**os.environ, "HOSTILE_BURST": str(args.requests)}
     test = "tests/adapters/slack/test_hostile_requests.py"
     return subprocess.call(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test], cwd=ROOT, env=env
+        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", test],
+        cwd=ROOT,
+        env=env,
     )
 
 

@@ -68,6 +68,13 @@ async def test_burst_of_hostile_requests(
     before = rss(served.proc.pid)
     outcomes = await burst(served, fake, BURST)
     after = rss(served.proc.pid)
+    # Shown by bench/hostile_burst.py (pytest -s); the assertions below decide.
+    statuses = Counter(status for (_kind, status), n in outcomes.items() for _ in range(n))
+    print(
+        f"\n{sum(outcomes.values())} requests; RSS {before / 2**20:.1f} -> "
+        f"{after / 2**20:.1f} MiB (+{(after - before) / 2**20:.1f}); "
+        f"statuses {dict(sorted(statuses.items()))}; by kind {dict(sorted(outcomes.items()))}"
+    )
     server_errors = {k: v for k, v in outcomes.items() if k[1] >= 500}
     assert not server_errors, (server_errors, served.stderr()[-3000:])
     assert all(200 <= status < 500 for _kind, status in outcomes)
