@@ -1,0 +1,232 @@
+"""Search quality on the four hand-written query sets (bench/queries/), beside FTS5 BM25.
+
+Engines, over the same collection and the same queries in one run:
+- `papers-bot`: `bot.search.engine.PaperIndex`, as served;
+- `fts5-bm25`: SQLite FTS5 over title + abstract (`porter unicode61`), OR of the query words,
+  ordered by `bm25()` (the issue-12 baseline).
+
+Metrics: descriptions and titles MRR@5 / hit@5 on the one target; authors MRR@5 / hit@5 where
+any paper by that author (and topic) counts (`relevance.grade`); topics P@5 / nDCG@5
+(`relevance.TopicIndex`).  Latency is warm: every query is run once to warm up, then timed
+with `search(limit=10)`; p50 / p95 over all four sets.
+
+Building the 138k index takes minutes on a loaded machine, so `--directory` keeps it (and
+the FTS5 database) and later runs reopen it:
+    python bench/quality.py --directory /tmp/papers-quality-138k [--json out.json]
+Delete the directory after changing what the index stores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import re
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench" / "queries"))
+from relevance import TopicIndex, grade  # noqa: E402
+
+from bot.models import Paper  # noqa: E402
+from bot.search.engine import PaperIndex  # noqa: E402
+
+QUERIES = ROOT / "bench" / "queries"
+SETS = ("descriptions", "titles", "authors", "topics")
+METRICS = {"topics": ("P@5", "nDCG@5")}
+DEPTH = 5
+
+
+def load_sets() -> dict[str, list[dict[str, Any]]]:
+    return {
+        name: [json.loads(x) for x in (QUERIES / f"{name}.jsonl").read_text().splitlines() if x]
+        for name in SETS
+    }
+
+
+def load_rows(path: Path) -> list[dict[str, Any]]:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def to_paper(key: int, row: dict[str, Any]) -> Paper:
+    published = row.get("published")
+    return Paper(
+        key=key,
+        title=row["title"],
+        paper_id=row.get("id"),
+        abstract=row.get("abstract"),
+        authors=tuple(row.get("authors") or ()),
+        keywords=tuple(row.get("keywords") or ()),
+        published=date.fromisoformat(published) if published else None,
+        upvotes=row.get("upvotes"),
+    )
+
+
+def open_engine(rows: list[dict[str, Any]], directory: Path | None) -> tuple[PaperIndex, float]:
+    started = time.perf_counter()
+    if directory is not None and (directory / "engine").is_dir():
+        try:
+            return PaperIndex.open(directory / "engine"), time.perf_counter() - started
+        except FileNotFoundError:
+            pass
+    target = directory / "engine" if directory is not None else None
+    papers = (to_paper(i, r) for i, r in enumerate(rows))
+    return PaperIndex.build(papers, directory=target), time.perf_counter() - started
+
+
+def open_fts5(rows: list[dict[str, Any]], directory: Path | None) -> sqlite3.Connection:
+    path = directory / "fts5.sqlite" if directory is not None else None
+    if path is not None and path.exists():
+        return sqlite3.connect(path)
+    db = sqlite3.connect(":memory:" if path is None else str(path) + ".tmp")
+    db.execute("CREATE VIRTUAL TABLE p USING fts5(title, abstract, tokenize='porter unicode61')")
+    db.executemany(
+        "INSERT INTO p(rowid, title, abstract) VALUES (?, ?, ?)",
+        ((i, r["title"], r.get("abstract") or "") for i, r in enumerate(rows)),
+    )
+    db.commit()
+    if path is None:
+        return db
+    db.close()
+    os.replace(str(path) + ".tmp", path)
+    return sqlite3.connect(path)
+
+
+def fts5_search(db: sqlite3.Connection) -> Callable[[str], list[int]]:
+    def search(query: str) -> list[int]:
+        words = re.findall(r"\w+", query.lower())
+        if not words:
+            return []
+        match = " OR ".join(f'"{w}"' for w in words)
+        sql = "SELECT rowid FROM p WHERE p MATCH ? ORDER BY bm25(p) LIMIT ?"
+        return [int(r[0]) for r in db.execute(sql, (match, DEPTH))]
+
+    return search
+
+
+def engine_search(index: PaperIndex) -> Callable[[str], list[int]]:
+    def search(query: str) -> list[int]:
+        return [card.paper.key for card in index.search(query, limit=DEPTH).cards]
+
+    return search
+
+
+def known_item(ranking: Sequence[int], relevant: Callable[[int], bool]) -> tuple[float, float]:
+    for rank, key in enumerate(ranking[:DEPTH]):
+        if relevant(key):
+            return 1.0 / (rank + 1), 1.0
+    return 0.0, 0.0
+
+
+def topical(ranking: Sequence[int], grades: dict[int, int]) -> tuple[float, float]:
+    top = ranking[:DEPTH]
+    precision = sum(1 for k in top if grades.get(k, 0) > 0) / DEPTH
+    dcg = sum(grades.get(k, 0) / math.log2(i + 2) for i, k in enumerate(top))
+    ideal = sorted(grades.values(), reverse=True)[:DEPTH]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return precision, (dcg / idcg if idcg else 0.0)
+
+
+def score(
+    search: Callable[[str], list[int]],
+    sets: dict[str, list[dict[str, Any]]],
+    rows: list[dict[str, Any]],
+    by_id: dict[str, int],
+    topic_grades: list[dict[int, int]],
+) -> dict[str, tuple[float, float]]:
+    results: dict[str, tuple[float, float]] = {}
+    for name, queries in sets.items():
+        pairs = []
+        for i, row in enumerate(queries):
+            ranking = search(row["query"])
+            if name == "topics":
+                pairs.append(topical(ranking, topic_grades[i]))
+            elif name == "authors":
+                pairs.append(known_item(ranking, lambda k, row=row: grade(row, rows[k]) > 0))
+            else:
+                target = by_id[str(row["target_id"])]
+                pairs.append(known_item(ranking, lambda k, target=target: k == target))
+        results[name] = (
+            statistics.fmean(p[0] for p in pairs),
+            statistics.fmean(p[1] for p in pairs),
+        )
+    return results
+
+
+def latency(index: PaperIndex, queries: Sequence[str]) -> dict[str, float]:
+    for query in queries:
+        index.search(query, limit=10)
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        index.search(query, limit=10)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {
+        "p50_ms": statistics.median(times),
+        "p95_ms": times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--corpus", type=Path, default=ROOT.parent / "shared/corpus/papers.jsonl.gz"
+    )
+    parser.add_argument("--directory", type=Path, help="keep the built index here and reuse it")
+    parser.add_argument("--no-baseline", action="store_true", help="skip FTS5")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    sets = load_sets()
+    rows = load_rows(args.corpus)
+    by_id = {str(r["id"]): i for i, r in enumerate(rows)}
+    if args.directory is not None:
+        args.directory.mkdir(parents=True, exist_ok=True)
+    index, opened = open_engine(rows, args.directory)
+    topic_index = TopicIndex(rows)
+    topic_grades = [
+        {by_id[k]: g for k, g in topic_index.grades(row).items()} for row in sets["topics"]
+    ]
+    engines: dict[str, Callable[[str], list[int]]] = {"papers-bot": engine_search(index)}
+    if not args.no_baseline:
+        engines["fts5-bm25"] = fts5_search(open_fts5(rows, args.directory))
+    results = {name: score(fn, sets, rows, by_id, topic_grades) for name, fn in engines.items()}
+    timing = latency(index, [q["query"] for qs in sets.values() for q in qs])
+    load = os.getloadavg()[0]
+
+    print(f"{len(rows):,} papers; index ready in {opened:.1f} s; load average {load:.1f}")
+    print("| query set (metric) | " + " | ".join(engines) + " |")
+    print("| --- | " + " | ".join("---" for _ in engines) + " |")
+    for name in SETS:
+        metric = " / ".join(METRICS.get(name, ("MRR@5", "hit@5")))
+        cells = " | ".join(
+            f"{results[e][name][0]:.3f} / {results[e][name][1]:.3f}" for e in engines
+        )
+        print(f"| {name}, {len(sets[name])} ({metric}) | {cells} |")
+    print(f"papers-bot warm latency: p50 {timing['p50_ms']:.1f} ms, p95 {timing['p95_ms']:.1f} ms")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "papers": len(rows),
+            "load": load,
+            "latency": timing,
+            "results": {e: {s: list(v) for s, v in r.items()} for e, r in results.items()},
+        }
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
