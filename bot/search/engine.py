@@ -31,19 +31,27 @@ import shutil
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import tantivy
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.models import Paper, PaperCard, SearchResults
 from bot.paging import MAX_LIMIT, MAX_OFFSET, clamp
 from bot.search.query import ParsedQuery, parse_query
+from bot.search.ranking import (
+    TITLE_WEIGHTS,
+    RankWeights,
+    hybrid,
+    query_kind,
+    title_similarity,
+    weights_for,
+)
 
 __all__ = ["PaperIndex", "typo_budget"]
 
@@ -449,11 +457,19 @@ class PaperIndex:
         query = tantivy.Query.term_query(self._schema, field, term)
         return tantivy.Query.boost_query(query, boost) if boost != 1.0 else query
 
-    def _expansions(self, word: str, *, prefix: bool) -> dict[str, float]:
+    def _expansions(
+        self, word: str, *, prefix: bool, weights: RankWeights = TITLE_WEIGHTS
+    ) -> dict[str, float]:
         """Index terms (stemmed) a surface query word may stand for, weighted in (0, 1]."""
         found: dict[str, float] = {}
         for token in self._analyzer.analyze(word):
             found[token] = 1.0
+        if not weights.expand_known_words and any(
+            self._searcher.doc_freq("abstract", t) >= 2 for t in found
+        ):
+            # A description's words are mostly spelt right: a word the abstracts know is
+            # taken as typed, so its typo neighbours do not dilute a long OR query.
+            return found
         df = self._vocab.df.get(word, 0)
         budget = typo_budget(word)
         if df < 2 and budget:
@@ -468,7 +484,14 @@ class PaperIndex:
                 found.setdefault(self._stem(term), 0.5 if df else 0.7)
         return found
 
-    def _token_clause(self, expansions: dict[str, float], *, strict: bool) -> Any:
+    def _token_clause(
+        self,
+        expansions: dict[str, float],
+        *,
+        strict: bool,
+        abstract_max_df: float | None = ABSTRACT_MAX_DF,
+        boosts: Mapping[str, float] | None = None,
+    ) -> Any:
         """One query word: its expansions over all fields, BM25 summed.
 
         In the strict (AND) query a word may match in any field; the conjunction is driven
@@ -477,16 +500,19 @@ class PaperIndex:
         """
         searcher = self._searcher
         abstract_cap = (
-            math.inf if strict else max(ABSTRACT_MIN_CAP, ABSTRACT_MAX_DF * int(searcher.num_docs))
+            math.inf
+            if strict or abstract_max_df is None
+            else max(ABSTRACT_MIN_CAP, abstract_max_df * int(searcher.num_docs))
         )
+        boost = FIELD_BOOSTS if boosts is None else boosts
         parts = []
         for term, weight in expansions.items():
-            parts.append(self._term("title", term, FIELD_BOOSTS["title"] * weight))
-            parts.append(self._term("keywords", term, FIELD_BOOSTS["keywords"] * weight))
-            if term in self._author_vocab.df:
-                parts.append(self._term("authors", term, FIELD_BOOSTS["authors"] * weight))
+            parts.append(self._term("title", term, boost["title"] * weight))
+            parts.append(self._term("keywords", term, boost["keywords"] * weight))
+            if term in self._author_vocab.df and boost["authors"]:
+                parts.append(self._term("authors", term, boost["authors"] * weight))
             if searcher.doc_freq("abstract", term) <= abstract_cap:
-                parts.append(self._term("abstract", term, FIELD_BOOSTS["abstract"] * weight))
+                parts.append(self._term("abstract", term, boost["abstract"] * weight))
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in parts])
 
     def _filters(self, parsed: ParsedQuery) -> list[Any]:
@@ -528,14 +554,20 @@ class PaperIndex:
             )
         return must
 
-    def _token_groups(self, parsed: ParsedQuery, *, last_is_prefix: bool) -> list[dict[str, float]]:
+    def _words(self, parsed: ParsedQuery) -> tuple[list[str], RankWeights]:
+        """The query words searched (stopwords dropped) and the ranking their kind gets."""
         words = [w for term in parsed.terms for w in self._names.analyze(term)]
         content = [w for w in words if w not in STOPWORDS]
-        words = (content or words)[:MAX_TERMS]
+        weights = weights_for(query_kind(content))
+        return (content or words)[: weights.max_terms], weights
+
+    def _token_groups(
+        self, words: Sequence[str], weights: RankWeights, *, last_is_prefix: bool
+    ) -> list[dict[str, float]]:
         groups = []
         for i, word in enumerate(words):
             prefix = last_is_prefix and i == len(words) - 1
-            expansions = self._expansions(word, prefix=prefix)
+            expansions = self._expansions(word, prefix=prefix, weights=weights)
             if expansions:
                 groups.append(expansions)
         return groups
@@ -548,6 +580,7 @@ class PaperIndex:
         *,
         by_date: bool,
         phrase_tokens: Sequence[str] = (),
+        weights: RankWeights = TITLE_WEIGHTS,
     ) -> list[tuple[float, Any, bool]]:
         """Candidates as (bm25, address, matched every term), best first.
 
@@ -562,15 +595,28 @@ class PaperIndex:
                 return [(0.0, a, True) for _, a in result.hits]
             result = searcher.search(query, limit, count=False)
             return [(float(s), a, True) for s, a in result.hits]
-        clauses = [self._token_clause(g, strict=True) for g in groups]
-        must: list[tuple[Any, Any]] = [(tantivy.Occur.Must, q) for q in (*clauses, *filters)]
-        must.extend((tantivy.Occur.Should, q) for q in self._proximity(phrase_tokens))
-        strict = searcher.search(tantivy.Query.boolean_query(must), limit, count=False).hits
-        hits = [(float(s), a, True) for s, a in strict]
-        if len(hits) >= AND_MIN_HITS or len(groups) == 1:
-            return hits
+        hits: list[tuple[float, Any, bool]] = []
+        if weights.strict_bonus > 0 or len(groups) == 1:
+            clauses = [self._token_clause(g, strict=True) for g in groups]
+            must: list[tuple[Any, Any]] = [(tantivy.Occur.Must, q) for q in (*clauses, *filters)]
+            must.extend((tantivy.Occur.Should, q) for q in self._proximity(phrase_tokens))
+            strict = searcher.search(tantivy.Query.boolean_query(must), limit, count=False).hits
+            hits = [(float(s), a, True) for s, a in strict]
+            if len(hits) >= AND_MIN_HITS or len(groups) == 1:
+                return hits
+        # A description rarely has every word in one paper: BM25 over the words OR-ed, as
+        # plain FTS5 does, is the whole candidate step there.
         should: list[tuple[Any, Any]] = [
-            (tantivy.Occur.Should, self._token_clause(g, strict=False)) for g in groups
+            (
+                tantivy.Occur.Should,
+                self._token_clause(
+                    g,
+                    strict=False,
+                    abstract_max_df=weights.abstract_max_df,
+                    boosts=weights.field_boosts,
+                ),
+            )
+            for g in groups
         ]
         should.extend((tantivy.Occur.Must, f) for f in filters)
         seen = {(a.segment_ord, a.doc) for _, a, _ in hits}
@@ -594,13 +640,19 @@ class PaperIndex:
     def _candidates(
         self, parsed: ParsedQuery, limit: int, *, last_is_prefix: bool = False
     ) -> list[_Hit]:
-        groups = self._token_groups(parsed, last_is_prefix=last_is_prefix)
+        words, weights = self._words(parsed)
+        groups = self._token_groups(words, weights, last_is_prefix=last_is_prefix)
         filters = self._filters(parsed)
         if not groups and not filters:
             return []
         tokens = self._analyzer.analyze(" ".join(parsed.terms))[:MAX_TERMS]
         scored = self._run(
-            groups, filters, limit, by_date=not parsed.has_text, phrase_tokens=tokens
+            groups,
+            filters,
+            limit,
+            by_date=not parsed.has_text,
+            phrase_tokens=tokens,
+            weights=weights,
         )
         if not scored:
             return []
@@ -616,17 +668,25 @@ class PaperIndex:
         ]
 
     def _rerank(self, parsed: ParsedQuery, hits: list[_Hit]) -> list[tuple[float, _Hit]]:
-        """Rank by coverage, then normalised BM25 blended with title similarity; tie-break."""
+        """Rank by coverage, then normalised BM25 blended with title similarity; tie-break.
+
+        The blend depends on the kind of query (`bot.search.ranking`): a title-like query
+        puts papers matching every word first and weighs title similarity; a description
+        is ranked by BM25 alone.
+        """
+        _, weights = self._words(parsed)
         text = " ".join((*parsed.terms, *(" ".join(p) for p in parsed.phrases))).lower()
         top = max((h.score for h in hits), default=0.0) or 1.0
         today = (date.today() - _EPOCH).days
         titles = self._titles
         ranked = []
         for hit in hits:
-            title = titles.get(hit.key, "").lower()
-            similarity = fuzz.token_set_ratio(text, title) / 100.0 if text else 0.0
+            similarity = (
+                title_similarity(text, titles.get(hit.key, "").lower()) if weights.title else 0.0
+            )
             # Papers matching every query word come first (Meilisearch's "words" rule).
-            score = 0.6 * (hit.score / top) + 0.4 * similarity + (1.0 if hit.strict else 0.0)
+            score = weights.bm25 * (hit.score / top) + weights.title * similarity
+            score += weights.strict_bonus if hit.strict else 0.0
             ranked.append((score + 0.02 * _freshness(hit, today), hit))
         ranked.sort(key=lambda item: (-item[0], item[1].key))
         return ranked
@@ -647,6 +707,7 @@ class PaperIndex:
             cap = max(CANDIDATES, offset + limit)
             hits = self._candidates(parsed, cap)
             ranked = self._rerank(parsed, hits) if parsed.has_text else self._by_date(hits)
+            ranked = self._fuse(ranked)
             page = ranked[offset : offset + limit]
             docs = [self._searcher.doc(hit.address).to_dict() for _, hit in page]
         cards = tuple(
@@ -661,6 +722,13 @@ class PaperIndex:
             )
         )
         return SearchResults(cards=cards, total=len(ranked), query=query, capped=len(hits) >= cap)
+
+    @staticmethod
+    def _fuse(ranked: list[tuple[float, _Hit]]) -> list[tuple[float, _Hit]]:
+        """The seam for semantic search: dense candidates join the lexical ones here."""
+        by_key = {hit.key: hit for _, hit in ranked}
+        fused = hybrid([(hit.key, score) for score, hit in ranked])
+        return [(score, by_key[key]) for key, score in fused]
 
     def _matched_authors(self, parsed: ParsedQuery, paper: Paper) -> tuple[str, ...]:
         """The paper's authors an `author:` filter matched (same typo budget as the filter)."""

@@ -1,0 +1,138 @@
+"""Query-side ranking: what kind of query this is, how a candidate is scored, and fusion.
+
+Two kinds of query want different rankings (docs/search.md, "Ranking by query kind"):
+- a *title* query, a remembered title with typos, is short; it is answered best by papers
+  matching every word first and by the similarity of the query to the title;
+- a *description*, what a paper did in the searcher's own words, is long and shares few
+  words with the title; it is answered best by BM25 over title + abstract with the words
+  OR-ed, as in plain FTS5.  Title similarity there mostly rewards short, generic titles whose
+  words all occur in the long query (rapidfuzz's `token_set_ratio` is 100 for any subset).
+
+`fuse` is the seam for the semantic half: it merges ranked lists (lexical now, dense later)
+by reciprocal-rank fusion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import TypeVar
+
+from rapidfuzz import fuzz
+
+__all__ = [
+    "DESCRIPTION_MIN_WORDS",
+    "RRF_K",
+    "QueryKind",
+    "RankWeights",
+    "fuse",
+    "hybrid",
+    "query_kind",
+    "title_similarity",
+    "weights_for",
+]
+
+# A query with at least this many content words (stopwords dropped) is a description.
+# The title set's longest query has 10 content words; the description set's shortest 11.
+DESCRIPTION_MIN_WORDS = 11
+RRF_K = 60
+
+K = TypeVar("K", bound=Hashable)
+
+
+class QueryKind(Enum):
+    TITLE = "title"
+    DESCRIPTION = "description"
+
+
+@dataclass(frozen=True, slots=True)
+class RankWeights:
+    """How one kind of query is answered.
+
+    `strict_bonus` lifts papers matching every word above the rest; `bm25` and `title` blend
+    the normalised BM25 score with the title similarity; `max_terms` caps the words searched;
+    `abstract_max_df` is the share of abstracts above which a word is not searched in the
+    abstract by the OR query (None: always searched); `expand_known_words` tries typo
+    neighbours even of words the abstracts contain; `field_boosts` replaces the engine's
+    BM25 field boosts in the OR query (None: keep them).
+    """
+
+    strict_bonus: float
+    bm25: float
+    title: float
+    max_terms: int
+    abstract_max_df: float | None
+    expand_known_words: bool
+    field_boosts: Mapping[str, float] | None = None
+
+
+TITLE_WEIGHTS = RankWeights(
+    strict_bonus=1.0,
+    bm25=0.6,
+    title=0.4,
+    max_terms=12,
+    abstract_max_df=0.04,
+    expand_known_words=True,
+)
+DESCRIPTION_WEIGHTS = RankWeights(
+    strict_bonus=0.0,
+    bm25=1.0,
+    title=0.0,
+    max_terms=40,
+    abstract_max_df=None,
+    expand_known_words=False,
+    # BM25 saturates per field, so a short title matching two generic words of a long
+    # description outscores the abstract that matches ten: the title gets a nudge only.
+    field_boosts={"title": 0.1, "keywords": 0.1, "authors": 0.0, "abstract": 1.0},
+)
+
+
+def query_kind(content_words: Sequence[str]) -> QueryKind:
+    """A description when the query is long, else a title-like query."""
+    if len(content_words) >= DESCRIPTION_MIN_WORDS:
+        return QueryKind.DESCRIPTION
+    return QueryKind.TITLE
+
+
+def weights_for(kind: QueryKind) -> RankWeights:
+    return DESCRIPTION_WEIGHTS if kind is QueryKind.DESCRIPTION else TITLE_WEIGHTS
+
+
+def title_similarity(query: str, title: str) -> float:
+    """rapidfuzz `token_set_ratio` of the lower-cased query against a title, in [0, 1]."""
+    if not query or not title:
+        return 0.0
+    return fuzz.token_set_ratio(query, title) / 100.0
+
+
+def fuse(rankings: Iterable[Sequence[K]], *, k: int = RRF_K) -> list[tuple[K, float]]:
+    """Reciprocal-rank fusion: each list adds 1 / (k + rank) to its items, rank from 1.
+
+    Takes any number of rankings, best first (lexical candidates now, dense ones when the
+    semantic half lands); returns (item, fused score), best first, ties in first-seen order.
+    """
+    fused: dict[K, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    order = {item: i for i, item in enumerate(fused)}
+    return sorted(fused.items(), key=lambda pair: (-pair[1], order[pair[0]]))
+
+
+def hybrid(
+    lexical: Sequence[tuple[K, float]],
+    dense: Sequence[tuple[K, float]] = (),
+    *,
+    k: int = RRF_K,
+) -> list[tuple[K, float]]:
+    """The final order of the candidates: lexical (item, score), best first, fused with
+    dense (item, cosine) candidates when there are any.
+
+    Without dense candidates the lexical ranking and its scores pass through unchanged;
+    with them, the two are fused by rank (`fuse`), since BM25 and cosine scores are not on
+    one scale.  Dense candidates may include items the lexical side never found.
+    """
+    if not dense:
+        return list(lexical)
+    return fuse(([item for item, _ in lexical], [item for item, _ in dense]), k=k)
