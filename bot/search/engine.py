@@ -15,6 +15,10 @@ How a query is answered (see docs/search.md for the measurements behind the choi
    `token_set_ratio` of the query against the title, and a small tie-breaker from
    recency and upvotes.
 
+Steps 3 and 4 are for title-like queries.  A long, descriptive query (`bot.search.ranking`)
+skips the AND step and the title similarity: BM25 over all its words OR-ed, the abstract
+weighted far above the title.  `ranking.hybrid` is where dense candidates will join.
+
 Everything lives in one tantivy index in RAM: the searchable text, the stored paper
 (abstract included, compressed by tantivy's doc store) and fast fields for the key, the
 publication day and the upvotes.  Python keeps only the titles (for re-ranking and
