@@ -254,6 +254,15 @@ class Weekday(enum.IntEnum):
     SUN = 6
 
 
+class Cadence(enum.StrEnum):
+    """How often a subscription's digest comes: each chosen weekday, or once a week."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+WEEKLY_DAYS = 7  # a weekly digest covers the 7 calendar days before it
+
 WEEKDAYS_DEFAULT: tuple[Weekday, ...] = (
     Weekday.MON,
     Weekday.TUE,
@@ -288,6 +297,8 @@ class SubscriptionSpec:
     top_n: int = 5
     window_days: int = 3
     created_by: str | None = None
+    # Weekly: `weekdays` holds the one day it is posted, and the window is 7 days.
+    cadence: Cadence = Cadence.DAILY
 
 
 @dataclass(frozen=True, slots=True)

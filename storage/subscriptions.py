@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import ChannelRef, Platform, Subscription, SubscriptionSpec, Weekday
+from bot.models import Cadence, ChannelRef, Platform, Subscription, SubscriptionSpec, Weekday
 from storage.dialect import SqlDialect
 from storage.tables import SubscriptionRow, UTCDateTime
 
@@ -34,6 +34,7 @@ def to_subscription(row: SubscriptionRow) -> Subscription:
         top_n=row.top_n,
         window_days=row.window_days,
         created_by=row.created_by,
+        cadence=Cadence(row.cadence),
     )
     return Subscription(
         id=row.id,
@@ -81,6 +82,7 @@ class SqlSubscriptionRepository:
         row.min_upvotes = spec.min_upvotes
         row.top_n = spec.top_n
         row.window_days = spec.window_days
+        row.cadence = spec.cadence.value
         row.next_run_at = next_run_at
         row.paused = False
         row.paused_reason = None

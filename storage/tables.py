@@ -116,6 +116,7 @@ class SubscriptionRow(Base):
     min_upvotes: Mapped[int] = mapped_column(Integer, default=0)
     top_n: Mapped[int] = mapped_column(Integer, default=5)
     window_days: Mapped[int] = mapped_column(Integer, default=3)
+    cadence: Mapped[str] = mapped_column(String(8), default="daily", server_default="daily")
     next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_reason: Mapped[str | None] = mapped_column(Text)

@@ -22,7 +22,13 @@ from discord.ext import commands
 
 from adapters.discord.translate import build_request
 from adapters.discord.views import NONE_MENTIONS, run_with_deferral, send_reply
-from bot.commands.options import parse_time, parse_weekdays, resolve_timezone, split_keywords
+from bot.commands.options import (
+    parse_time,
+    parse_weekday,
+    parse_weekdays,
+    resolve_timezone,
+    split_keywords,
+)
 from bot.commands.types import (
     Command,
     Help,
@@ -33,7 +39,7 @@ from bot.commands.types import (
     Trending,
     Unsubscribe,
 )
-from bot.models import Reply, ReplyKind
+from bot.models import Cadence, Reply, ReplyKind
 from bot.text import clean_text, shorten
 
 if TYPE_CHECKING:
@@ -77,6 +83,7 @@ def subscribe_command(
     *,
     top: int | None,
     min_upvotes: int | None,
+    weekly_on: str | None = None,
 ) -> Command:
     """The typed `/papers subscribe` options as a command; nothing goes back through text,
     so `keywords` holds keywords only (never a timezone or a `days=` option)."""
@@ -92,9 +99,25 @@ def subscribe_command(
         )
         return Invalid(error=error, attempted="subscribe")
     words, notes = split_keywords(clean_text(keywords)) if keywords else (None, ())
+    weekly_day = parse_weekday(weekly_on) if weekly_on else None
+    if weekly_on and weekly_day is None:
+        error = f"“{shorten(clean_text(weekly_on), 20)}” is not a day of the week."
+        return Invalid(error=error, attempted="subscribe")
+    if weekly_day is not None:
+        return Subscribe(
+            at=at,
+            timezone=zone,
+            cadence=Cadence.WEEKLY,
+            weekdays=(weekly_day,),
+            keywords=words,
+            top_n=top,
+            min_upvotes=min_upvotes,
+            notes=notes,
+        )
     return Subscribe(
         at=at,
         timezone=zone,
+        cadence=Cadence.DAILY if days else None,
         weekdays=parse_weekdays(days) if days else None,
         keywords=words,
         top_n=top,
@@ -168,13 +191,14 @@ class PapersCog(
         await self._run(interaction, Trending(count=count))
 
     @app_commands.command(
-        name="subscribe", description="Post a daily digest of trending papers in this channel"
+        name="subscribe", description="Post a daily or weekly digest of papers in this channel"
     )
     @app_commands.describe(
         time="Time of day, e.g. 09:00 or 9am",
         timezone="IANA timezone, e.g. Europe/Berlin (default: the bot's)",
         keywords="Comma-separated keywords to filter by, e.g. diffusion, speech",
-        days="Which days to post",
+        days="Which days to post (daily digest)",
+        weekly="Post a weekly digest (top papers of the past 7 days) on this day instead",
         top="Papers per digest (1–10)",
         min_upvotes="Only papers with at least this many upvotes",
     )
@@ -183,7 +207,19 @@ class PapersCog(
             app_commands.Choice(name="Monday to Friday", value="mon-fri"),
             app_commands.Choice(name="Every day", value="daily"),
             app_commands.Choice(name="Weekends", value="weekends"),
-        ]
+        ],
+        weekly=[
+            app_commands.Choice(name=name, value=name[:3].lower())
+            for name in (
+                "Monday",
+                "Tuesday",
+                "Wednesday",
+                "Thursday",
+                "Friday",
+                "Saturday",
+                "Sunday",
+            )
+        ],
     )
     async def subscribe(
         self,
@@ -194,6 +230,7 @@ class PapersCog(
         days: app_commands.Choice[str] | None = None,
         top: app_commands.Range[int, 1, 10] | None = None,
         min_upvotes: app_commands.Range[int, 0, 100000] | None = None,
+        weekly: app_commands.Choice[str] | None = None,
     ) -> None:
         await self._run(
             interaction,
@@ -204,6 +241,7 @@ class PapersCog(
                 days.value if days else None,
                 top=top,
                 min_upvotes=min_upvotes,
+                weekly_on=weekly.value if weekly else None,
             ),
         )
 

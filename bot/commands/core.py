@@ -31,6 +31,8 @@ from bot.commands.types import (
 from bot.digests.schedule import next_run_after
 from bot.metrics import observe_command, time_search
 from bot.models import (
+    WEEKDAYS_DEFAULT,
+    Cadence,
     ChannelRef,
     CommandRequest,
     PageCursor,
@@ -40,6 +42,7 @@ from bot.models import (
     ReplyKind,
     Subscription,
     SubscriptionSpec,
+    Weekday,
 )
 from bot.panic import is_native_panic
 from bot.ports import SearchEngine, UnitOfWorkFactory
@@ -82,12 +85,21 @@ def merge_subscription(
     def given(value: T | None, kept: T) -> T:
         return kept if value is None else value
 
+    cadence = given(command.cadence, base.cadence)
+    weekdays = command.weekdays
+    if weekdays is None and cadence is not base.cadence:
+        # Switching cadence without naming days: Monday for weekly, Mon–Fri for daily.
+        weekdays = (Weekday.MON,) if cadence is Cadence.WEEKLY else WEEKDAYS_DEFAULT
+    if cadence is Cadence.WEEKLY and weekdays is not None and len(weekdays) > 1:
+        # `days=mon,wed` on a weekly digest asks for several days a week: that is daily.
+        cadence = Cadence.DAILY
     return replace(
         base,
         channel=channel,
+        cadence=cadence,
         at=given(command.at, base.at),
         timezone=given(command.timezone, base.timezone),
-        weekdays=given(command.weekdays, base.weekdays),
+        weekdays=given(weekdays, base.weekdays),
         keywords=given(command.keywords, base.keywords),
         min_upvotes=given(command.min_upvotes, base.min_upvotes),
         top_n=given(command.top_n, base.top_n),
@@ -98,7 +110,9 @@ def merge_subscription(
 def describe_subscription(sub: Subscription) -> str:
     spec = sub.spec
     days = sorted(set(spec.weekdays))
-    if days == list(range(7)):
+    if spec.cadence is Cadence.WEEKLY:
+        day_text = f"weekly on {_DAY_LABELS[days[0]] if days else 'Mon'}"
+    elif days == list(range(7)):
         day_text = "every day"
     elif days == list(range(5)):
         day_text = "Mon–Fri"
@@ -112,6 +126,12 @@ def describe_subscription(sub: Subscription) -> str:
     if sub.paused:
         text += f" — PAUSED ({sub.paused_reason or 'repeated delivery failures'})"
     return text
+
+
+def _digest_kind(spec: SubscriptionSpec) -> str:
+    if spec.cadence is Cadence.WEEKLY:
+        return "the week's top papers (past 7 days)"
+    return "daily trending papers"
 
 
 # Platforms whose DMs cannot hold a channel's subscription (Discord digests go to a
@@ -282,7 +302,7 @@ class CommandCore:
         verb = "Updated" if existing else "Subscribed"
         return Reply(
             ReplyKind.SUBSCRIPTION,
-            f"{verb}: daily trending papers at {describe_subscription(sub)}. "
+            f"{verb}: {_digest_kind(sub.spec)} at {describe_subscription(sub)}. "
             f"Next digest: {local_time(next_run, spec.timezone)}.",
             notes=command.notes,
             title="Subscription",
@@ -308,7 +328,7 @@ class CommandCore:
                 "This channel has no subscription. Try `/papers subscribe 09:00 UTC`.",
                 title="Subscription",
             )
-        text = f"This channel gets: {describe_subscription(sub)}."
+        text = f"This channel gets {_digest_kind(sub.spec)}: {describe_subscription(sub)}."
         if sub.next_run_at is not None and not sub.paused:
             text += f" Next digest: {local_time(sub.next_run_at, sub.spec.timezone)}."
         return Reply(ReplyKind.SUBSCRIPTION, text, title="Subscription")

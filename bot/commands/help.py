@@ -11,6 +11,9 @@ HELP_TEXT = """\
    Options: `days=mon-fri|daily|mon,wed`, `top=N` (1–10), `min=N` (minimum upvotes).
    Run it again to change the digest: it changes only what you give and keeps the rest;
    `keywords=none` drops the keywords.
+`/papers subscribe weekly [DAY] [HH:MM] [TIMEZONE] [keywords, …]` — the top papers of the
+   past 7 days, once a week, e.g. `/papers subscribe weekly fri 16:00 Europe/Berlin`
+   (default Monday); `subscribe daily` switches back.
 `/papers unsubscribe` — stop this channel's digest.
 `/papers subscriptions` — show this channel's digest settings and its next run.
 `/papers help` — this message.

@@ -83,6 +83,16 @@ def looks_like_time(token: str) -> bool:
     return bool(re.match(r"^\d{1,2}([:h.]\d{1,2})?\s*(am|pm)?$", token.lower()))
 
 
+def parse_weekday(token: str) -> Weekday | None:
+    """One day of the week (`fri`, `Friday`), or None if `token` names none."""
+    word = token.lower()
+    day = _DAY_NAMES.get(word[:3])
+    if day is None or not (3 <= len(word) <= 9) or not day.name.lower().startswith(word[:3]):
+        return None
+    full = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")[day]
+    return day if full.startswith(word) or word in {"tues", "thur", "thurs"} else None
+
+
 def parse_weekdays(value: str) -> tuple[Weekday, ...] | None:
     value = value.lower()
     if value in {"daily", "all", "everyday", "mon-sun"}:

@@ -3,8 +3,9 @@
 Grammar (case-insensitive verbs, Unicode-normalised text, optional `/papers` or `/paper`):
     search QUERY…                 (also what text with no verb at all does)
     trending [N]
-    subscribe [HH:MM|9am] [TZ] [days=mon-fri|daily|mon,wed] [top=N] [min=N]
+    subscribe [daily] [HH:MM|9am] [TZ] [days=mon-fri|daily|mon,wed] [top=N] [min=N]
               [keywords=none] [KEYWORDS, …]
+    subscribe weekly [DAY] [HH:MM|9am] [TZ] [top=N] [min=N] [KEYWORDS, …]
     unsubscribe | subscriptions | help
 
 A first word that is one typo away from a verb (`trendng`) is answered with "did you
@@ -23,6 +24,7 @@ from rapidfuzz.distance import OSA
 from bot.commands.options import (
     looks_like_time,
     parse_time,
+    parse_weekday,
     parse_weekdays,
     resolve_timezone,
     split_keywords,
@@ -38,6 +40,7 @@ from bot.commands.types import (
     Trending,
     Unsubscribe,
 )
+from bot.models import Cadence
 from bot.search.query import parse_query
 from bot.text import clean_text, shorten
 
@@ -130,6 +133,15 @@ def _subscribe(rest: str, _max_length: int) -> Command:
     tokens = rest.split()
     fields: dict[str, object] = {}
     i = 0
+    # `weekly [DAY]` / `daily` come first, before the time, as in `subscribe weekly fri 09:00`.
+    if i < len(tokens) and tokens[i].lower() in {"weekly", "daily"}:
+        fields["cadence"] = Cadence(tokens[i].lower())
+        i += 1
+        if fields["cadence"] is Cadence.WEEKLY and i < len(tokens):
+            day = parse_weekday(tokens[i])
+            if day is not None:
+                fields["weekdays"] = (day,)
+                i += 1
     if i < len(tokens) and looks_like_time(tokens[i]):
         at = parse_time(tokens[i])
         if at is None:
@@ -163,6 +175,10 @@ def _subscribe(rest: str, _max_length: int) -> Command:
                 return _subscribe_error(
                     f"'{shorten(value, 30)}' is not a set of weekdays; "
                     "use e.g. days=mon-fri, days=daily or days=mon,wed."
+                )
+            if fields.get("cadence") is Cadence.WEEKLY and len(days) != 1:
+                return _subscribe_error(
+                    "A weekly digest comes on one day; use e.g. `subscribe weekly fri 09:00`."
                 )
             fields["weekdays"] = days
         elif key in {"top", "n"}:

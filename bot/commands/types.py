@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import time
 from typing import ClassVar
 
-from bot.models import Weekday
+from bot.models import Cadence, Weekday
 
 __all__ = [
     "Command",
@@ -76,6 +76,7 @@ class Subscribe(Command):
     keywords: tuple[str, ...] | None = None
     top_n: int | None = None
     min_upvotes: int | None = None
+    cadence: Cadence | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -36,7 +36,9 @@ MORE_URL = "https://huggingface.co/papers"
 Sleep = Callable[[float], Awaitable[None]]
 
 
-def digest_title(day: date) -> str:
+def digest_title(day: date, *, weekly: bool = False) -> str:
+    if weekly:
+        return f"Top papers of the week · {day.strftime('%a %d %b %Y')}"
     return f"Trending papers · {day.strftime('%a %d %b %Y')}"
 
 
@@ -80,6 +82,7 @@ class Job:
     retry: bool = False  # taken up again after an earlier run's transient failure
     rounds: int = 1  # this is the delivery's n-th round (run) of attempts
     day_over: bool = False  # recovering a digest whose local day has ended: never re-send
+    weekly: bool = False  # a weekly digest (its title says so)
     # The planned papers as the ledger stores them; by default the keys of `papers`.
     paper_keys: tuple[int, ...] = ()
 
@@ -180,7 +183,7 @@ class Attempts:
             channel=job.channel,
             digest_date=job.digest_date,
             cards=tuple(PaperCard(paper=p, rank=i + 1) for i, p in enumerate(job.papers)),
-            title=digest_title(job.digest_date),
+            title=digest_title(job.digest_date, weekly=job.weekly),
             more_url=MORE_URL,
         )
         failures = 0

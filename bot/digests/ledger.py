@@ -30,7 +30,7 @@ from bot.digests.delivery import Job, Outcome, RetryPolicy
 from bot.digests.planning import Planner, claim_request
 from bot.digests.report import PlannedDigest, RunReport
 from bot.digests.schedule import local_date, local_day_end
-from bot.models import Delivery, DeliveryStatus, Platform, Subscription
+from bot.models import Cadence, Delivery, DeliveryStatus, Platform, Subscription
 from bot.ports import FinishRequest, MessageSink, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,7 @@ class RunLedger:
             unfinished = uow.deliveries.unfinished_paper_keys_many([s.id for s in subs])
             sent = uow.deliveries.sent_paper_keys_many([s.channel.key for s in subs])
             zones = {sub.id: sub.spec.timezone for sub in subs}
+            weekly = {sub.id for sub in subs if sub.spec.cadence is Cadence.WEEKLY}
 
             def already_had(sub: Subscription) -> set[int]:
                 return sent.get(sub.channel.key, set()) | unfinished.get(sub.id, set())
@@ -196,6 +197,7 @@ class RunLedger:
                         plan.digest_date,
                         plan.papers,
                         zones[plan.subscription_id],
+                        weekly=plan.subscription_id in weekly,
                     )
                 )
             elif plan.action == "empty":
@@ -353,6 +355,7 @@ def _resend_job(
         retry=kind == "retry",
         rounds=delivery.attempts + 1,
         day_over=day_over,
+        weekly=sub.spec.cadence is Cadence.WEEKLY,
     )
 
 

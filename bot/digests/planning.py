@@ -13,7 +13,15 @@ from datetime import date, datetime, timedelta
 
 from bot.digests.report import Action, PlannedDigest
 from bot.digests.schedule import local_date, next_run_after
-from bot.models import DeliveryStatus, Paper, PaperCard, Subscription, SubscriptionSpec
+from bot.models import (
+    WEEKLY_DAYS,
+    Cadence,
+    DeliveryStatus,
+    Paper,
+    PaperCard,
+    Subscription,
+    SubscriptionSpec,
+)
 from bot.ports import ClaimRequest, UnitOfWork
 from bot.trending.score import TrendingQuery, matches_keywords, top_trending
 
@@ -73,6 +81,13 @@ def window_calendar_days(day: date, window_days: int) -> int:
     return span
 
 
+def digest_span_days(spec: SubscriptionSpec, day: date) -> int:
+    """Calendar days a digest on `day` reaches back: the past 7 for a weekly one."""
+    if spec.cadence is Cadence.WEEKLY:
+        return WEEKLY_DAYS
+    return window_calendar_days(day, spec.window_days)
+
+
 class Ranking:
     """Trending papers ranked once per window per run, then filtered per subscription.
 
@@ -99,7 +114,7 @@ class Ranking:
         self, uow: UnitOfWork, sub: Subscription, day: date, *, exclude: set[int]
     ) -> tuple[Paper, ...]:
         spec = sub.spec
-        span = window_calendar_days(day, spec.window_days)
+        span = digest_span_days(spec, day)
         chosen: list[Paper] = []
         for card in self.ranked(uow, span):
             paper = card.paper

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 from bot.digests.schedule import next_run_after
 from bot.models import (
     WEEKDAYS_DEFAULT,
+    Cadence,
     ChannelRef,
     Digest,
     PaperRecord,
@@ -189,6 +190,7 @@ def subscribe(
     keywords: tuple[str, ...] = (),
     min_upvotes: int = 0,
     top_n: int = 5,
+    cadence: Cadence = Cadence.DAILY,
 ) -> Subscription:
     """Subscribe `channel` (workspace T1 on Slack, guild G1 on Discord) as of `created`."""
     spec = SubscriptionSpec(
@@ -199,6 +201,7 @@ def subscribe(
         keywords=keywords,
         min_upvotes=min_upvotes,
         top_n=top_n,
+        cadence=cadence,
     )
     with db.uow() as uow:
         return uow.subscriptions.upsert(spec, next_run_at=next_run_after(spec, created))

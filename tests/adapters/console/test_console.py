@@ -65,3 +65,10 @@ async def test_slash_paper_prefix_and_unknown_slash_commands(session: ConsoleSes
     assert unknown is not None and "`/frobnicate` is not a papers-bot command" in unknown.text
     berlin = await session.handle_line("subscribe 09:00 berlin diffusion")
     assert berlin is not None and "did you mean `Europe/Berlin`?" in berlin.text
+
+
+async def test_weekly_subscription_in_the_console(session: ConsoleSession) -> None:
+    sub = await session.handle_line("/papers subscribe weekly fri 16:00 Europe/Berlin")
+    assert sub is not None and "week" in sub.text and "Fri" in sub.text
+    shown = await session.handle_line("subscriptions")
+    assert shown is not None and "weekly on Fri" in shown.text and "Next digest: Fri" in shown.text

@@ -258,6 +258,19 @@ async def test_subscribe_with_manage_channels(
     assert _subscription(core) is None
 
 
+async def test_subscribe_weekly_option_sets_a_weekly_digest(
+    bot: PapersBot, core: Core, fake_api: FakeDiscordAPI
+) -> None:
+    options = {"time": "16:00", "timezone": "Europe/Berlin", "weekly": "fri"}
+    call = await run_command(bot, fake_api, "subscribe", permissions=MANAGER_PERMS, options=options)
+    assert "week" in all_text(call.json["data"])
+    sub = _subscription(core)
+    assert sub is not None and sub.spec.cadence.value == "weekly"
+    assert [int(d) for d in sub.spec.weekdays] == [4]
+    call = await run_command(bot, fake_api, "subscriptions", n=2)
+    assert "weekly on Fri" in all_text(call.json["data"])
+
+
 @pytest.mark.parametrize(
     ("keywords", "expected"),
     [("speech/audio, diffusion", ("speech/audio", "diffusion")), ("GMT", ("GMT",))],

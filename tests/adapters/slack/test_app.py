@@ -420,3 +420,17 @@ async def test_a_typo_of_a_verb_is_answered_with_did_you_mean(
     assert "did you mean `trending`?" in call.text_dump()
     call = await run_command(served, fake, "search llm since:2025-13-45", "date")
     assert "not a valid date" in call.text_dump()
+
+
+async def test_weekly_subscribe_and_subscriptions_show_the_cadence(
+    served: Served, fake: FakeSlack, core: Core
+) -> None:
+    call = await run_command(
+        served, fake, "subscribe weekly fri 16:00 Europe/Berlin", "weekly", channel="C0WK"
+    )
+    assert "week" in call.text_dump()
+    with core.db.uow() as uow:
+        subs = list_subscriptions(uow, platform="slack")
+    assert subs[0].spec.cadence.value == "weekly" and [int(d) for d in subs[0].spec.weekdays] == [4]
+    call = await run_command(served, fake, "subscriptions", "list-weekly", channel="C0WK")
+    assert "weekly on Fri" in call.text_dump() and "Next digest: Fri" in call.text_dump()
