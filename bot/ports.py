@@ -12,7 +12,10 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
+
+if TYPE_CHECKING:
+    from bot.follow.matching import Alert, AlertKind
 
 from bot.models import (
     ChannelRef,
@@ -239,6 +242,24 @@ class DeliveryLedger(Protocol):
         ...
 
 
+class AlertRepository(Protocol):
+    """Each channel's alerts (followed authors, saved searches), in the order they were made."""
+
+    def add(
+        self, channel: ChannelRef, kind: AlertKind, query: str, *, created_by: str | None
+    ) -> tuple[Alert, bool]:
+        """Add the alert unless the channel has it already; True if it was added."""
+        ...
+
+    def for_channel(self, channel: ChannelRef) -> list[Alert]:
+        """The channel's alerts, oldest first (the numbering `following` shows)."""
+        ...
+
+    def remove(self, alert_id: int) -> bool:
+        """Delete one alert. False if it no longer exists."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Commits on a clean exit from the `with` block, else rolls back."""
 
@@ -252,6 +273,9 @@ class UnitOfWork(Protocol):
 
     @property
     def deliveries(self) -> DeliveryLedger: ...
+
+    @property
+    def alerts(self) -> AlertRepository: ...
 
     def __enter__(self) -> Self: ...
 

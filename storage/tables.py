@@ -165,6 +165,26 @@ class SentPaperRow(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class AlertRow(Base):
+    """A channel's alert: a followed author or a saved search (issue 14)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("channel_key", "kind", "query", name="uq_alert_per_channel"),
+    )
+
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(64), default="")
+    channel: Mapped[str] = mapped_column(String(64))
+    # `ChannelRef.key`: what matching groups alerts by and the sent-papers ledger uses.
+    channel_key: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    query: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+
+
 class KeyValueRow(Base):
     """Small opaque blobs keyed by name (e.g. encrypted OAuth installations, bot state)."""
 

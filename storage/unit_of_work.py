@@ -1,4 +1,4 @@
-"""The SQL unit of work: one session and transaction shared by the three repositories."""
+"""The SQL unit of work: one session and transaction shared by the repositories."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.alerts import SqlAlertRepository
 from storage.deliveries import SqlDeliveryLedger
 from storage.dialect import SqlDialect
 from storage.papers import SqlPaperRepository
@@ -25,6 +26,7 @@ class SqlUnitOfWork:
         self.papers = SqlPaperRepository(self.session, self._dialect)
         self.subscriptions = SqlSubscriptionRepository(self.session, self._dialect)
         self.deliveries = SqlDeliveryLedger(self.session, self._dialect)
+        self.alerts = SqlAlertRepository(self.session, self._dialect)
         return self
 
     def __exit__(

@@ -29,14 +29,17 @@ from bot.commands.options import (
     resolve_timezone,
     split_keywords,
 )
+from bot.commands.parser import alert_command, follow_command
 from bot.commands.types import (
     Command,
+    Following,
     Help,
     Invalid,
     Search,
     Subscribe,
     Subscriptions,
     Trending,
+    Unfollow,
     Unsubscribe,
 )
 from bot.models import Cadence, Reply, ReplyKind
@@ -268,6 +271,37 @@ class PapersCog(
     @app_commands.command(name="help", description="How to use papers-bot")
     async def help(self, interaction: discord.Interaction[Any]) -> None:
         await self._run(interaction, Help())
+
+    # -- alerts (issue 14) ---------------------------------------------------------------
+
+    @app_commands.command(name="follow", description="Post new papers by an author here")
+    @app_commands.describe(
+        author="The author's name, e.g. Yann LeCun (initials and accents are fine)",
+        choice="Which person, when the name means several (the number the bot listed)",
+    )
+    async def follow(
+        self,
+        interaction: discord.Interaction[Any],
+        author: str,
+        choice: app_commands.Range[int, 1, 99] | None = None,
+    ) -> None:
+        await self._run(interaction, follow_command(author, choice))
+
+    @app_commands.command(name="alert", description="Post new papers matching a search here")
+    @app_commands.describe(query='A search, e.g. diffusion speech or "state space" author:Gu')
+    async def alert(self, interaction: discord.Interaction[Any], query: str) -> None:
+        await self._run(interaction, alert_command(query))
+
+    @app_commands.command(name="following", description="List this channel's alerts")
+    async def following(self, interaction: discord.Interaction[Any]) -> None:
+        await self._run(interaction, Following())
+
+    @app_commands.command(name="unfollow", description="Remove one of this channel's alerts")
+    @app_commands.describe(number="The alert's number in /papers following")
+    async def unfollow(
+        self, interaction: discord.Interaction[Any], number: app_commands.Range[int, 1, 999]
+    ) -> None:
+        await self._run(interaction, Unfollow(number=number))
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError

@@ -16,16 +16,21 @@ from datetime import UTC, datetime, time
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from bot.commands.alerts import AlertCommands
 from bot.commands.help import HELP_TEXT
 from bot.commands.parser import parse, search_command
 from bot.commands.types import (
+    AlertSearch,
     Command,
+    FollowAuthor,
+    Following,
     Help,
     Invalid,
     Search,
     Subscribe,
     Subscriptions,
     Trending,
+    Unfollow,
     Unsubscribe,
 )
 from bot.digests.schedule import next_run_after
@@ -161,6 +166,14 @@ class CommandCore:
             Subscriptions: self._subscriptions,
             Help: self._help,
             Invalid: self._invalid,
+        }
+        # Alerts (issue 14): follow an author, saved searches, list and remove them.
+        alerts = AlertCommands(uow, search)
+        self._handlers |= {
+            FollowAuthor: lambda c, r: alerts.follow(c, self._channel(r), r.user),
+            AlertSearch: lambda c, r: alerts.alert(c, self._channel(r), r.user),
+            Following: lambda c, r: alerts.following(c, self._channel(r)),
+            Unfollow: lambda c, r: alerts.unfollow(c, self._channel(r)),
         }
 
     def parse(self, text: str) -> Command:

@@ -16,5 +16,10 @@ HELP_TEXT = """\
    (default Monday); `subscribe daily` switches back.
 `/papers unsubscribe` — stop this channel's digest.
 `/papers subscriptions` — show this channel's digest settings and its next run.
+`/papers follow author NAME` — post new papers by an author here, e.g.
+   `/papers follow author "Yann LeCun"` (initials, accents and "Last, First" are fine). A name
+   several people share lists them: pick one with `follow author "Yi Wang" #2`.
+`/papers alert QUERY` — post new papers matching a search here (the `search` syntax).
+`/papers following` — this channel's alerts, numbered; `/papers unfollow N` removes one.
 `/papers help` — this message.
 """

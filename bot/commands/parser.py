@@ -7,6 +7,7 @@ Grammar (case-insensitive verbs, Unicode-normalised text, optional `/papers` or 
               [keywords=none] [KEYWORDS, …]
     subscribe weekly [DAY] [HH:MM|9am] [TZ] [top=N] [min=N] [KEYWORDS, …]
     unsubscribe | subscriptions | help
+    follow author NAME [#N] | alert QUERY… | following | unfollow N
 
 A first word that is one typo away from a verb (`trendng`) is answered with "did you
 mean", not searched for; typo distances follow DESIGN.md §7 (none below 5 letters).
@@ -31,13 +32,17 @@ from bot.commands.options import (
     zones_for_city,
 )
 from bot.commands.types import (
+    AlertSearch,
     Command,
+    FollowAuthor,
+    Following,
     Help,
     Invalid,
     Search,
     Subscribe,
     Subscriptions,
     Trending,
+    Unfollow,
     Unsubscribe,
 )
 from bot.models import Cadence
@@ -48,7 +53,9 @@ __all__ = [
     "ALIASES",
     "MAX_TRENDING",
     "VERBS",
+    "alert_command",
     "cap_query",
+    "follow_command",
     "parse",
     "replay",
     "search_command",
@@ -202,6 +209,72 @@ def _subscribe(rest: str, _max_length: int) -> Command:
     return Subscribe(notes=notes, **fields)  # type: ignore[arg-type]
 
 
+# -- alerts (issue 14) ---------------------------------------------------------------------
+MAX_AUTHOR_NAME = 100
+_CHOICE = re.compile(r"\s+#(?P<n>\d{1,3})$")
+_QUOTES = "\"'“”‘’«»"
+
+
+def _follow(rest: str, _max_length: int) -> Command:
+    """`follow author "Yann LeCun"`, `follow author Yi Wang #2` (the word `author` optional)."""
+    head, _, tail = rest.partition(" ")
+    if head.lower() in {"author", "authors", "person"}:
+        rest = tail.strip()
+    choice: int | None = None
+    m = _CHOICE.search(rest)
+    if m is not None:
+        choice = int(m["n"])
+        rest = rest[: m.start()]
+    return follow_command(rest, choice)
+
+
+def follow_command(name: str, choice: int | None = None) -> Command:
+    """Follow the author `name` (quotes dropped); `choice` picks one of several people."""
+    name = clean_text(name).strip().strip(_QUOTES).strip()
+    if not name:
+        return Invalid(
+            error='Tell me whom to follow, e.g. `follow author "Yann LeCun"`.', attempted="follow"
+        )
+    if len(name) > MAX_AUTHOR_NAME:
+        return Invalid(
+            error=f"That name is {len(name)} characters long; names are at most {MAX_AUTHOR_NAME}.",
+            attempted="follow",
+        )
+    if choice is not None and choice < 1:
+        return Invalid(error="Candidate numbers start at #1.", attempted="follow")
+    return FollowAuthor(name=name, choice=choice)
+
+
+def alert_command(rest: str, max_length: int = DEFAULT_MAX_QUERY_LENGTH) -> Command:
+    """A saved search for `rest`, checked as `search` checks its query."""
+    checked = search_command(clean_text(rest).strip(), max_length)
+    if isinstance(checked, Search):
+        return AlertSearch(query=checked.query, notes=checked.notes)
+    if isinstance(checked, Invalid):
+        return Invalid(error=checked.error, attempted="alert")
+    return Invalid(
+        error="Tell me what to watch for, e.g. `alert diffusion speech` or "
+        '`alert "state space" author:Gu`.',
+        attempted="alert",
+    )
+
+
+def _unfollow(rest: str, _max_length: int) -> Command:
+    token = rest.strip().lstrip("#")
+    if not token.isdigit() or int(token) < 1:
+        return Invalid(
+            error="Give the number `following` shows, e.g. `unfollow 2`.", attempted="unfollow"
+        )
+    return Unfollow(number=int(token))
+
+
+_ALERT_VERBS = (
+    _Verb("follow", (), _follow),
+    _Verb("alert", (), alert_command),
+    _Verb("following", ("alerts",), lambda _rest, _n: Following()),
+    _Verb("unfollow", (), _unfollow),
+)
+
 _VERBS = (
     _Verb("search", ("find", "s"), search_command),
     _Verb("trending", ("top", "trend", "hot"), _trending),
@@ -209,6 +282,7 @@ _VERBS = (
     _Verb("unsubscribe", ("unsub",), lambda _rest, _n: Unsubscribe()),
     _Verb("subscriptions", ("subs", "list", "status"), lambda _rest, _n: Subscriptions()),
     _Verb("help", ("?", "-h", "--help"), lambda _rest, _n: Help()),
+    *_ALERT_VERBS,
 )
 VERBS = tuple(v.name for v in _VERBS)
 ALIASES = {alias: v.name for v in _VERBS for alias in v.aliases}

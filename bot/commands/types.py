@@ -17,13 +17,17 @@ from typing import ClassVar
 from bot.models import Cadence, Weekday
 
 __all__ = [
+    "AlertSearch",
     "Command",
+    "FollowAuthor",
+    "Following",
     "Help",
     "Invalid",
     "Search",
     "Subscribe",
     "Subscriptions",
     "Trending",
+    "Unfollow",
     "Unsubscribe",
 ]
 
@@ -90,6 +94,49 @@ class Unsubscribe(Command):
 class Subscriptions(Command):
     verb: ClassVar[str] = "subscriptions"
     channel_only: ClassVar[bool] = True
+
+
+# -- alerts (issue 14): follow an author, save a search, list and remove them -------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FollowAuthor(Command):
+    """Follow an author; `choice` is the candidate number when the name means several people."""
+
+    verb: ClassVar[str] = "follow"
+    needs_manage: ClassVar[bool] = True
+    channel_only: ClassVar[bool] = True
+
+    name: str
+    choice: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertSearch(Command):
+    """A saved search: new papers matching `query` (the `search` syntax) are posted."""
+
+    verb: ClassVar[str] = "alert"
+    needs_manage: ClassVar[bool] = True
+    channel_only: ClassVar[bool] = True
+
+    query: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Following(Command):
+    verb: ClassVar[str] = "following"
+    channel_only: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unfollow(Command):
+    """Remove the channel's alert number `number`, as `following` lists them."""
+
+    verb: ClassVar[str] = "unfollow"
+    needs_manage: ClassVar[bool] = True
+    channel_only: ClassVar[bool] = True
+
+    number: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

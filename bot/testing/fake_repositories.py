@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import TypeVar
 
+from bot.follow.matching import Alert, AlertKind
 from bot.models import (
     ChannelRef,
     Delivery,
@@ -30,6 +31,7 @@ class FakeState:
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
     deliveries: dict[int, Delivery] = field(default_factory=dict)
     sent: dict[str, set[int]] = field(default_factory=dict)
+    alerts: dict[int, tuple[Alert, ChannelRef]] = field(default_factory=dict)
     next_id: int = 1
 
     def copy(self) -> FakeState:
@@ -39,6 +41,7 @@ class FakeState:
             subscriptions=dict(self.subscriptions),
             deliveries=dict(self.deliveries),
             sent={k: set(v) for k, v in self.sent.items()},
+            alerts=dict(self.alerts),
             next_id=self.next_id,
         )
 
@@ -276,6 +279,28 @@ class FakeSubscriptionRepository:
     def count_paused(self) -> int:
         """Not a port method: mirrors `SqlSubscriptionRepository.count_paused` for tests."""
         return sum(1 for s in self._s.subscriptions.values() if s.paused)
+
+
+class FakeAlertRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._s = state
+
+    def add(
+        self, channel: ChannelRef, kind: AlertKind, query: str, *, created_by: str | None
+    ) -> tuple[Alert, bool]:
+        for alert, _ in self._s.alerts.values():
+            if (alert.channel, alert.kind, alert.query) == (channel.key, kind, query):
+                return alert, False
+        alert = Alert(id=self._s.new_id(), channel=channel.key, kind=kind, query=query)
+        self._s.alerts[alert.id] = (alert, channel)
+        return alert, True
+
+    def for_channel(self, channel: ChannelRef) -> list[Alert]:
+        found = [a for a, _ in self._s.alerts.values() if a.channel == channel.key]
+        return sorted(found, key=lambda a: a.id)
+
+    def remove(self, alert_id: int) -> bool:
+        return self._s.alerts.pop(alert_id, None) is not None
 
 
 class FakeDeliveryLedger:

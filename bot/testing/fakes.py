@@ -36,6 +36,7 @@ from bot.models import (
 )
 from bot.ports import MessageSink, UnitOfWork, UnitOfWorkFactory
 from bot.testing.fake_repositories import (
+    FakeAlertRepository,
     FakeDeliveryLedger,
     FakePaperRepository,
     FakeState,
@@ -112,6 +113,7 @@ class FakeUnitOfWork:
         self.papers = FakePaperRepository(self._db.state)
         self.subscriptions = FakeSubscriptionRepository(self._db.state)
         self.deliveries = FakeDeliveryLedger(self._db.state)
+        self.alerts = FakeAlertRepository(self._db.state)
         return self
 
     def __exit__(
@@ -137,6 +139,7 @@ class FakeUnitOfWork:
         state.papers, state.upvotes = restored.papers, restored.upvotes
         state.subscriptions, state.deliveries = restored.subscriptions, restored.deliveries
         state.sent, state.next_id = restored.sent, restored.next_id
+        state.alerts = restored.alerts
 
 
 @dataclass

@@ -72,3 +72,14 @@ async def test_weekly_subscription_in_the_console(session: ConsoleSession) -> No
     assert sub is not None and "week" in sub.text and "Fri" in sub.text
     shown = await session.handle_line("subscriptions")
     assert shown is not None and "weekly on Fri" in shown.text and "Next digest: Fri" in shown.text
+
+
+async def test_alert_commands_in_the_console(session: ConsoleSession) -> None:
+    followed = await session.handle_line('/papers follow author "Ada Lovelace"')
+    assert followed is not None and "Following Ada Lovelace" in followed.text
+    saved = await session.handle_line("alert speech separation")
+    assert saved is not None and "Alert saved" in saved.text
+    listed = await session.handle_line("following")
+    assert listed is not None and "2. search “speech separation”" in listed.text
+    removed = await session.handle_line("unfollow 1")
+    assert removed is not None and "Removed alert 1" in removed.text

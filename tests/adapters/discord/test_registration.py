@@ -12,6 +12,7 @@ from tests.adapters.discord.fake_discord import APP_ID, HANG_GUARD_SECONDS, Fake
 from tests.runtime.cli.helpers import bot_environment
 
 SUBCOMMANDS = {"search", "trending", "subscribe", "unsubscribe", "subscriptions", "help"}
+ALERT_SUBCOMMANDS = {"follow", "alert", "following", "unfollow"}
 
 
 async def test_global_sync(settings: Settings, fake_api: FakeDiscordAPI) -> None:
@@ -19,7 +20,7 @@ async def test_global_sync(settings: Settings, fake_api: FakeDiscordAPI) -> None
     (call,) = fake_api.find("PUT", rf"^/applications/{APP_ID}/commands$")
     (group,) = call.body
     assert group["name"] == "papers"
-    assert {o["name"] for o in group["options"]} == SUBCOMMANDS
+    assert {o["name"] for o in group["options"]} == SUBCOMMANDS | ALERT_SUBCOMMANDS
     search = next(o for o in group["options"] if o["name"] == "search")
     assert search["options"][0]["autocomplete"] is True
     assert describe(synced[0]).startswith("/papers (search, trending")
@@ -53,7 +54,8 @@ async def test_cli_discord_sync(fake_api: FakeDiscordAPI, tmp_path: Path) -> Non
     code, out, err = await _cli("discord", "sync", "--guild", "42", env=env, cwd=tmp_path)
     assert code == 0, err
     assert "registered 1 command(s) in guild 42" in out
-    assert "/papers (search, trending, subscribe, unsubscribe, subscriptions, help)" in out
+    assert "/papers (search, trending, subscribe, unsubscribe, subscriptions, help" in out
+    assert "follow, alert, following, unfollow" in out
     assert fake_api.find("PUT", rf"^/applications/{APP_ID}/guilds/42/commands$")
 
 
