@@ -117,11 +117,6 @@ class Settings(BaseSettings):
         alias="SLACK_CLIENT_SECRET",
         description="Slack OAuth client secret. Needs SLACK_CLIENT_ID.",
     )
-    slack_state_secret: SecretStr | None = Field(
-        default=None,
-        alias="SLACK_STATE_SECRET",
-        description="Secret that signs the OAuth state parameter.",
-    )
     slack_admins_only: bool = Field(
         default=False,
         alias="PAPERS_SLACK_ADMINS_ONLY",
@@ -251,13 +246,27 @@ class Settings(BaseSettings):
         le=65535,
     )
 
+    digest_tick_seconds: float = Field(
+        default=60,
+        alias="PAPERS_DIGEST_TICK_SECONDS",
+        description="Seconds between two digest clock ticks of `serve` (1–3600).",
+        ge=1,
+        le=3600,
+    )
+    shutdown_grace_seconds: float = Field(
+        default=5,
+        alias="PAPERS_SHUTDOWN_GRACE_SECONDS",
+        description="On SIGTERM, how long digest posts in flight may take to finish (0–60 s).",
+        ge=0,
+        le=60,
+    )
+
     @field_validator(
         "slack_bot_token",
         "slack_signing_secret",
         "slack_app_token",
         "slack_client_id",
         "slack_client_secret",
-        "slack_state_secret",
         "token_encryption_key",
         "discord_token",
         "discord_gateway_url",
@@ -375,18 +384,32 @@ class Settings(BaseSettings):
             )
         if self.slack_client_secret is not None and not self.slack_client_id:
             raise _invalid("SLACK_CLIENT_SECRET is set but SLACK_CLIENT_ID is not")
-        http_mode = self.slack_app_token is None
-        if self.slack_enabled and http_mode and self.slack_signing_secret is None:
-            # Without a signing secret every request to /slack/events would be rejected.
-            raise _invalid(
-                "Slack runs in HTTP mode (no SLACK_APP_TOKEN) but SLACK_SIGNING_SECRET is "
-                "not set; set it, or set SLACK_APP_TOKEN for Socket Mode"
-            )
+        if self.slack_enabled and (missing := self.slack_missing()):
+            # Without a signing secret every request to /slack/events would be rejected;
+            # without the key, OAuth installs could not be stored.
+            raise _invalid("Slack is configured but also needs " + ", ".join(missing))
         return self
 
     @property
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None or self.slack_client_id is not None
+
+    def slack_missing(self) -> list[str]:
+        """Every setting Slack still needs, each with its alternative; empty if it can run."""
+        missing = []
+        if not self.slack_enabled:
+            missing.append("SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth)")
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            missing.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
+        if self.slack_client_id and self.token_encryption_key is None:
+            missing.append(
+                "PAPERS_ENCRYPTION_KEY (multi-workspace Slack encrypts the tokens it stores)"
+            )
+        return missing
+
+    def discord_missing(self) -> list[str]:
+        """The settings Discord still needs; empty if it can run."""
+        return [] if self.discord_enabled else ["DISCORD_TOKEN"]
 
     @property
     def slack_socket_mode(self) -> bool:
@@ -403,7 +426,6 @@ class Settings(BaseSettings):
             self.slack_signing_secret,
             self.slack_app_token,
             self.slack_client_secret,
-            self.slack_state_secret,
             self.token_encryption_key,
             self.discord_token,
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Coroutine
 from contextlib import AsyncExitStack
 from functools import partial
@@ -46,72 +47,121 @@ def ingest_jobs(settings: Settings, uow: UnitOfWorkFactory) -> list[IngestJob]:
     ]
 
 
-async def run_targets(core: Core, targets: list[Platform], *, port: int) -> None:
-    """Serve `targets` until the console quits or a server stops (or fails)."""
+class StopSignals:
+    """SIGTERM and SIGINT, handled on the event loop: the first one starts the shutdown."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.received: signal.Signals | None = None
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def remove(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self.received is None:
+            self.received = sig
+            log.info("%s received: stopping", sig.name)
+        self.event.set()
+
+
+async def run_targets(core: Core, targets: list[Platform], *, port: int) -> signal.Signals | None:
+    """Serve `targets` until a signal, the console's quit, or a server stops (or fails).
+
+    Returns the signal that stopped the process, if one did. Shutdown runs in this order,
+    so that nothing is lost or sent twice: the clock takes no new ticks; the digest run in
+    progress gets `shutdown_grace_seconds` to finish, and hands back (leaves `pending`)
+    what it could not; the worker lease is released, so another replica recovers those
+    rows at its next tick; then the platforms close their sessions. The caller disposes
+    of the database pool.
+    """
     settings = core.settings
     handler = core.commands  # builds the search index before any platform takes requests
     runners: list[Coroutine[Any, Any, None]] = []
-    async with AsyncExitStack() as stack:
-        discord_bot = None
-        if Platform.DISCORD in targets:
-            from adapters.discord.runner import open_discord
+    signals = StopSignals()
+    signals.install()
+    try:
+        async with AsyncExitStack() as stack:
+            discord_bot = None
+            if Platform.DISCORD in targets:
+                from adapters.discord.runner import open_discord
 
-            discord_bot = await open_discord(handler, settings, stack, kv=core.kv)
-            runners.append(discord_bot.connect(reconnect=True))
-        console = None
-        if Platform.CONSOLE in targets:
-            from adapters.console.repl import ConsoleSession
+                discord_bot = await open_discord(handler, settings, stack, kv=core.kv)
+                runners.append(discord_bot.connect(reconnect=True))
+            console = None
+            if Platform.CONSOLE in targets:
+                from adapters.console.repl import ConsoleSession
 
-            console = Console()
-            runners.append(ConsoleSession(handler, console).run())
-        if Platform.SLACK in targets:
-            from adapters.slack.runner import serve_slack
+                console = Console()
+                runners.append(ConsoleSession(handler, console).run())
+            if Platform.SLACK in targets:
+                from adapters.slack.runner import serve_slack
 
-            runners.append(serve_slack(handler, settings, kv=core.kv, port=port))
-        sinks = build_sinks(
-            settings,
-            core.kv,
-            console=console,
-            slack=Platform.SLACK in targets,
-            discord_client=discord_bot,
-        )
-        lease = WorkerLease(core.db, new_worker_id())
-        lease.acquire()
-        scheduler = start_clock(
-            build_runner(core.db, sinks, lease),
-            ingest_jobs=ingest_jobs(settings, core.db.uow),
-            refresh_index=core.refresh_index,
-            on_shutdown=lease.release,
-        )
-        ops_runner = None
-        if settings.metrics_port and targets != [Platform.CONSOLE]:
-            # /healthz, /readyz and /metrics on their own port in every server mode, so
-            # probes look the same for Slack (HTTP or Socket Mode) and Discord.
-            from bot.health import readiness_checks
-
-            try:
-                ops_runner = await start_ops(
-                    settings.http_host,
-                    settings.metrics_port,
-                    readiness_checks(core.db, scheduler),
-                    explicit="metrics_port" in settings.model_fields_set,
-                )
-            except BaseException:
-                scheduler.shutdown(wait=False)
-                raise
-        try:
-            # The console returns when its user quits; servers run until cancelled.
-            done, pending = await asyncio.wait(
-                [asyncio.ensure_future(r) for r in runners], return_when=asyncio.FIRST_COMPLETED
+                runners.append(serve_slack(handler, settings, kv=core.kv, port=port))
+            sinks = build_sinks(
+                settings,
+                core.kv,
+                console=console,
+                slack=Platform.SLACK in targets,
+                discord_client=discord_bot,
             )
-            for task in pending:
-                task.cancel()
-            for task in done:
-                task.result()
-        finally:
-            scheduler.shutdown(wait=False)
-            if ops_runner is not None:
-                await ops_runner.cleanup()
+            lease = WorkerLease(core.db, new_worker_id())
+            lease.acquire()
+            digests = build_runner(core.db, sinks, lease)
+            scheduler = start_clock(
+                digests,
+                ingest_jobs=ingest_jobs(settings, core.db.uow),
+                refresh_index=core.refresh_index,
+                tick_seconds=settings.digest_tick_seconds,
+                on_shutdown=lease.release,
+            )
+            ops_runner = None
+            if settings.metrics_port and targets != [Platform.CONSOLE]:
+                # /healthz, /readyz and /metrics on their own port in every server mode, so
+                # probes look the same for Slack (HTTP or Socket Mode) and Discord.
+                from bot.health import readiness_checks
+
+                try:
+                    ops_runner = await start_ops(
+                        settings.http_host,
+                        settings.metrics_port,
+                        readiness_checks(core.db, scheduler),
+                        explicit="metrics_port" in settings.model_fields_set,
+                    )
+                except BaseException:
+                    scheduler.shutdown(wait=False)
+                    raise
+            tasks = [asyncio.ensure_future(r) for r in runners]
+            stop = asyncio.ensure_future(signals.event.wait())
+            try:
+                # The console returns when its user quits; servers run until cancelled.
+                done, _ = await asyncio.wait([*tasks, stop], return_when=asyncio.FIRST_COMPLETED)
+                scheduler.pause()
+                given_up = await digests.stop(settings.shutdown_grace_seconds)
+                if given_up:
+                    log.info("%d digest deliveries handed back for recovery", given_up)
+            finally:
+                if scheduler.running:
+                    scheduler.shutdown(wait=False)  # releases the lease (on_shutdown)
+                stop.cancel()
+                for task in tasks:
+                    task.cancel()
+                await asyncio.wait([*tasks, stop])
+                if ops_runner is not None:
+                    await ops_runner.cleanup()
+            for task in tasks:
+                if task in done and not task.cancelled():
+                    task.result()  # a server that failed says why
+    finally:
+        signals.remove()
+    log.info("stopped")
+    return signals.received
 
 
 async def start_ops(

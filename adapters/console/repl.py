@@ -7,6 +7,7 @@ Anyone can try the bot without Slack or Discord tokens. The console user owns th
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import replace
 
 from rich.console import Console
@@ -26,6 +27,41 @@ BANNER = (
     "papers-bot console — type `/papers help`, `/papers search diffusion`, "
     "`/papers trending`; `next`/`prev` to page; `quit` to leave."
 )
+
+
+def read_line(console: Console, prompt: str) -> asyncio.Future[str]:
+    """`console.input(prompt)` in a daemon thread, as a future of the event loop.
+
+    Not `asyncio.to_thread`: the loop's executor is joined when the process ends, so a
+    Ctrl-C would wait for the user to press Enter. A daemon thread blocked on the terminal
+    is simply left behind; the process exits at once.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def settle(line: str | None, error: BaseException | None) -> None:
+        if future.done():  # cancelled: the session ended while the user was typing
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(line or "")
+
+    def read() -> None:
+        line: str | None = None
+        error: BaseException | None = None
+        try:
+            line = console.input(prompt)
+        except (EOFError, OSError, UnicodeDecodeError) as exc:
+            error = exc
+        try:
+            loop.call_soon_threadsafe(settle, line, error)
+        except RuntimeError:
+            # The loop is closed: the process is exiting and nobody waits for this line.
+            return
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return future
 
 
 def console_request(command: Command, *, offset: int = 0) -> CommandRequest:
@@ -70,7 +106,7 @@ class ConsoleSession:
         self.console.print(Text(BANNER, style="dim"))
         while True:
             try:
-                line = await asyncio.to_thread(self.console.input, "[bold cyan]papers>[/] ")
+                line = await read_line(self.console, "[bold cyan]papers>[/] ")
             except EOFError:
                 return
             if line.strip().lower() in EXIT_WORDS:

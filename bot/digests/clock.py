@@ -70,6 +70,10 @@ async def _tick(runner: DigestRunner) -> None:
     # `run_due` counts its report in the metrics itself; counting here too would double it.
     try:
         await runner.run_due()
+    except asyncio.CancelledError:
+        # Shutdown cut the run short after its grace period (`DigestRunner.stop`): its
+        # unfinished rows stay pending, for recovery once this worker's lease is released.
+        log.info("digest run stopped by shutdown")
     except Exception:  # the next tick tries again; pending rows are recovered then
         log.exception("digest tick failed")
 

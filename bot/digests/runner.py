@@ -80,11 +80,40 @@ class DigestRunner:
             pause_after=pause_after,
         )
         self._running = asyncio.Lock()
+        self._stopping = False
+        self._given_up = 0
+        self._current: asyncio.Task[object] | None = None
+
+    async def stop(self, grace: float) -> int:
+        """Take no new work, and give the run in progress up to `grace` seconds to finish.
+
+        Jobs that have not started posting are given up at once; posts already in flight
+        may finish and are recorded. What is still unfinished after `grace` is cancelled.
+        Every job given up keeps its ledger row `pending` under this worker: once the
+        caller releases the worker's lease, the next run of any worker recovers it,
+        checking the platform (`find_posted`) before any resend. Returns how many jobs
+        were given up.
+        """
+        self._stopping = True
+        task = self._current
+        if task is None or task.done():
+            return self._given_up
+        done, _ = await asyncio.wait({task}, timeout=grace)
+        if not done:
+            task.cancel()
+            await asyncio.wait({task})
+        return self._given_up
 
     async def run_due(self, now: datetime | None = None, *, dry_run: bool = False) -> RunReport:
         """Deliver everything due at `now` (default: the clock). Runs of one runner queue."""
         async with self._running:
-            return await self._run_due(now, dry_run=dry_run)
+            if self._stopping:
+                return RunReport(now=now or self.clock(), worker=self.worker_id, dry_run=dry_run)
+            self._current = asyncio.current_task()
+            try:
+                return await self._run_due(now, dry_run=dry_run)
+            finally:
+                self._current = None
 
     async def _run_due(self, now: datetime | None, *, dry_run: bool) -> RunReport:
         now = (now or self.clock()).astimezone(UTC)
@@ -106,6 +135,9 @@ class DigestRunner:
 
         async def deliver(job: Job) -> None:
             async with semaphore:
+                if self._stopping:
+                    self._given_up += 1  # its row stays pending, for recovery
+                    return
                 outcome = await attempts.deliver(job)
             await outcomes.put(outcome)
 
@@ -119,13 +151,16 @@ class DigestRunner:
             while True:
                 jobs, more = await asyncio.to_thread(self.ledger.claim, now, report, planner)
                 launch(jobs)
-                if not more:
+                if not more or self._stopping:
                     break
             if tasks:
                 await asyncio.gather(*tasks)
         finally:
             for task in tasks:
-                task.cancel()
+                # Cancelled (a shutdown cancelled the gather) or never finished: given up.
+                if task.cancelled() or not task.done():
+                    self._given_up += 1
+                    task.cancel()
             await outcomes.put(None)
             await writer
         log.info("digest run at %s by %s: %s", now.isoformat(), self.worker_id, report.summary())

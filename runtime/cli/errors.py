@@ -10,6 +10,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storage.db import StorageAccessError
 
+# The one line a Ctrl-C leaves: whatever was under way was rolled back (an ingest is one
+# transaction per file) or handed back (a served digest) on the way out.
+INTERRUPTED = "interrupted"
+
 
 class CliError(Exception):
     """A runtime error with a message fit for the user (exit code 1)."""
@@ -17,6 +21,10 @@ class CliError(Exception):
 
 class UsageError(Exception):
     """Bad arguments the parser could not catch (exit code 2)."""
+
+
+class ConfigurationError(Exception):
+    """Settings a command needs are missing or do not fit together (exit code 1)."""
 
 
 def settings_error_line(exc: ValidationError) -> str:
@@ -29,7 +37,14 @@ def settings_error_line(exc: ValidationError) -> str:
 
 def run_cli(app: typer.Typer) -> int:
     try:
-        app(standalone_mode=False)
+        # In non-standalone mode typer returns the code of a `typer.Exit` instead of
+        # raising it, and turns Ctrl-C (KeyboardInterrupt) into `Exit(130)`; the commands
+        # themselves return None.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            if code == 130:
+                print(INTERRUPTED, file=sys.stderr)
+            return code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except typer.Abort:
@@ -49,6 +64,9 @@ def run_cli(app: typer.Typer) -> int:
     except (CliError, StorageAccessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 1
     except ValidationError as exc:
         print(settings_error_line(exc), file=sys.stderr)
         return 1
@@ -57,5 +75,6 @@ def run_cli(app: typer.Typer) -> int:
         print(f"database error: {first}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     return 0

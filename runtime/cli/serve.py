@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from enum import StrEnum
 from typing import Annotated
 
@@ -16,7 +17,7 @@ import typer
 
 from bot.models import Platform
 from bot.settings import Settings
-from runtime.cli.errors import CliError
+from runtime.cli.errors import CliError, ConfigurationError
 from runtime.core import build_core
 from runtime.serve import run_targets
 from runtime.settings import load_settings
@@ -48,6 +49,16 @@ def resolve_targets(target: Target, settings: Settings) -> list[Platform]:
     return [Platform(target.value)]
 
 
+def missing_settings(settings: Settings, targets: list[Platform]) -> list[str]:
+    """Every setting the chosen platforms still need (none for the console)."""
+    missing: list[str] = []
+    if Platform.SLACK in targets:
+        missing += settings.slack_missing()
+    if Platform.DISCORD in targets:
+        missing += settings.discord_missing()
+    return missing
+
+
 def serve(
     target: Annotated[Target, typer.Argument(help="Which platform to serve.")] = Target.AUTO,
     port: Annotated[int | None, typer.Option("--port", help="HTTP port (Slack).")] = None,
@@ -55,6 +66,10 @@ def serve(
     """Run the bot: migrate the database, build the search index, start the clock."""
     settings = load_settings()
     targets = resolve_targets(target, settings)
+    # Checked before logging, migrations or the search index: a missing token is one line
+    # within a second, not a traceback after minutes of index building.
+    if missing := missing_settings(settings, targets):
+        raise ConfigurationError(f"`serve {target.value}` needs " + ", ".join(missing))
     if targets == [Platform.CONSOLE] and "log_level" not in settings.model_fields_set:
         # The console shares the terminal with its user: routine INFO lines from the
         # clock would land in the middle of their replies, so only problems are shown.
@@ -64,8 +79,11 @@ def serve(
     from adapters.ops.http import AddressInUse
 
     try:
-        asyncio.run(run_targets(core, targets, port=port or settings.http_port))
+        received = asyncio.run(run_targets(core, targets, port=port or settings.http_port))
     except AddressInUse as exc:
         raise CliError(str(exc)) from None
     finally:
         core.close()
+    if received is signal.SIGINT:
+        # Ctrl-C: stopped cleanly all the same, but exit as an interrupted program does.
+        raise KeyboardInterrupt

@@ -104,6 +104,22 @@ def test_oauth_install_also_needs_signing_secret() -> None:
     assert "SLACK_SIGNING_SECRET" in line
 
 
+def test_oauth_names_every_missing_setting_at_once() -> None:
+    line = error_of(SLACK_CLIENT_ID="123.456", SLACK_CLIENT_SECRET="abcdef")
+    assert "SLACK_SIGNING_SECRET" in line and "PAPERS_ENCRYPTION_KEY" in line
+    assert "\n" not in line
+
+
+def test_oauth_needs_the_encryption_key() -> None:
+    line = error_of(SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="c", SLACK_SIGNING_SECRET="s")
+    assert "PAPERS_ENCRYPTION_KEY" in line
+
+
+def test_slack_state_secret_is_not_a_setting() -> None:
+    # Bolt's OAuth state is a random one-time value in the database; nothing signs it.
+    assert "SLACK_STATE_SECRET" not in {f.alias for f in Settings.model_fields.values()}
+
+
 @pytest.mark.parametrize(
     ("url", "needle"),
     [
