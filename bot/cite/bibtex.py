@@ -64,9 +64,16 @@ _OLD_ACL = re.compile(r"^(?P<letter>[A-Z])(?P<yy>\d{2})-(?P<vol>\d)\d{3}$")
 ACL_PUBLISHER = "Association for Computational Linguistics"
 
 
+# TeX turns these pairs into other characters (`--` into an en dash, `?` + backtick into
+# an inverted question mark, two backticks into a quote); an empty group between them keeps
+# the characters the title really has.
+_LIGATURE_RE = re.compile(r"(?<=-)(?=-)|(?<=[?!`])(?=`)|(?<=')(?=')")
+
+
 def escape_latex(text: str) -> str:
     """`text` safe inside a braced BibTeX field: specials escaped, control characters gone."""
-    return _SPECIAL_RE.sub(lambda m: _SPECIAL[m.group()], clean_text(text))
+    escaped = _SPECIAL_RE.sub(lambda m: _SPECIAL[m.group()], clean_text(text))
+    return _LIGATURE_RE.sub("{}", escaped)
 
 
 def _protect_case(title: str) -> str:

@@ -183,3 +183,13 @@ def test_hostile_titles_and_authors_always_parse(
         decoded = entry.fields_dict["title"].value
         # What the reader gets back is the cleaned title, braces of case protection aside.
         assert _plain(decoded) == _plain(clean_text(paper.title))
+
+
+@pytest.mark.parametrize("title", ["?`x", "!` y", "a -- b", "a---b", "``quoted''"])
+def test_tex_ligatures_do_not_change_the_title(title: str) -> None:
+    # Hypothesis found `?` + backtick coming back as an inverted question mark.
+    library = bibtexparser.parse_string(
+        bibtex([Paper(1, title, paper_id="2401.00001", published=date(2024, 1, 1))]),
+        append_middleware=[LatexDecodingMiddleware()],
+    )
+    assert library.entries[0].fields_dict["title"].value == title
