@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import subprocess
+import time
 from pathlib import Path
 
 from tests.runtime.cli.helpers import BIN, bot_environment
@@ -14,16 +16,25 @@ from tests.runtime.cli.helpers import BIN, bot_environment
 def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> bytes:
     master, slave = pty.openpty()
     proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env)
-    os.close(slave)
+    # The parent keeps the slave open: Linux moves written bytes to the master
+    # asynchronously, so the hang-up (EIO) after the child exits can overtake its last
+    # line. With the slave held open there is no hang-up; read until the child has exited
+    # and the terminal stays quiet.
     out = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
+    exited_at: float | None = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            out += os.read(master, 65536)
+            continue
+        if proc.poll() is None:
+            continue
+        if exited_at is None:
+            exited_at = time.monotonic()
+        elif time.monotonic() - exited_at > 0.5:
             break
-        if not chunk:
-            break
-        out += chunk
+    os.close(slave)
     os.close(master)
     assert proc.wait(timeout=120) == 0, out[-2000:]
     return out
