@@ -135,6 +135,9 @@ class PaperCard:
     paper: Paper
     score: float | None = None
     rank: int | None = None
+    # Link memory (issue 14): who first shared the paper in this channel, when the card
+    # answers a pasted link and the channel has seen the paper before.
+    first_share: FirstShare | None = None
     # Authors an `author:` search matched; renderers show them even past "et al.".
     matched_authors: tuple[str, ...] = ()
 
@@ -229,6 +232,8 @@ class ReplyKind(enum.StrEnum):
     SUBSCRIPTION = "subscription"
     ERROR = "error"
     INFO = "info"
+    READING_LIST = "reading_list"
+    CITATION = "citation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +247,11 @@ class Reply:
     ephemeral: bool = True
     notes: tuple[str, ...] = ()
     title: str | None = None
+    # Reading list (issue 14): the listed papers, a preformatted block (BibTeX) and a file
+    # to upload; each adapter renders them its own way.
+    listing: tuple[ListedPaper, ...] = ()
+    code: str | None = None
+    attachment: Attachment | None = None
 
 
 class Weekday(enum.IntEnum):
@@ -368,3 +378,51 @@ class PostResult:
     reason: str | None = None
     permanent: bool = False
     retry_after: float | None = None
+
+
+# -- Reading list, citations and link memory (issue 14) ---------------------------------
+
+
+class SavedStatus(enum.StrEnum):
+    TO_READ = "to read"
+    DISCUSSED = "discussed"
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPaper:
+    """One paper on a channel's reading list (`channel_key` is `ChannelRef.key`)."""
+
+    channel_key: str
+    paper_key: int
+    saved_by: str
+    saved_at: datetime
+    status: SavedStatus = SavedStatus.TO_READ
+    assignee: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedPaper:
+    """A reading-list entry as `/papers list` shows it: its number, the paper, who saved it."""
+
+    position: int
+    paper: Paper
+    saved: SavedPaper
+
+
+@dataclass(frozen=True, slots=True)
+class FirstShare:
+    """Who first shared a paper in a channel, and when (link memory)."""
+
+    channel_key: str
+    paper_key: int
+    shared_by: str
+    shared_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file a reply uploads (a `.bib` export): Slack upload, Discord attachment, console file."""
+
+    filename: str
+    content: bytes
+    title: str | None = None

@@ -22,9 +22,12 @@ from bot.models import (
     Delivery,
     DeliveryStatus,
     Digest,
+    FirstShare,
     Paper,
     PaperRecord,
     PostResult,
+    SavedPaper,
+    SavedStatus,
     SearchResults,
     Subscription,
     SubscriptionSpec,
@@ -257,6 +260,43 @@ class AlertRepository(Protocol):
 
     def remove(self, alert_id: int) -> bool:
         """Delete one alert. False if it no longer exists."""
+
+
+class ReadingListRepository(Protocol):
+    """Each channel's reading list (issue 14). A list belongs to one channel
+    (`ChannelRef.key`: platform, workspace or guild, channel): no call reaches another's."""
+
+    def add(self, channel: ChannelRef, paper_key: int, *, user: str, now: datetime) -> bool:
+        """Put the paper on the list as "to read"; False if it is on it already."""
+        ...
+
+    def entries(self, channel: ChannelRef) -> list[SavedPaper]:
+        """The list in the order the papers were saved."""
+        ...
+
+    def update(
+        self,
+        channel: ChannelRef,
+        paper_key: int,
+        *,
+        status: SavedStatus | None = None,
+        assignee: str | None = None,
+    ) -> bool:
+        """Set the entry's status and/or presenter (None keeps it). False if not listed."""
+        ...
+
+    def remove(self, channel: ChannelRef, paper_key: int) -> bool:
+        """Take the paper off the list. False if it was not on it."""
+        ...
+
+
+class ShareLog(Protocol):
+    """Who first shared each paper in each channel (link memory, issue 14)."""
+
+    def record(
+        self, channel: ChannelRef, paper_key: int, *, user: str, now: datetime
+    ) -> FirstShare:
+        """Remember this share unless the channel saw the paper before; returns the first."""
         ...
 
 
@@ -276,6 +316,12 @@ class UnitOfWork(Protocol):
 
     @property
     def alerts(self) -> AlertRepository: ...
+
+    @property
+    def reading_list(self) -> ReadingListRepository: ...
+
+    @property
+    def shares(self) -> ShareLog: ...
 
     def __enter__(self) -> Self: ...
 

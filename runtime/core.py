@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 from bot.commands.core import CommandCore, CoreConfig
+from bot.ingest.live import ArxivPaperFetcher
 from bot.logging_setup import configure_logging
 from bot.search.engine import PaperIndex
 from bot.search.snapshot import catch_up, load_index, mark_covered
@@ -64,7 +65,9 @@ class Core:
             max_query_length=self.settings.max_query_length,
             page_size=self.settings.page_size,
         )
-        return CommandCore(self.db.uow, self.search, config)
+        # Links to papers not stored yet are looked up on arXiv (link memory, save, cite).
+        fetcher = ArxivPaperFetcher(self.db.uow, self.settings.arxiv_api_url)
+        return CommandCore(self.db.uow, self.search, config, fetch_paper=fetcher)
 
     def refresh_index(self) -> int:
         """Add papers inserted or updated since the last refresh to the search index.

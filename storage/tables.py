@@ -194,3 +194,34 @@ class KeyValueRow(Base):
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- Reading list and link memory (issue 14) -------------------------------------------
+
+
+class SavedPaperRow(Base):
+    """One paper on one channel's reading list; `channel_key` is `ChannelRef.key`."""
+
+    __tablename__ = "reading_list"
+
+    channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    paper_key: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("papers.key", ondelete="CASCADE"), primary_key=True
+    )
+    saved_by: Mapped[str] = mapped_column(String(64))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="to read")
+    assignee: Mapped[str | None] = mapped_column(String(64))
+
+
+class FirstShareRow(Base):
+    """Who first shared a paper in a channel, so later links can say so."""
+
+    __tablename__ = "first_shares"
+
+    channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    paper_key: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("papers.key", ondelete="CASCADE"), primary_key=True
+    )
+    shared_by: Mapped[str] = mapped_column(String(64))
+    shared_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -11,6 +11,7 @@ from storage.alerts import SqlAlertRepository
 from storage.deliveries import SqlDeliveryLedger
 from storage.dialect import SqlDialect
 from storage.papers import SqlPaperRepository
+from storage.reading_list import SqlReadingList, SqlShareLog
 from storage.subscriptions import SqlSubscriptionRepository
 
 
@@ -27,6 +28,8 @@ class SqlUnitOfWork:
         self.subscriptions = SqlSubscriptionRepository(self.session, self._dialect)
         self.deliveries = SqlDeliveryLedger(self.session, self._dialect)
         self.alerts = SqlAlertRepository(self.session, self._dialect)
+        self.reading_list = SqlReadingList(self.session, self._dialect)
+        self.shares = SqlShareLog(self.session, self._dialect)
         return self
 
     def __exit__(

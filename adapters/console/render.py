@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.style import Style
 from rich.text import Text
 
-from bot.models import Digest, Paper, PaperCard, Reply, ReplyKind
+from bot.models import Digest, ListedPaper, Paper, PaperCard, Reply, ReplyKind
 from bot.text import plural, shorten
 
 MAX_AUTHORS = 3
@@ -63,7 +63,32 @@ def render_card(card: PaperCard) -> RenderableType:
         # A terminal hyperlink: the search URL is long and would wrap over several lines.
         link = Style(color="blue", underline=True, link=paper.search_url)
         lines.append(Text("search arXiv for this title", style=link))
+    if card.first_share is not None:
+        first = card.first_share
+        lines.append(
+            Text(
+                f"first shared here by {first.shared_by} on {first.shared_at.date()}",
+                style="italic",
+            )
+        )
+    if paper.paper_id:
+        # The console's "Save" button: the command that puts the paper on the reading list.
+        lines.append(Text(f"save {paper.paper_id}", style="dim green"))
     return Group(*lines, Text(""))
+
+
+def render_listed(entry: ListedPaper) -> RenderableType:
+    """One reading-list line: number, title, status, who saved it and when, the presenter."""
+    saved = entry.saved
+    line = Text()
+    line.append(f"{entry.position}. ", style="bold cyan")
+    line.append(entry.paper.title, style="bold")
+    meta = [saved.status.value, f"saved by {saved.saved_by} on {saved.saved_at.date()}"]
+    if saved.assignee:
+        meta.append(f"presented by {saved.assignee}")
+    if entry.paper.paper_id:
+        meta.append(entry.paper.paper_id)
+    return Group(line, Text("   " + " · ".join(meta), style="dim"))
 
 
 def _help_text(text: str) -> Text:
@@ -90,6 +115,15 @@ def render_reply(reply: Reply) -> RenderableType:
     if reply.cards:
         body.append(Text(""))
         body.extend(render_card(card) for card in reply.cards)
+    if reply.listing:
+        body.append(Text(""))
+        body.extend(render_listed(entry) for entry in reply.listing)
+        body.append(
+            _help_text("`list done N`, `list remove N`, `list assign N NAME`, `list export`")
+        )
+    if reply.code:
+        body.append(Text(""))
+        body.append(Text(reply.code.rstrip()))
     if reply.cursor and (reply.cursor.has_next or reply.cursor.has_previous):
         hints = []
         if reply.cursor.has_previous:

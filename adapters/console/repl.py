@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
@@ -17,10 +18,11 @@ from adapters.console.render import render_reply
 from bot.commands.core import CommandCore
 from bot.commands.parser import replay
 from bot.commands.types import Command, Help
-from bot.models import CommandRequest, PageCursor, Platform, Reply
+from bot.models import ChannelRef, CommandRequest, PageCursor, Platform, Reply, ReplyKind
 
 CONSOLE_CHANNEL = "console"
 CONSOLE_WORKSPACE = "local"
+CONSOLE_USER = "console-user"
 EXIT_WORDS = {"quit", "exit", ":q", "/quit", "/exit"}
 
 BANNER = (
@@ -69,7 +71,7 @@ def console_request(command: Command, *, offset: int = 0) -> CommandRequest:
         platform=Platform.CONSOLE,
         channel=CONSOLE_CHANNEL,
         workspace=CONSOLE_WORKSPACE,
-        user="console-user",
+        user=CONSOLE_USER,
         command=command,
         can_manage=True,
         offset=offset,
@@ -79,10 +81,14 @@ def console_request(command: Command, *, offset: int = 0) -> CommandRequest:
 class ConsoleSession:
     """Keeps the paging cursor between prompts; one instance per terminal."""
 
-    def __init__(self, commands: CommandCore, console: Console) -> None:
+    def __init__(
+        self, commands: CommandCore, console: Console, *, export_dir: Path | None = None
+    ) -> None:
         self.commands = commands
         self.console = console
         self.cursor: PageCursor | None = None
+        # Where `list export` writes its file: the directory the console was started in.
+        self.export_dir = export_dir or Path.cwd()
 
     async def handle_line(self, line: str) -> Reply | None:
         text = line.strip()
@@ -96,11 +102,42 @@ class ConsoleSession:
             target = self.cursor.next() if lowered.startswith("n") else self.cursor.previous()
             command = replay(target.command, target.query)
             request = console_request(command, offset=target.offset)
+        elif (cards := await self._pasted_link(text)) is not None:
+            return cards
         else:
             request = console_request(self.commands.parse(text))
         reply = await self.commands.dispatch(request)
         self.cursor = reply.cursor if reply.cursor else self.cursor
+        if reply.attachment is not None:
+            reply = await asyncio.to_thread(self._write_attachment, reply)
         return reply
+
+    async def _pasted_link(self, text: str) -> Reply | None:
+        """A pasted paper link (link memory): its card, as Slack unfurls and Discord's
+        "Paper card" show it; None when the line is not a link, so it runs as a command."""
+        if not text.lower().startswith(("http://", "https://", "arxiv:")):
+            return None
+        channel = ChannelRef(Platform.CONSOLE, CONSOLE_CHANNEL, CONSOLE_WORKSPACE)
+        found = await asyncio.to_thread(
+            self.commands.link_cards, text, channel=channel, user=CONSOLE_USER
+        )
+        if not found:
+            return None
+        return Reply(
+            ReplyKind.SEARCH, "", cards=tuple(card for _link, card in found), title="Paper card"
+        )
+
+    def _write_attachment(self, reply: Reply) -> Reply:
+        """The console's upload: the file goes next to the user, and the reply says where."""
+        assert reply.attachment is not None
+        path = (self.export_dir / reply.attachment.filename).resolve()
+        try:
+            path.write_bytes(reply.attachment.content)
+        except OSError as exc:
+            note = f"Could not write {path}: {exc.strerror or exc}."
+        else:
+            note = f"Wrote {path}."
+        return replace(reply, notes=(*reply.notes, note))
 
     async def run(self) -> None:
         self.console.print(Text(BANNER, style="dim"))

@@ -31,18 +31,25 @@ from bot.commands.options import (
 )
 from bot.commands.parser import alert_command, follow_command
 from bot.commands.types import (
+    AssignSaved,
+    Cite,
     Command,
+    ExportList,
     Following,
     Help,
     Invalid,
+    MarkDone,
+    RemoveSaved,
+    Save,
     Search,
+    ShowList,
     Subscribe,
     Subscriptions,
     Trending,
     Unfollow,
     Unsubscribe,
 )
-from bot.models import Cadence, Reply, ReplyKind
+from bot.models import Cadence, ChannelRef, Platform, Reply, ReplyKind
 from bot.text import clean_text, shorten
 
 if TYPE_CHECKING:
@@ -56,6 +63,12 @@ MAX_CHOICES = 25
 CHOICE_MAX = 100
 # Autocomplete must answer within 3 s; past this we answer with no choices rather than fail.
 AUTOCOMPLETE_BUDGET_SECONDS = 2.0
+
+PAPER_CARD_MENU = "Paper card"
+NO_PAPER_LINK = (
+    "I found no link to a paper I know in that message (arXiv, Hugging Face papers, "
+    "alphaXiv or ACL Anthology)."
+)
 
 NOT_INSTALLED_MESSAGE = (
     "papers-bot is not a member of this server, so it cannot post digests here. "
@@ -129,6 +142,28 @@ def subscribe_command(
     )
 
 
+def list_command(action: str | None, number: int | None, user: str | None) -> Command:
+    """The typed `/papers list` options as a reading-list command."""
+    if action in (None, "show"):
+        return ShowList()
+    if action == "export":
+        return ExportList()
+    if number is None:
+        return Invalid(
+            error=f"`/papers list {action}` needs the number the list shows (option `number`).",
+            attempted="list",
+        )
+    if action == "done":
+        return MarkDone(position=number)
+    if action == "remove":
+        return RemoveSaved(position=number)
+    if user is None:
+        return Invalid(
+            error="Who presents it? Pick someone in the `user` option.", attempted="list"
+        )
+    return AssignSaved(position=number, user=user)
+
+
 class PapersCog(
     commands.GroupCog,
     group_name="papers",
@@ -137,6 +172,45 @@ class PapersCog(
     def __init__(self, bot: PapersBot | ShardedPapersBot) -> None:
         self.bot = bot
         super().__init__()
+        # Link memory (issue 14): a message context-menu command; it reads the message the
+        # interaction carries, so it needs no message-content intent.
+        self.paper_card_menu = app_commands.ContextMenu(
+            name=PAPER_CARD_MENU, callback=self.paper_card
+        )
+        bot.tree.add_command(self.paper_card_menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(PAPER_CARD_MENU, type=discord.AppCommandType.message)
+
+    async def paper_card(
+        self, interaction: discord.Interaction[Any], message: discord.Message
+    ) -> None:
+        """The cards of the papers a message links to, with who first shared them here."""
+        guild = interaction.guild_id
+        channel = ChannelRef(
+            Platform.DISCORD, str(interaction.channel_id or ""), str(guild) if guild else None
+        )
+
+        async def cards() -> Reply:
+            found = await asyncio.to_thread(
+                self.handler.link_cards,
+                message.content or "",
+                channel=channel,
+                user=str(message.author.id),
+                at=message.created_at,
+                limit=5,
+            )
+            if not found:
+                return Reply(ReplyKind.INFO, NO_PAPER_LINK, title="Paper card")
+            return Reply(
+                ReplyKind.SEARCH,
+                "",
+                cards=tuple(card for _link, card in found),
+                title="Paper card",
+            )
+
+        reply = await run_with_deferral(interaction, cards())
+        await send_reply(interaction, reply, kv=self.kv)
 
     @property
     def handler(self) -> CommandCore:
@@ -302,6 +376,45 @@ class PapersCog(
         self, interaction: discord.Interaction[Any], number: app_commands.Range[int, 1, 999]
     ) -> None:
         await self._run(interaction, Unfollow(number=number))
+
+    # -- Reading list and citations (issue 14) -------------------------------------------
+
+    @app_commands.command(name="save", description="Save a paper to this channel's reading list")
+    @app_commands.describe(paper="An arXiv or ACL Anthology id, or a link to the paper")
+    async def save(self, interaction: discord.Interaction[Any], paper: str) -> None:
+        await self._run(interaction, Save(ref=shorten(clean_text(paper), 300, "")))
+
+    @app_commands.command(name="list", description="This channel's reading list")
+    @app_commands.describe(
+        action="What to do (default: show the list)",
+        number="The paper's number in the list",
+        user="Who presents the paper (with action Assign)",
+    )
+    @app_commands.choices(
+        action=[
+            app_commands.Choice(name="Show", value="show"),
+            app_commands.Choice(name="Mark discussed", value="done"),
+            app_commands.Choice(name="Remove", value="remove"),
+            app_commands.Choice(name="Assign a presenter", value="assign"),
+            app_commands.Choice(name="Export BibTeX", value="export"),
+        ]
+    )
+    async def reading_list(
+        self,
+        interaction: discord.Interaction[Any],
+        action: app_commands.Choice[str] | None = None,
+        number: app_commands.Range[int, 1, 10000] | None = None,
+        user: discord.User | None = None,
+    ) -> None:
+        command = list_command(
+            action.value if action else None, number, str(user.id) if user else None
+        )
+        await self._run(interaction, command)
+
+    @app_commands.command(name="cite", description="BibTeX for a paper")
+    @app_commands.describe(paper="An arXiv or ACL Anthology id, or a link to the paper")
+    async def cite(self, interaction: discord.Interaction[Any], paper: str) -> None:
+        await self._run(interaction, Cite(ref=shorten(clean_text(paper), 300, "")))
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError

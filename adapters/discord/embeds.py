@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.models import Digest, Paper, PaperCard, Reply, ReplyKind
+from bot.models import Digest, ListedPaper, Paper, PaperCard, Reply, ReplyKind
 from bot.text import clean_text, plural, safe_url, shorten
 
 MAX_EMBEDS = 10
@@ -40,7 +40,10 @@ COLOURS: dict[ReplyKind, discord.Colour] = {
     ReplyKind.HELP: discord.Colour.light_grey(),
     ReplyKind.INFO: discord.Colour.light_grey(),
     ReplyKind.ERROR: discord.Colour.red(),
+    ReplyKind.READING_LIST: discord.Colour.teal(),
+    ReplyKind.CITATION: discord.Colour.dark_teal(),
 }
+_SNOWFLAKE = re.compile(r"^\d{15,21}$")
 
 
 @dataclass
@@ -125,6 +128,11 @@ def card_embed(
     summary = paper.ai_summary or paper.abstract
     if summary and abstract_chars > 0:
         parts.append(shorten(_md(summary), abstract_chars))
+    if card.first_share is not None:
+        # Link memory; sent with AllowedMentions.none(), so the mention never pings.
+        first = card.first_share
+        when = first.shared_at.date().isoformat()
+        parts.append(f"-# First shared here by {user_mention(first.shared_by)} on {when}")
     embed = discord.Embed(
         title=title,
         url=url,
@@ -195,10 +203,53 @@ def _pack(
     return messages
 
 
+def user_mention(user_id: str) -> str:
+    """`<@id>` for a Discord user id (sent with AllowedMentions.none(): shown, never pinged);
+    anything else is escaped text."""
+    if _SNOWFLAKE.match(user_id):
+        return f"<@{user_id}>"
+    return discord.utils.escape_mentions(_md(user_id)) or "someone"
+
+
+def listed_line(entry: ListedPaper) -> str:
+    """One reading-list entry: number, linked title, status, who saved it and when."""
+    paper, saved = entry.paper, entry.saved
+    title = shorten(_md(paper.title), 200) or "(untitled)"
+    if paper.url:
+        title = f"[{title}]({paper.url})"
+    meta = [
+        saved.status.value,
+        f"saved by {user_mention(saved.saved_by)} on {saved.saved_at.date().isoformat()}",
+    ]
+    if saved.assignee:
+        meta.append(f"presented by {user_mention(saved.assignee)}")
+    return f"**{entry.position}.** {title}\n{' · '.join(meta)}"
+
+
+def _listing_embeds(
+    listing: tuple[ListedPaper, ...], colour: discord.Colour
+) -> list[discord.Embed]:
+    text = "\n".join(listed_line(e) for e in listing)
+    return [
+        discord.Embed(description=chunk, colour=colour)
+        for chunk in _split_text(text, MAX_DESCRIPTION)
+    ]
+
+
+def _code_embed(code: str, colour: discord.Colour) -> discord.Embed:
+    body = code.rstrip().replace("```", "`\u200b``")
+    body = shorten(body, MAX_DESCRIPTION - 20)
+    return discord.Embed(description=f"```bibtex\n{body}\n```", colour=colour)
+
+
 def render_reply(reply: Reply) -> list[RenderedMessage]:
     """Embeds for a reply; the first message answers the interaction, the rest follow up."""
     colour = COLOURS.get(reply.kind, discord.Colour.blurple())
     head = _header_embeds(reply, colour)
+    if reply.listing:
+        head.extend(_listing_embeds(reply.listing, colour))
+    if reply.code:
+        head.append(_code_embed(reply.code, colour))
     cards = [card_embed(c, colour=colour) for c in reply.cards]
     return _pack(head, cards)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import logging
 import re
 from collections.abc import Awaitable
@@ -25,7 +26,8 @@ from adapters.discord.embeds import render_reply
 from adapters.discord.translate import build_request
 from bot.commands.core import CommandCore
 from bot.commands.parser import replay
-from bot.models import PageCursor, Reply, ReplyKind
+from bot.commands.types import Save
+from bot.models import PageCursor, PaperCard, Reply, ReplyKind
 from bot.paging import button_int
 from bot.ports import KeyValueStore
 
@@ -143,6 +145,58 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPL
         await send_reply(interaction, reply, kv=interaction.client.kv, edit=True)
 
 
+# -- Save buttons (reading list, issue 14) ---------------------------------------------
+
+SAVE_TEMPLATE = re.compile(r"papers:save:(?P<key>\d{1,18})")
+# Row 0 holds the paging buttons; rows 1-4 hold up to 20 Save buttons.
+MAX_SAVE_BUTTONS = 20
+
+
+class SaveButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SAVE_TEMPLATE):
+    """A card's Save button: the paper (by key) goes on this channel's reading list."""
+
+    def __init__(self, key: int, *, label: str = "Save", row: int | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.success,
+                label=label,
+                custom_id=f"papers:save:{key}",
+                row=row,
+            )
+        )
+        self.key = key
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> SaveButton:
+        return cls(int(match["key"]), label=getattr(item, "label", None) or "Save")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        handler: CommandCore = interaction.client.handler
+        request = build_request(interaction, Save(paper_key=self.key))
+        reply = await run_with_deferral(interaction, handler.dispatch(request))
+        await send_reply(interaction, reply, kv=interaction.client.kv)
+
+
+def add_save_buttons(view: discord.ui.View, cards: tuple[PaperCard, ...]) -> None:
+    """One "Save N" button per card (N: the card's rank, else its place in the reply)."""
+    for i, card in enumerate(cards[:MAX_SAVE_BUTTONS]):
+        number = card.rank if card.rank is not None else i + 1
+        view.add_item(SaveButton(card.paper.key, label=f"Save {number}", row=1 + i // 5))
+
+
+def reply_view(reply: Reply) -> discord.ui.View | None:
+    """Paging buttons and a Save button per card, or None when there are neither."""
+    view = page_view(reply.cursor) or discord.ui.View(timeout=None)
+    add_save_buttons(view, reply.cards)
+    return view if view.children else None
+
+
 def page_view(cursor: PageCursor | None) -> discord.ui.View | None:
     """Previous / page x of y / Next, or None when everything fits one page."""
     if cursor is None or not (cursor.has_next or cursor.has_previous):
@@ -219,7 +273,7 @@ async def send_reply(
     ):
         # The buttons will reference the query by digest: store it (off the event loop) first.
         await asyncio.to_thread(QueryStore(kv).put, cursor.query)
-    view = page_view(cursor)
+    view = reply_view(reply)
     messages = render_reply(reply)
     first, rest = messages[0], messages[1:]
     view_kwargs: dict[str, Any] = {"view": view} if view is not None else {}
@@ -261,3 +315,16 @@ async def send_reply(
             ephemeral=reply.ephemeral,
             allowed_mentions=NONE_MENTIONS,
         )
+    if reply.attachment is not None:
+        # The file (a .bib export) follows the answer as an attachment of its own message.
+        attachment = reply.attachment
+        await interaction.followup.send(
+            content=shorten_filename(attachment.filename),
+            file=discord.File(io.BytesIO(attachment.content), filename=attachment.filename),
+            ephemeral=reply.ephemeral,
+            allowed_mentions=NONE_MENTIONS,
+        )
+
+
+def shorten_filename(name: str) -> str:
+    return f"📎 {discord.utils.escape_markdown(name)[:100]}"

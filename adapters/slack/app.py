@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import (
     ACTION_NEXT,
     ACTION_PREVIOUS,
+    ACTION_SAVE,
     ACTION_SHARE,
     SlackMessage,
     decode_button,
@@ -48,7 +49,8 @@ from adapters.slack.translate import (
 )
 from bot.commands.core import CommandCore
 from bot.commands.parser import replay
-from bot.models import Reply, ReplyKind
+from bot.commands.types import Save
+from bot.models import ChannelRef, CommandRequest, Platform, Reply, ReplyKind
 from bot.ports import KeyValueStore
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ BOT_SCOPES = [
     "channels:history",
     "groups:history",
     "users:read",
+    # Reading list export (issue 14): the .bib goes up with files_upload_v2.
+    "files:write",
 ]
 MAX_UNFURLS = 10
 NOT_INSTALLED_TEXT = (
@@ -193,6 +197,31 @@ def _error_reply(text: str) -> SlackMessage:
     return render_reply(Reply(ReplyKind.ERROR, text))
 
 
+async def upload_attachment(client: AsyncWebClient, request: CommandRequest, reply: Reply) -> Reply:
+    """Upload the reply's file to the channel (files_upload_v2); the reply then says so."""
+    attachment = reply.attachment
+    if attachment is None:
+        return reply
+    try:
+        await client.files_upload_v2(
+            channel=request.channel,
+            content=attachment.content,
+            filename=attachment.filename,
+            title=attachment.title or attachment.filename,
+            initial_comment=reply.text,
+        )
+    except SlackApiError as exc:
+        code = slack_error_code(exc)
+        log.warning("file upload failed: %s", code, extra={"channel": request.channel})
+        return Reply(
+            ReplyKind.ERROR,
+            f"I could not upload {attachment.filename}: {describe_slack_error(code)}",
+        )
+    return Reply(
+        ReplyKind.INFO, f"Uploaded {attachment.filename} to this channel.", title=reply.title
+    )
+
+
 def register_listeners(bot: SlackBot) -> None:
     app = bot.app
     commands = bot.commands
@@ -209,7 +238,7 @@ def register_listeners(bot: SlackBot) -> None:
             client, str(body.get("user_id") or ""), admins_only=admins_only
         )
         request = command_request(body, command=command, can_manage=can_manage)
-        reply = await commands.dispatch(request)
+        reply = await upload_attachment(client, request, await commands.dispatch(request))
         log.info(
             "slack command %s -> %s",
             command.label,
@@ -277,6 +306,23 @@ def register_listeners(bot: SlackBot) -> None:
             replace_original=False,
         )
 
+    @app.action(ACTION_SAVE)
+    async def on_save(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """A card's Save button: the paper goes on this channel's reading list."""
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        value = str(action.get("value") or "")
+        if not value.isdigit():
+            await send_response(
+                respond, _error_reply("That button has expired."), replace_original=False
+            )
+            return
+        request = action_request(body, command=Save(paper_key=int(value)))
+        reply = await commands.dispatch(request)
+        await send_response(
+            respond, render_reply(reply, paging=False, share=False), replace_original=False
+        )
+
     @app.event("app_mention")
     async def on_mention(
         event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
@@ -287,7 +333,7 @@ def register_listeners(bot: SlackBot) -> None:
             client, str(event.get("user") or ""), admins_only=admins_only
         )
         request = mention_request(event, team_id=team, command=command, can_manage=can_manage)
-        reply = await commands.dispatch(request)
+        reply = await upload_attachment(client, request, await commands.dispatch(request))
         message = render_reply(reply, paging=False, share=False)
         thread = event.get("thread_ts") or event.get("ts")
         try:
@@ -309,19 +355,36 @@ def register_listeners(bot: SlackBot) -> None:
             )
 
     @app.event("link_shared")
-    async def on_link_shared(event: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_link_shared(
+        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Paper links get their card, fetched from arXiv if need be, and the channel's
+        memory of who shared the paper first (links still in the composer are not shares)."""
+        composer = bool(event.get("unfurl_id")) and event.get("source") == "composer"
+        channel = ChannelRef(
+            Platform.SLACK,
+            str(event.get("channel") or ""),
+            body.get("team_id") or event.get("team") or None,
+        )
         unfurls: dict[str, Any] = {}
         for item in (event.get("links") or [])[:MAX_UNFURLS]:
             url = str(item.get("url") or "")
             if not url:
                 continue
-            card = await asyncio.to_thread(commands.paper_card, url)
-            if card is not None:
-                unfurls[url] = render_unfurl(card)
+            cards = await asyncio.to_thread(
+                commands.link_cards,
+                url,
+                channel=channel,
+                user=str(event.get("user") or ""),
+                remember=not composer,
+                limit=1,
+            )
+            if cards:
+                unfurls[url] = render_unfurl(cards[0][1])
         if not unfurls:
             return
         kwargs: dict[str, Any] = {"unfurls": unfurls}
-        if event.get("unfurl_id") and event.get("source") == "composer":
+        if composer:
             # Links typed in the composer have no message yet; Slack identifies them so.
             kwargs.update(unfurl_id=event["unfurl_id"], source="composer")
         else:

@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.models import Digest, PageCursor, PaperCard, Reply, ReplyKind
+from bot.models import Digest, ListedPaper, PageCursor, PaperCard, Reply, ReplyKind
 from bot.paging import MAX_LIMIT, button_int
 from bot.text import clean_text, plural, shorten
 from bot.text import safe_url as safe_http_url
@@ -49,6 +49,8 @@ FALLBACK_TEXT_MAX = 3000
 ACTION_NEXT = "papers_next"
 ACTION_PREVIOUS = "papers_previous"
 ACTION_SHARE = "papers_share"
+ACTION_SAVE = "papers_save"
+LISTING_SHOWN = 40
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
@@ -130,6 +132,11 @@ def card_text(card: PaperCard, *, abstract_limit: int = ABSTRACT_MAX) -> str:
         links.append(f"<{code}|Code>")
     if links:
         lines.append(" | ".join(links))
+    if card.first_share is not None:
+        # Link memory: a mention only for a real user id (user_mention), never a broadcast.
+        first = card.first_share
+        when = first.shared_at.date().isoformat()
+        lines.append(f"_first shared here by {user_mention(first.shared_by)} on {when}_")
     text = "\n".join(lines)
     # The parts above are capped well below the section limit; this is the last line of defence.
     return text if len(text) <= SECTION_MAX else text[: SECTION_MAX - 1] + "…"
@@ -143,10 +150,61 @@ def abstract_budget(card_count: int) -> int:
     return max(0, min(ABSTRACT_MAX, per_card))
 
 
+def save_button(card: PaperCard) -> ButtonElement:
+    """The card's "Save" button: puts the paper on the channel's reading list (by key)."""
+    return ButtonElement(text="Save", action_id=ACTION_SAVE, value=str(card.paper.key))
+
+
 def card_blocks(card: PaperCard, *, abstract_limit: int = ABSTRACT_MAX) -> list[Block]:
     return [
-        SectionBlock(text=MarkdownTextObject(text=card_text(card, abstract_limit=abstract_limit)))
+        SectionBlock(
+            text=MarkdownTextObject(text=card_text(card, abstract_limit=abstract_limit)),
+            accessory=save_button(card),
+        )
     ]
+
+
+def listed_text(entry: ListedPaper) -> str:
+    """One reading-list entry: number, linked title, status, who saved it, the presenter."""
+    paper, saved = entry.paper, entry.saved
+    title = safe_text(paper.title, TITLE_MAX) or "(untitled)"
+    meta = [
+        saved.status.value,
+        f"saved by {user_mention(saved.saved_by)} on {saved.saved_at.date().isoformat()}",
+    ]
+    if saved.assignee:
+        meta.append(f"presented by {user_mention(saved.assignee)}")
+    return f"*{entry.position}.* {link(paper.url, title)}\n{' · '.join(meta)}"
+
+
+def listing_blocks(listing: tuple[ListedPaper, ...]) -> list[Block]:
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=listed_text(e))) for e in listing[:LISTING_SHOWN]
+    ]
+    if len(listing) > LISTING_SHOWN:
+        more = len(listing) - LISTING_SHOWN
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=f"…and {more} more; export the list.")])
+        )
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text="`/papers list done N` · `list remove N` · `list assign N @someone` · "
+                    "`list export bibtex`"
+                )
+            ]
+        )
+    )
+    return blocks
+
+
+def code_block(code: str) -> SectionBlock:
+    """Preformatted text (BibTeX) in a code block; escaped, and cut to the section limit."""
+    body = escape(code.rstrip()).replace("```", "` ` `")
+    if len(body) > SECTION_MAX - 8:
+        body = body[: SECTION_MAX - 9] + "…"
+    return SectionBlock(text=MarkdownTextObject(text=f"```{body}```"))
 
 
 @dataclass
@@ -319,6 +377,10 @@ def render_reply(
         intro = shorten(reply.text, SECTION_MAX)
     if intro:
         head.append(SectionBlock(text=MarkdownTextObject(text=intro)))
+    if reply.listing:
+        head.extend(listing_blocks(reply.listing))
+    if reply.code:
+        head.append(code_block(reply.code))
     tail: list[Block] = []
     notes_block = _notes_block(list(reply.notes))
     if notes_block:

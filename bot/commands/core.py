@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.commands.alerts import AlertCommands
 from bot.commands.help import HELP_TEXT
 from bot.commands.parser import parse, search_command
+from bot.commands.reading import PaperFetcher, ReadingListCommands, resolve_paper
 from bot.commands.types import (
     AlertSearch,
     Command,
@@ -34,6 +35,7 @@ from bot.commands.types import (
     Unsubscribe,
 )
 from bot.digests.schedule import next_run_after
+from bot.links import PaperLink, find_paper_links
 from bot.metrics import observe_command, time_search
 from bot.models import (
     WEEKDAYS_DEFAULT,
@@ -152,6 +154,7 @@ class CommandCore:
         search: SearchEngine,
         config: CoreConfig,
         clock: Callable[[], datetime] | None = None,
+        fetch_paper: PaperFetcher | None = None,
     ) -> None:
         self.uow = uow
         self.search_engine = search
@@ -175,6 +178,9 @@ class CommandCore:
             Following: lambda c, r: alerts.following(c, self._channel(r)),
             Unfollow: lambda c, r: alerts.unfollow(c, self._channel(r)),
         }
+        # Reading list and citations (issue 14).
+        self.reading = ReadingListCommands(uow, self.clock, fetch_paper)
+        self._handlers.update(self.reading.handlers())
 
     def parse(self, text: str) -> Command:
         """Command text as a typed command, with this core's limits applied."""
@@ -354,6 +360,38 @@ class CommandCore:
         with self.uow() as uow:
             paper = uow.papers.find_by_paper_id(paper_id)
         return PaperCard(paper=paper) if paper else None
+
+    # -- Link memory (issue 14) -------------------------------------------------------
+
+    def link_cards(
+        self,
+        text: str,
+        *,
+        channel: ChannelRef,
+        user: str,
+        at: datetime | None = None,
+        remember: bool = True,
+        limit: int = 10,
+    ) -> list[tuple[PaperLink, PaperCard]]:
+        """Cards of the papers `text` links to, fetched from arXiv when not stored yet.
+
+        With `remember`, the share (by `user` at `at`, default now) is recorded for the
+        channel; a card whose paper the channel saw before names its first share.
+        """
+        found: list[tuple[PaperLink, PaperCard]] = []
+        when = at or self.clock()
+        for link in find_paper_links(text)[:limit]:
+            paper = resolve_paper(self.uow, link.url, self.reading.fetch)
+            if isinstance(paper, str):
+                continue
+            first = None
+            if remember:
+                with self.uow() as uow:
+                    recorded = uow.shares.record(channel, paper.key, user=user, now=when)
+                if (recorded.shared_by, recorded.shared_at) != (user, when):
+                    first = recorded
+            found.append((link, PaperCard(paper=paper, first_share=first)))
+        return found
 
     def suggest(self, prefix: str, *, limit: int = 25) -> list[tuple[int, str]]:
         return self.search_engine.suggest(clean_text(prefix)[:100], limit=min(limit, 25))

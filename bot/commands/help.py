@@ -21,5 +21,9 @@ HELP_TEXT = """\
    several people share lists them: pick one with `follow author "Yi Wang" #2`.
 `/papers alert QUERY` — post new papers matching a search here (the `search` syntax).
 `/papers following` — this channel's alerts, numbered; `/papers unfollow N` removes one.
+`/papers save ID|URL` — put a paper on this channel's reading list (or press Save on a card).
+`/papers list` — the reading list; `list done N`, `list remove N`, `list assign N @someone`,
+   `list export bibtex` (a .bib file of the whole list).
+`/papers cite ID|URL` — BibTeX for one paper.
 `/papers help` — this message.
 """

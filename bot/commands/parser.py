@@ -8,6 +8,9 @@ Grammar (case-insensitive verbs, Unicode-normalised text, optional `/papers` or 
     subscribe weekly [DAY] [HH:MM|9am] [TZ] [top=N] [min=N] [KEYWORDS, …]
     unsubscribe | subscriptions | help
     follow author NAME [#N] | alert QUERY… | following | unfollow N
+    save ID|URL                   (reading list, issue 14)
+    list [done N | remove N | assign N @USER | export [bibtex]]
+    cite ID|URL
 
 A first word that is one typo away from a verb (`trendng`) is answered with "did you
 mean", not searched for; typo distances follow DESIGN.md §7 (none below 5 letters).
@@ -33,12 +36,19 @@ from bot.commands.options import (
 )
 from bot.commands.types import (
     AlertSearch,
+    AssignSaved,
+    Cite,
     Command,
+    ExportList,
     FollowAuthor,
     Following,
     Help,
     Invalid,
+    MarkDone,
+    RemoveSaved,
+    Save,
     Search,
+    ShowList,
     Subscribe,
     Subscriptions,
     Trending,
@@ -56,6 +66,7 @@ __all__ = [
     "alert_command",
     "cap_query",
     "follow_command",
+    "mention_id",
     "parse",
     "replay",
     "search_command",
@@ -275,14 +286,79 @@ _ALERT_VERBS = (
     _Verb("unfollow", (), _unfollow),
 )
 
+# -- Reading list and citations (issue 14) ----------------------------------------------
+
+# A Slack mention as a slash command carries it (`<@U123|name>`), a Discord one (`<@123>`).
+_MENTION = re.compile(r"^<@!?(?P<id>[A-Za-z0-9]+)(?:\|[^>]*)?>$")
+_LIST_USAGE = (
+    "try `list`, `list done N`, `list remove N`, `list assign N @someone` or `list export bibtex`."
+)
+
+
+def _save(rest: str, _max_length: int) -> Command:
+    ref = rest.split()[0] if rest else ""
+    if not ref:
+        return Help(notes=("Tell me which paper to save: `save 2401.12345` or a link.",))
+    return Save(ref=shorten(ref, 300, ""))
+
+
+def _cite(rest: str, _max_length: int) -> Command:
+    ref = rest.split()[0] if rest else ""
+    if not ref:
+        return Help(notes=("Tell me which paper to cite: `cite 2401.12345` or a link.",))
+    return Cite(ref=shorten(ref, 300, ""))
+
+
+def mention_id(token: str) -> str:
+    """The user id inside a platform mention (`<@U123|name>`, `<@123>`), else the token."""
+    m = _MENTION.match(token)
+    return m["id"] if m else token.lstrip("@")
+
+
+def _list(rest: str, _max_length: int) -> Command:
+    tokens = rest.split()
+    if not tokens:
+        return ShowList()
+    action = tokens[0].lower()
+    if action == "export":
+        fmt = tokens[1].lower() if len(tokens) > 1 else "bibtex"
+        if fmt not in {"bibtex", "bib"}:
+            return Invalid(
+                error="I can export the list as BibTeX only; try `list export bibtex`.",
+                attempted="list",
+            )
+        return ExportList()
+    if action not in {"done", "discussed", "remove", "rm", "delete", "assign", "present"}:
+        return Invalid(error=f"`list {shorten(tokens[0], 20)}`: {_LIST_USAGE}", attempted="list")
+    if len(tokens) < 2 or not tokens[1].lstrip("#").isdigit():
+        return Invalid(
+            error=f"`list {action}` needs the number the list shows, e.g. `list {action} 2`.",
+            attempted="list",
+        )
+    position = int(tokens[1].lstrip("#"))
+    if action in {"done", "discussed"}:
+        return MarkDone(position=position)
+    if action in {"remove", "rm", "delete"}:
+        return RemoveSaved(position=position)
+    if len(tokens) < 3:
+        return Invalid(
+            error=f"Who presents it? e.g. `list assign {position} @someone`.", attempted="list"
+        )
+    return AssignSaved(position=position, user=shorten(mention_id(tokens[2]), 64, ""))
+
+
 _VERBS = (
     _Verb("search", ("find", "s"), search_command),
     _Verb("trending", ("top", "trend", "hot"), _trending),
     _Verb("subscribe", ("sub",), _subscribe),
     _Verb("unsubscribe", ("unsub",), lambda _rest, _n: Unsubscribe()),
-    _Verb("subscriptions", ("subs", "list", "status"), lambda _rest, _n: Subscriptions()),
+    _Verb("subscriptions", ("subs", "status"), lambda _rest, _n: Subscriptions()),
     _Verb("help", ("?", "-h", "--help"), lambda _rest, _n: Help()),
     *_ALERT_VERBS,
+    # Reading list and citations (issue 14).
+    _Verb("save", ("bookmark",), _save),
+    _Verb("list", ("reading", "readinglist"), _list),
+    _Verb("cite", ("bibtex", "bib"), _cite),
 )
 VERBS = tuple(v.name for v in _VERBS)
 ALIASES = {alias: v.name for v in _VERBS for alias in v.aliases}

@@ -18,12 +18,19 @@ from bot.models import Cadence, Weekday
 
 __all__ = [
     "AlertSearch",
+    "AssignSaved",
+    "Cite",
     "Command",
+    "ExportList",
     "FollowAuthor",
     "Following",
     "Help",
     "Invalid",
+    "MarkDone",
+    "RemoveSaved",
+    "Save",
     "Search",
+    "ShowList",
     "Subscribe",
     "Subscriptions",
     "Trending",
@@ -142,6 +149,65 @@ class Unfollow(Command):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Help(Command):
     verb: ClassVar[str] = "help"
+
+
+# -- Reading list and citations (issue 14) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Save(Command):
+    """Put a paper on the channel's reading list: `ref` is an id or a link; a Save button
+    names the stored paper by `paper_key` instead."""
+
+    verb: ClassVar[str] = "save"
+
+    ref: str = ""
+    paper_key: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowList(Command):
+    verb: ClassVar[str] = "list"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarkDone(Command):
+    """Mark entry `position` (as `list` numbers it) as discussed."""
+
+    verb: ClassVar[str] = "list"
+
+    position: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveSaved(Command):
+    verb: ClassVar[str] = "list"
+
+    position: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssignSaved(Command):
+    """Name who presents entry `position` at the journal club (`user`: a platform user id)."""
+
+    verb: ClassVar[str] = "list"
+
+    position: int
+    user: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportList(Command):
+    """The whole list as a `.bib` file."""
+
+    verb: ClassVar[str] = "list"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cite(Command):
+    verb: ClassVar[str] = "cite"
+
+    ref: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

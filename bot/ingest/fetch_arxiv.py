@@ -72,3 +72,31 @@ def fetch_arxiv(
         if page.entries == 0 or (page.total_results is not None and start >= page.total_results):
             break
     return list(records.values())[:max_results]
+
+
+def fetch_arxiv_ids(
+    client: httpx.Client,
+    base_url: str,
+    ids: list[str],
+    *,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    sleep: Sleep = time.sleep,
+    before_request: Callable[[], None] | None = None,
+) -> list[PaperRecord]:
+    """The papers with these arXiv ids (`id_list=`), for links to papers not stored yet."""
+    if not ids:
+        return []
+    response = get(
+        client,
+        base_url,
+        params={"id_list": ",".join(ids), "max_results": len(ids)},
+        what="arXiv API",
+        policy=policy,
+        sleep=sleep,
+        before_request=before_request,
+    )
+    try:
+        page = parse_arxiv_page(response.content)
+    except IngestError as exc:
+        raise IngestError(exc.message, f"{response.url} {exc.location or ''}".strip()) from None
+    return list(page.records)

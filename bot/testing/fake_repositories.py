@@ -12,8 +12,10 @@ from bot.models import (
     ChannelRef,
     Delivery,
     DeliveryStatus,
+    FirstShare,
     Paper,
     PaperRecord,
+    SavedPaper,
     Subscription,
     SubscriptionSpec,
     UpsertStats,
@@ -33,6 +35,9 @@ class FakeState:
     sent: dict[str, set[int]] = field(default_factory=dict)
     alerts: dict[int, tuple[Alert, ChannelRef]] = field(default_factory=dict)
     next_id: int = 1
+    # Reading lists by channel key, and first shares by (channel key, paper key).
+    saved: dict[str, list[SavedPaper]] = field(default_factory=dict)
+    shares: dict[tuple[str, int], FirstShare] = field(default_factory=dict)
 
     def copy(self) -> FakeState:
         return FakeState(
@@ -43,6 +48,8 @@ class FakeState:
             sent={k: set(v) for k, v in self.sent.items()},
             alerts=dict(self.alerts),
             next_id=self.next_id,
+            saved={k: list(v) for k, v in self.saved.items()},
+            shares=dict(self.shares),
         )
 
     def new_id(self) -> int:

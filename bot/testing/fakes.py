@@ -35,6 +35,7 @@ from bot.models import (
     Weekday,
 )
 from bot.ports import MessageSink, UnitOfWork, UnitOfWorkFactory
+from bot.testing.fake_reading_list import FakeReadingList, FakeShareLog
 from bot.testing.fake_repositories import (
     FakeAlertRepository,
     FakeDeliveryLedger,
@@ -114,6 +115,8 @@ class FakeUnitOfWork:
         self.subscriptions = FakeSubscriptionRepository(self._db.state)
         self.deliveries = FakeDeliveryLedger(self._db.state)
         self.alerts = FakeAlertRepository(self._db.state)
+        self.reading_list = FakeReadingList(self._db.state)
+        self.shares = FakeShareLog(self._db.state)
         return self
 
     def __exit__(
@@ -140,6 +143,7 @@ class FakeUnitOfWork:
         state.subscriptions, state.deliveries = restored.subscriptions, restored.deliveries
         state.sent, state.next_id = restored.sent, restored.next_id
         state.alerts = restored.alerts
+        state.saved, state.shares = restored.saved, restored.shares
 
 
 @dataclass

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from runtime.cli import admin, digest, discord_cmd, ingest, query, serve
+from runtime.cli import admin, digest, discord_cmd, ingest, query, reading, serve
 from runtime.cli.errors import run_cli
 
 app = typer.Typer(
@@ -29,6 +29,9 @@ app.command("search")(query.search)
 app.command("trending")(query.trending)
 app.command("stats")(admin.stats)
 app.command("serve")(serve.serve)
+# Reading list and citations (issue 14).
+app.command("cite")(reading.cite)
+app.add_typer(reading.list_app, name="list")
 
 
 def main() -> None:

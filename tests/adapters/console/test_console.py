@@ -83,3 +83,66 @@ async def test_alert_commands_in_the_console(session: ConsoleSession) -> None:
     assert listed is not None and "2. search “speech separation”" in listed.text
     removed = await session.handle_line("unfollow 1")
     assert removed is not None and "Removed alert 1" in removed.text
+
+
+async def test_reading_list_cite_and_export_in_the_console(
+    session: ConsoleSession,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    from datetime import UTC, date, datetime
+
+    import bibtexparser
+
+    from bot.models import PaperCard, PaperRecord, Reply, ReplyKind
+
+    # The seeds are pages without arXiv ids; one paper with an id makes the list citable.
+    record = PaperRecord(
+        title="Speech Separation with Cocktail Parties",
+        source="test",
+        paper_id="2410.01234",
+        authors=("Ada Lovelace",),
+        published=date(2024, 10, 1),
+    )
+    with session.commands.uow() as uow:
+        uow.papers.upsert_many([record], seen_at=datetime.now(UTC))
+        paper = uow.papers.find_by_paper_id("2410.01234")
+    assert paper is not None
+    paper_id = paper.paper_id
+    session.console.print(render_reply(Reply(ReplyKind.SEARCH, "x", cards=(PaperCard(paper),))))
+    assert f"save {paper_id}" in session.console.export_text()  # the card's Save hint
+    saved = await session.handle_line(f"save {paper_id}")
+    assert saved is not None and "Saved" in saved.text
+    listed = await session.handle_line("list")
+    assert listed is not None and [e.paper.paper_id for e in listed.listing] == [paper_id]
+    session.console.print(render_reply(listed))
+    text = session.console.export_text()
+    assert f"1. {paper.title[:40]}" in text and "saved by console-user" in text
+    cited = await session.handle_line(f"cite {paper_id}")
+    assert cited is not None and cited.code
+    session.console.print(render_reply(cited))
+    assert f"eprint = {{{paper_id}}}" in session.console.export_text()
+
+    session.export_dir = tmp_path
+    exported = await session.handle_line("list export bibtex")
+    assert exported is not None
+    path = tmp_path / "reading-list.bib"
+    assert f"Wrote {path}." in exported.notes
+    (entry,) = bibtexparser.parse_string(path.read_text("utf-8")).entries
+    assert entry.fields_dict["eprint"].value == paper_id
+
+
+async def test_a_pasted_link_shows_the_card_and_its_first_share(session: ConsoleSession) -> None:
+    from datetime import UTC, datetime
+
+    from bot.models import PaperRecord
+
+    record = PaperRecord(title="Attention Is All You Need", source="test", paper_id="1706.03762")
+    with session.commands.uow() as uow:
+        uow.papers.upsert_many([record], seen_at=datetime.now(UTC))
+    first = await session.handle_line("https://alphaxiv.org/abs/1706.03762")
+    assert first is not None and [c.paper.paper_id for c in first.cards] == ["1706.03762"]
+    assert first.cards[0].first_share is None
+    again = await session.handle_line("https://arxiv.org/abs/1706.03762v2")
+    assert again is not None and again.cards[0].first_share is not None
+    session.console.print(render_reply(again))
+    assert "first shared here by console-user on" in session.console.export_text()

@@ -13,6 +13,8 @@ JSON bodies go out with exactly `Content-Type: application/json`: discord.py's
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import itertools
 import json
 import re
@@ -48,6 +50,23 @@ def json_response(
     )
 
 
+def parse_multipart(content_type: str, raw: bytes) -> tuple[Any, list[tuple[str, bytes]]]:
+    """A discord.py multipart body: `payload_json` (the JSON body) and the `files[n]` parts."""
+    message = email.message_from_bytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw, policy=email.policy.HTTP
+    )
+    body: Any = None
+    files: list[tuple[str, bytes]] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if name == "payload_json":
+            body = json.loads(data)
+        elif part.get_filename():
+            files.append((str(part.get_filename()), bytes(data)))
+    return body, files
+
+
 @dataclass
 class Call:
     method: str
@@ -56,6 +75,8 @@ class Call:
     body: Any
     headers: dict[str, str]
     status: int = 0
+    # Files of a multipart request (discord.File): (filename, bytes), in order.
+    files: list[tuple[str, bytes]] = field(default_factory=list)
 
     @property
     def json(self) -> dict[str, Any]:
@@ -177,13 +198,17 @@ class FakeDiscordAPI:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         body: Any = None
-        if raw:
+        files: list[tuple[str, bytes]] = []
+        if request.content_type == "multipart/form-data":
+            body, files = parse_multipart(request.headers["Content-Type"], raw)
+        elif raw:
             try:
                 body = json.loads(raw)
             except ValueError:
                 body = raw.decode(errors="replace")
         path = "/" + request.match_info["tail"]
         call = Call(request.method, path, dict(request.query), body, dict(request.headers))
+        call.files = files
         response = self._fault(call) or self._route(call)
         call.status = response.status
         self.calls.append(call)
@@ -267,6 +292,8 @@ class FakeDiscordAPI:
                     "application_id": APP_ID,
                     "version": self.next_id(),
                     "default_member_permissions": command.get("default_member_permissions"),
+                    # Discord answers context-menu commands with an empty description.
+                    "description": command.get("description", ""),
                     **({"guild_id": guild[1]} if guild else {}),
                 }
                 for command in call.body or []

@@ -13,14 +13,18 @@ from tests.runtime.cli.helpers import bot_environment
 
 SUBCOMMANDS = {"search", "trending", "subscribe", "unsubscribe", "subscriptions", "help"}
 ALERT_SUBCOMMANDS = {"follow", "alert", "following", "unfollow"}
+# Reading list, citations and link memory (issue 14).
+SUBCOMMANDS |= {"save", "list", "cite"}
+MESSAGE_MENU = {"name": "Paper card", "type": 3}
 
 
 async def test_global_sync(settings: Settings, fake_api: FakeDiscordAPI) -> None:
     synced = await sync_commands(settings.model_copy(update={"discord_api_url": fake_api.base_url}))
     (call,) = fake_api.find("PUT", rf"^/applications/{APP_ID}/commands$")
-    (group,) = call.body
+    group, menu = call.body
     assert group["name"] == "papers"
     assert {o["name"] for o in group["options"]} == SUBCOMMANDS | ALERT_SUBCOMMANDS
+    assert {k: menu[k] for k in MESSAGE_MENU} == MESSAGE_MENU
     search = next(o for o in group["options"] if o["name"] == "search")
     assert search["options"][0]["autocomplete"] is True
     assert describe(synced[0]).startswith("/papers (search, trending")
@@ -32,7 +36,7 @@ async def test_guild_sync(settings: Settings, fake_api: FakeDiscordAPI) -> None:
     url = fake_api.base_url
     await sync_commands(settings.model_copy(update={"discord_api_url": url}), 123456789012345678)
     (call,) = fake_api.find("PUT", rf"^/applications/{APP_ID}/guilds/123456789012345678/commands$")
-    assert [c["name"] for c in call.body] == ["papers"]
+    assert [c["name"] for c in call.body] == ["papers", "Paper card"]
 
 
 async def _cli(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
@@ -53,9 +57,11 @@ async def test_cli_discord_sync(fake_api: FakeDiscordAPI, tmp_path: Path) -> Non
     env = {"DISCORD_TOKEN": "fake-token", "DISCORD_API_URL": fake_api.base_url}
     code, out, err = await _cli("discord", "sync", "--guild", "42", env=env, cwd=tmp_path)
     assert code == 0, err
-    assert "registered 1 command(s) in guild 42" in out
+    assert "registered 2 command(s) in guild 42" in out
     assert "/papers (search, trending, subscribe, unsubscribe, subscriptions, help" in out
     assert "follow, alert, following, unfollow" in out
+    assert "save, list, cite" in out
+    assert "/Paper card" in out
     assert fake_api.find("PUT", rf"^/applications/{APP_ID}/guilds/42/commands$")
 
 

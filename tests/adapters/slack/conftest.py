@@ -148,6 +148,7 @@ def make_settings(fake: FakeSlack, database_url: str, **extra: Any) -> Settings:
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": fake.api_url,
+        "PAPERS_ARXIV_API_URL": fake.arxiv_url,
         "PAPERS_HTTP_HOST": "127.0.0.1",
     }
     values.update(extra)

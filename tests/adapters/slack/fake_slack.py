@@ -70,6 +70,12 @@ class FakeSlack:
     _changed: asyncio.Condition | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    # files_upload_v2: bytes received per file id, and the files completed (shared) so far.
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    # The arXiv API too (GET /arxiv/query?id_list=…), for unfurls of papers not stored yet:
+    # `arxiv_entries` maps an arXiv id to its whole Atom `<entry>` element.
+    arxiv_entries: dict[str, str] = field(default_factory=dict)
+    shared_files: list[dict[str, Any]] = field(default_factory=list)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -78,6 +84,8 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response_url)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/arxiv/query", self._arxiv)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -221,6 +229,33 @@ class FakeSlack:
         await self._record(Call("response_url", body, dict(request.headers), request.path))
         return web.Response(text="ok")
 
+    @property
+    def arxiv_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/arxiv/query"
+
+    async def _arxiv(self, request: web.Request) -> web.Response:
+        ids = [i for i in request.query.get("id_list", "").split(",") if i]
+        await self._record(
+            Call("arxiv.query", {"id_list": ids}, dict(request.headers), request.path)
+        )
+        entries = "".join(self.arxiv_entries[i] for i in ids if i in self.arxiv_entries)
+        feed = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">'
+            '<opensearch:totalResults xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">'
+            f"{entries.count('<entry>')}</opensearch:totalResults>{entries}</feed>\n"
+        )
+        return web.Response(text=feed, content_type="application/atom+xml")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL files.getUploadURLExternal hands out: the file's raw bytes."""
+        file_id = request.match_info["file_id"]
+        self.uploads[file_id] = await request.read()
+        await self._record(
+            Call("upload", {"file_id": file_id}, dict(request.headers), request.path)
+        )
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
+
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         """Socket Mode: say hello, then record every frame (acks) the app sends back."""
         ws = web.WebSocketResponse()
@@ -291,6 +326,35 @@ class FakeSlack:
         if flags is None:
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "user": {"id": user_id, "team_id": TEAM_ID, **flags}}
+
+    def _m_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("filename") or not str(params.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ts):08d}"
+        return {
+            "ok": True,
+            "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
+            "file_id": file_id,
+        }
+
+    def _m_files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        files = params.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        if not files or any(f.get("id") not in self.uploads for f in files):
+            return {"ok": False, "error": "file_not_found"}
+        done = []
+        for f in files:
+            shared = {
+                "id": f["id"],
+                "title": f.get("title"),
+                "channel": params.get("channel_id"),
+                "initial_comment": params.get("initial_comment"),
+                "content": self.uploads[f["id"]],
+            }
+            self.shared_files.append(shared)
+            done.append({"id": f["id"], "title": f.get("title")})
+        return {"ok": True, "files": done}
 
     def _oauth_access(self) -> dict[str, Any]:
         return {

@@ -21,5 +21,12 @@ def test_manifest_declares_what_the_app_uses() -> None:
     assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "link_shared"}
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
-    assert set(data["features"]["unfurl_domains"]) == {"arxiv.org", "huggingface.co"}
+    assert set(data["features"]["unfurl_domains"]) == {
+        "arxiv.org",
+        "huggingface.co",
+        "hf.co",
+        "alphaxiv.org",
+        "aclanthology.org",
+        "openreview.net",
+    }
     assert data["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")

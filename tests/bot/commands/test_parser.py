@@ -113,10 +113,12 @@ def test_a_single_word_is_a_verb_a_suggestion_or_a_search(word: str) -> None:
     }
     # Alert verbs that need an argument answer a bare verb with how to use it.
     alert_verbs = {"follow", "alert", "following", "unfollow"}
+    # Reading list and citations (issue 14): the same, for verbs that need a paper.
+    reading_verbs = {"save", "list", "cite", "done", "remove", "assign", "export"}
     if isinstance(parsed, Invalid):
-        assert "did you mean" in parsed.error or parsed.attempted in alert_verbs
+        assert "did you mean" in parsed.error or parsed.attempted in alert_verbs | reading_verbs
     else:
-        assert parsed.verb in verbs | alert_verbs
+        assert parsed.verb in verbs | alert_verbs | reading_verbs
 
 
 # -- issue 10 and issue 15 item 10: mistakes are answered, not swallowed -------------------
