@@ -3,7 +3,8 @@ and SIGTERM to exit of an idle served bot (console-free `serve slack` on loopbac
 
     .venv/bin/python bench/lifecycle.py [--runs N]
 
-Prints wall and CPU seconds per run. The configuration error must come within 2 s on an
+Prints wall and CPU seconds per run, beside a bare interpreter start (`python -c pass`)
+timed in the same run as the baseline. The configuration error must come within 2 s on an
 idle machine; SIGTERM to exit is bounded by PAPERS_SHUTDOWN_GRACE_SECONDS plus about 1 s.
 """
 
@@ -38,11 +39,11 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def missing_token(workdir: Path) -> tuple[float, float, str]:
+def missing_token(workdir: Path, command: tuple[str, ...]) -> tuple[float, float, str]:
     cpu = children_cpu()
     started = time.perf_counter()
     result = subprocess.run(
-        [str(BIN), "serve", "slack"],
+        command,
         env=environment(DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}"),
         cwd=workdir,
         capture_output=True,
@@ -95,7 +96,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         for run in range(args.runs):
-            wall, cpu, line = missing_token(workdir)
+            wall, cpu, _ = missing_token(workdir, (sys.executable, "-c", "pass"))
+            print(f"baseline python -c pass, run {run + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU")
+            wall, cpu, line = missing_token(workdir, (str(BIN), "serve", "slack"))
             print(f"missing token, run {run + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU: {line}")
         for run in range(args.runs):
             wall, code = sigterm_to_exit(workdir)

@@ -1,7 +1,10 @@
 """The parts one process needs, each built on first use: database, stores, index, commands.
 
 A command that needs no search index (`digest run`, `db upgrade`, `stats`, `discord sync`)
-never touches `Core.search`, so it never pays for loading 138k papers into it.
+never touches `Core.search`, so it never pays for loading 138k papers into it. The same
+goes for imports: each part imports its libraries when it is built, so importing this
+module (as every CLI command does) costs nothing, and a configuration error is answered
+before SQLAlchemy, alembic or tantivy are loaded.
 """
 
 from __future__ import annotations
@@ -11,22 +14,25 @@ import time
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.commands.core import CommandCore, CoreConfig
-from bot.ingest.live import ArxivPaperFetcher
 from bot.logging_setup import configure_logging
-from bot.search.engine import PaperIndex
-from bot.search.snapshot import catch_up, load_index, mark_covered
 from bot.settings import Settings
 from runtime.settings import load_settings
-from storage.db import Database
-from storage.kv_store import SqlKeyValueStore
+
+if TYPE_CHECKING:
+    from bot.commands.core import CommandCore
+    from bot.search.engine import PaperIndex
+    from storage.db import Database
+    from storage.kv_store import SqlKeyValueStore
 
 log = logging.getLogger(__name__)
 
 
 def open_database(settings: Settings | None = None, *, upgrade: bool = True) -> Database:
     """The database of `settings` (default: the environment), migrated unless told not to."""
+    from storage.db import Database
+
     database = Database((settings or load_settings()).database_url)
     if upgrade:
         database.upgrade()
@@ -47,10 +53,14 @@ class Core:
 
     @cached_property
     def kv(self) -> SqlKeyValueStore:
+        from storage.kv_store import SqlKeyValueStore
+
         return SqlKeyValueStore(self.db)
 
     @cached_property
     def search(self) -> PaperIndex:
+        from bot.search.snapshot import load_index
+
         started = time.perf_counter()
         index, self.indexed_at = load_index(self.db.uow, self.settings.search_index_dir)
         log.info(
@@ -60,6 +70,9 @@ class Core:
 
     @cached_property
     def commands(self) -> CommandCore:
+        from bot.commands.core import CommandCore, CoreConfig
+        from bot.ingest.live import ArxivPaperFetcher
+
         config = CoreConfig(
             default_timezone=self.settings.timezone,
             max_query_length=self.settings.max_query_length,
@@ -74,6 +87,8 @@ class Core:
 
         Keys merged away in the database since then are dropped from the index too.
         """
+        from bot.search.snapshot import catch_up, mark_covered
+
         started = datetime.now(UTC)
         count = catch_up(self.search, self.db.uow, self.indexed_at)
         self.indexed_at = started

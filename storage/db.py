@@ -11,17 +11,19 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.dialect import SqlDialect, dialect_for
 from storage.unit_of_work import SqlUnitOfWork
+
+if TYPE_CHECKING:
+    # alembic is imported by the methods that migrate: a process that only reads (or
+    # stops at a configuration error) never pays for it.
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Arbitrary constant that identifies "papers-bot schema migration" among advisory locks.
@@ -108,6 +110,8 @@ class Database:
             yield session
 
     def alembic_config(self) -> Config:
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         cfg.attributes["engine"] = self.engine
@@ -115,6 +119,8 @@ class Database:
 
     def revisions(self) -> tuple[str, ...]:
         """The schema's current alembic revisions; empty for a database never migrated."""
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as conn:
             return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
 
@@ -132,6 +138,8 @@ class Database:
         On PostgreSQL an advisory lock serialises replicas that start at the same moment,
         so two of them never run the same migration concurrently.
         """
+        from alembic import command
+
         if self.dialect == "sqlite":
             with _sqlite_migration_lock(self.engine.url.database):
                 before = self.revisions()

@@ -15,21 +15,19 @@ import json
 import sys
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.digests.clock import new_worker_id
-from bot.digests.runner import RunReport
 from bot.settings import Settings
 from bot.text import plural
 from runtime.cli.errors import CliError, UsageError
 from runtime.core import build_core
 from runtime.settings import load_settings
-from runtime.sinks import build_runner, build_sinks, discord_poster
-from storage.leases import WorkerLease
+
+if TYPE_CHECKING:
+    from bot.digests.report import RunReport
 
 app = typer.Typer(help="Scheduled digests.", no_args_is_help=True)
 
@@ -56,6 +54,10 @@ async def _run(
     settings: Settings, now: datetime, *, dry_run: bool, concurrency: int, console: Console
 ) -> RunReport:
     # No search index here: a digest reads the database only.
+    from bot.digests.clock import new_worker_id
+    from runtime.sinks import build_runner, build_sinks, discord_poster
+    from storage.leases import WorkerLease
+
     core = build_core(settings)
     try:
         database = core.db  # migrated first: a database error is reported before any login
@@ -96,6 +98,8 @@ def run(
     ] = 64,
 ) -> None:
     """Deliver every digest due now (or at --now), print a summary, and exit."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     when = parse_now(now)
     settings = load_settings()
     # Console digests go to stdout; with --json, stdout is reserved for the summary.

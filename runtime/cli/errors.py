@@ -6,9 +6,6 @@ import sys
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
-
-from storage.db import StorageAccessError
 
 # The one line a Ctrl-C leaves: whatever was under way was rolled back (an ingest is one
 # transaction per file) or handed back (a served digest) on the way out.
@@ -33,6 +30,29 @@ def settings_error_line(exc: ValidationError) -> str:
         where = ".".join(str(x) for x in err.get("loc", ())) or "settings"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
     return "configuration error: " + "; ".join(parts)
+
+
+def loaded_error(module: str, name: str) -> type[BaseException] | None:
+    """The exception class `module.name` if that module was imported, else None.
+
+    SQLAlchemy and storage are imported only by the commands that use them (a
+    configuration error must not pay for loading them); an error of a library this
+    process never imported cannot have been raised.
+    """
+    found = getattr(sys.modules.get(module), name, None)
+    return found if isinstance(found, type) and issubclass(found, BaseException) else None
+
+
+def library_error_line(exc: Exception) -> str | None:
+    """The one line for a storage or database error, or None for any other exception."""
+    access = loaded_error("storage.db", "StorageAccessError")
+    if access is not None and isinstance(exc, access):
+        return f"error: {exc}"
+    database = loaded_error("sqlalchemy.exc", "SQLAlchemyError")
+    if database is not None and isinstance(exc, database):
+        first = str(exc).strip().splitlines()[0]
+        return f"database error: {first}"
+    return None
 
 
 def run_cli(app: typer.Typer) -> int:
@@ -61,7 +81,7 @@ def run_cli(app: typer.Typer) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (CliError, StorageAccessError) as exc:
+    except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except ConfigurationError as exc:
@@ -70,11 +90,13 @@ def run_cli(app: typer.Typer) -> int:
     except ValidationError as exc:
         print(settings_error_line(exc), file=sys.stderr)
         return 1
-    except SQLAlchemyError as exc:
-        first = str(exc).strip().splitlines()[0]
-        print(f"database error: {first}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
         return 130
+    except Exception as exc:
+        line = library_error_line(exc)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return 1
     return 0

@@ -3,6 +3,8 @@
 Every file is its own transaction. A bad file gets one line on stderr naming it (and the
 line or item), the other files still go in, and the command exits 1 at the end. A
 summary line per file goes to stderr; `--json` prints the results to stdout instead.
+The parsers, fetchers and storage are imported by the commands that run them, so that
+loading the command line (for any command) stays cheap.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -27,17 +28,17 @@ from rich.progress import (
 )
 
 from bot.ingest.errors import IngestError
-from bot.ingest.fetch_arxiv import fetch_arxiv
-from bot.ingest.fetch_hf import fetch_daily_papers
-from bot.ingest.hf_json import parse_hf_items
-from bot.ingest.http_retry import DEFAULT_POLICY, RetryPolicy
-from bot.ingest.limits import ingest_limits
-from bot.ingest.service import FileResult, ingest_paths, ingest_seeds, store
 from bot.models import PaperRecord
 from bot.text import plural
 from runtime.cli.errors import UsageError
 from runtime.core import open_database
 from runtime.settings import load_settings
+
+if TYPE_CHECKING:
+    from bot.ingest.service import FileResult
+
+# RetryPolicy().retries, written out: bot.ingest.http_retry imports httpx.
+DEFAULT_RETRIES = 4
 
 app = typer.Typer(help="Ingest papers from files or live sources.", no_args_is_help=True)
 
@@ -48,7 +49,7 @@ AsOf = Annotated[
         help="Reference date (YYYY-MM-DD) for page dates without a year; default today.",
     ),
 ]
-Echo = Callable[[FileResult], None]
+Echo = Callable[["FileResult"], None]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")]
 Retries = Annotated[
     int, typer.Option("--retries", min=0, max=10, help="Retries on HTTP 429/5xx or network errors.")
@@ -176,6 +177,8 @@ def seeds(
     as_json: AsJson = False,
 ) -> None:
     """Ingest the bundled daily-papers captures (195 papers)."""
+    from bot.ingest.service import ingest_seeds
+
     reference = _as_of(as_of)
     database = open_database()
     try:
@@ -202,6 +205,9 @@ def file(
     as_json: AsJson = False,
 ) -> None:
     """Ingest files: HF page text, HF API JSON, arXiv Atom, or JSON Lines (plain or gzip)."""
+    from bot.ingest.limits import ingest_limits
+    from bot.ingest.service import ingest_paths
+
     reference = _as_of(as_of)
     database = open_database()
     try:
@@ -230,6 +236,8 @@ def _store_fetched(name: str, fetch: Fetch, as_json: bool, *, expected: int | No
 
     On a terminal a counter shows the papers arriving (`expected` is the most there can be).
     """
+    from bot.ingest.service import FileResult, store
+
     database = open_database()
     try:
         try:
@@ -256,7 +264,7 @@ def hf(
     week: Annotated[str | None, typer.Option("--week", help="An ISO week, YYYY-Www.")] = None,
     month: Annotated[str | None, typer.Option("--month", help="A month, YYYY-MM.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="Page size.")] = 100,
-    retries: Retries = DEFAULT_POLICY.retries,
+    retries: Retries = DEFAULT_RETRIES,
     as_json: AsJson = False,
 ) -> None:
     """Fetch Hugging Face daily papers (default: the latest day) and ingest them."""
@@ -267,6 +275,12 @@ def hf(
     name = "hf daily_papers" + "".join(f" {k}={v}" for k, v in chosen)
 
     def fetch(on_progress: Callable[[int], None] | None) -> list[PaperRecord]:
+        import httpx
+
+        from bot.ingest.fetch_hf import fetch_daily_papers
+        from bot.ingest.hf_json import parse_hf_items
+        from bot.ingest.http_retry import RetryPolicy
+
         with httpx.Client(timeout=30, follow_redirects=True) as client:
             items = fetch_daily_papers(
                 client,
@@ -289,13 +303,18 @@ def arxiv(
     max_results: Annotated[
         int, typer.Option("--max", min=1, max=30000, help="How many of the newest papers.")
     ] = 100,
-    retries: Retries = DEFAULT_POLICY.retries,
+    retries: Retries = DEFAULT_RETRIES,
     as_json: AsJson = False,
 ) -> None:
     """Fetch the newest papers of an arXiv category (at most one request every 3 s)."""
     settings = load_settings()
 
     def fetch(on_progress: Callable[[int], None] | None) -> list[PaperRecord]:
+        import httpx
+
+        from bot.ingest.fetch_arxiv import fetch_arxiv
+        from bot.ingest.http_retry import RetryPolicy
+
         with httpx.Client(timeout=60, follow_redirects=True) as client:
             return fetch_arxiv(
                 client,

@@ -1,8 +1,9 @@
 """`papers-bot serve slack|discord|console|all`: run the bot with the digest clock.
 
 With no target the bot runs every platform that has tokens, and the console when none has.
-Platform packages are imported only when their platform is served; the wiring is in
-`runtime.serve`.
+Platform packages are imported only when their platform is served, and the serving
+machinery (`runtime.serve`: aiohttp, the clock, storage) only once the settings are
+complete, so a configuration error costs no more than reading the settings.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from bot.models import Platform
 from bot.settings import Settings
 from runtime.cli.errors import CliError, ConfigurationError
 from runtime.core import build_core
-from runtime.serve import run_targets
 from runtime.settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -74,9 +74,11 @@ def serve(
         # The console shares the terminal with its user: routine INFO lines from the
         # clock would land in the middle of their replies, so only problems are shown.
         settings = settings.model_copy(update={"log_level": "WARNING"})
+    from adapters.ops.http import AddressInUse
+    from runtime.serve import run_targets
+
     core = build_core(settings, configure_logs=True)
     log.info("serving %s", ", ".join(t.value for t in targets))
-    from adapters.ops.http import AddressInUse
 
     try:
         received = asyncio.run(run_targets(core, targets, port=port or settings.http_port))

@@ -1,7 +1,9 @@
 """The served process's life cycle, end to end with real subprocesses.
 
 - Configuration: `serve` with missing tokens answers with one line, before it migrates
-  the database or opens the search index.
+  the database or opens the search index, and without importing the heavy libraries
+  (SQLAlchemy, alembic, tantivy, aiohttp, the platform SDKs): they are what made the
+  answer take seconds.
 - Ctrl-C: the console (under a pseudo-terminal, where Ctrl-C is the terminal's own
   SIGINT) and `ingest file` stop at once, print one line and exit 130; the interrupted
   file leaves the database unchanged.
@@ -11,12 +13,14 @@ Nothing here asserts on elapsed time; `bench/lifecycle.py` measures it.
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -76,6 +80,46 @@ def test_serve_with_missing_settings_answers_in_one_line_before_any_work(
     assert result.stdout == ""
     # Before migrations: the database file was never created.
     assert not path.exists()
+
+
+# Loaded only once the settings are complete (or by the commands that need them).
+HEAVY = ("sqlalchemy", "alembic", "tantivy", "aiohttp", "httpx", "slack_bolt", "slack_sdk")
+HEAVY += ("discord", "prometheus_client", "numpy")
+IMPORTED_BY_CLI = """
+import json, sys
+sys.argv = ["papers-bot", *sys.argv[1:]]
+from runtime.cli.errors import run_cli
+from runtime.cli.main import app
+code = run_cli(app)
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.mark.parametrize("target", ["slack", "discord", "all"])
+def test_a_configuration_error_imports_no_heavy_library(tmp_path: Path, target: str) -> None:
+    url, _ = sqlite_in(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTED_BY_CLI, "serve", target],
+        capture_output=True,
+        text=True,
+        env=bot_environment(DATABASE_URL=url),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.stderr.startswith("configuration error:"), result.stderr
+    report = json.loads(result.stdout)
+    assert report["code"] == 1
+    loaded = {name.split(".")[0] for name in report["modules"]}
+    assert sorted(loaded.intersection(HEAVY)) == []
+
+
+def test_the_cli_retry_default_is_the_fetchers_default() -> None:
+    # Written out in the CLI so that loading it does not import httpx.
+    from bot.ingest.http_retry import RetryPolicy
+    from runtime.cli.ingest import DEFAULT_RETRIES
+
+    assert RetryPolicy().retries == DEFAULT_RETRIES
 
 
 def test_a_complete_configuration_names_nothing_missing(tmp_path: Path) -> None:
