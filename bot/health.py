@@ -1,9 +1,12 @@
-"""Readiness checks behind `/readyz`: the database answers and the digest clock runs.
+"""Readiness checks behind `/readyz`: the database answers, the digest clock runs, and the
+process is not shutting down.
 
 `readiness_checks(database, scheduler)` returns a coroutine function that the ops HTTP
 server awaits on every probe. It reports each check separately, so a 503 says which
 dependency failed. Liveness (`/healthz`) needs no checks: if the event loop can answer,
-the process is alive, and restarting it would not fix a database outage.
+the process is alive, and restarting it would not fix a database outage. From SIGTERM
+until it exits, a draining process answers 503, so a load balancer stops sending it work
+while it finishes or hands back what it has.
 """
 
 from __future__ import annotations
@@ -70,19 +73,30 @@ def check_scheduler(scheduler: SchedulerLike | None) -> dict[str, Any]:
     return {"ok": False, "detail": "scheduler is not running"}
 
 
+def check_draining(draining: Callable[[], bool] | None) -> dict[str, Any]:
+    if draining is not None and draining():
+        return {"ok": False, "detail": "shutting down: finishing or handing back work"}
+    return {"ok": True, "detail": "serving"}
+
+
 def readiness_checks(
     core: HasDatabase | DatabaseProbe,
     scheduler: SchedulerLike | None,
     *,
     db_timeout: float = DB_TIMEOUT_SECONDS,
+    draining: Callable[[], bool] | None = None,
 ) -> Readiness:
-    """A coroutine function answering `{"status": "ok"|"unavailable", "checks": {...}}`."""
+    """A coroutine function answering `{"status": "ok"|"unavailable", "checks": {...}}`.
+
+    `draining` says whether the process has begun to shut down (None: it never does).
+    """
     db = core if isinstance(core, DatabaseProbe) else core.db
 
     async def readiness() -> dict[str, Any]:
         checks = {
             "database": await check_database(db, limit_s=db_timeout),
             "scheduler": check_scheduler(scheduler),
+            "shutdown": check_draining(draining),
         }
         ok = all(check["ok"] for check in checks.values())
         return {"status": "ok" if ok else "unavailable", "checks": checks}

@@ -131,7 +131,7 @@ async def run_targets(core: Core, targets: list[Platform], *, port: int) -> sign
                     ops_runner = await start_ops(
                         settings.http_host,
                         settings.metrics_port,
-                        readiness_checks(core.db, scheduler),
+                        readiness_checks(core.db, scheduler, draining=signals.event.is_set),
                         explicit="metrics_port" in settings.model_fields_set,
                     )
                 except BaseException:

@@ -5,7 +5,9 @@ answer 429 with a long Retry-After, so their posts are still waiting when A gets
 A must finish what it can, hand the rest back (rows left `pending`, never half-recorded),
 release its worker lease and exit 0; replica B, already serving, then recovers the
 handed-back rows at its next tick. Every channel gets exactly one digest. On SQLite and
-on PostgreSQL. Nothing asserts on elapsed time (bench/lifecycle.py measures it).
+on PostgreSQL. While a replica drains, its ops server answers `/readyz` with 503, so a
+load balancer sends it nothing new. Nothing asserts on elapsed time (bench/lifecycle.py
+measures it).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import sqlalchemy as sa
 
 from bot.models import DeliveryStatus
@@ -57,7 +61,9 @@ class Served:
         self.reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def start(cls, slack: FaultySlack, database_url: str, cwd: Path) -> Served:
+    async def start(
+        cls, slack: FaultySlack, database_url: str, cwd: Path, **settings: str
+    ) -> Served:
         env = cli_env(slack, database_url)
         env.update(
             PORT=str(free_port()),
@@ -66,6 +72,7 @@ class Served:
             PAPERS_DIGEST_TICK_SECONDS="1",
             PAPERS_SHUTDOWN_GRACE_SECONDS="1",
         )
+        env.update(settings)
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -166,3 +173,57 @@ async def test_sigint_stops_a_served_bot_with_130(
     assert code == 130, served.text()
     assert served.lines[-1] == "interrupted"
     assert "Traceback" not in served.text()
+
+
+async def readyz(session: aiohttp.ClientSession, port: int) -> tuple[int, dict[str, Any]] | None:
+    """`/readyz` of a served process: its status and body, or None once it stopped listening."""
+    try:
+        async with session.get(f"http://127.0.0.1:{port}/readyz") as resp:
+            return resp.status, await resp.json()
+    except aiohttp.ClientConnectionError:
+        return None
+
+
+async def test_readyz_answers_503_while_draining_after_sigterm(
+    slack: FaultySlack, sqlite_url: str, tmp_path: Path
+) -> None:
+    prepare(sqlite_url).dispose()
+    await subscribe_by_slash_command(slack, sqlite_url, ["C0001"], "subscribe 00:00 UTC")
+    make_due_today(sqlite_url)
+    # The one digest waits out a long Retry-After, so the drain lasts the whole grace.
+    slack.fail("chat.postMessage", status=429, retry_after=60, channel="C0001")
+    ops_port = free_port()
+    served = await Served.start(
+        slack,
+        sqlite_url,
+        tmp_path,
+        PAPERS_METRICS_PORT=str(ops_port),
+        PAPERS_SHUTDOWN_GRACE_SECONDS="5",
+    )
+    try:
+        await slack.wait_for(
+            lambda calls: any(c.method == "chat.postMessage" for c in calls), wait=PATIENCE
+        )
+        async with aiohttp.ClientSession() as session:
+            ready = await readyz(session, ops_port)
+            assert ready is not None and ready[0] == 200, ready
+            served.proc.send_signal(signal.SIGTERM)
+            # Until it stops listening, the draining process must come to answer 503.
+            answers: list[tuple[int, dict[str, Any]]] = []
+            async with asyncio.timeout(PATIENCE):
+                while (answer := await readyz(session, ops_port)) is not None:
+                    answers.append(answer)
+                    if answer[0] == 503:
+                        break
+                    await asyncio.sleep(0.02)
+        assert answers and answers[-1][0] == 503, answers
+        assert answers[-1][1]["failing"] == ["shutdown"], answers[-1]
+        async with asyncio.timeout(PATIENCE):
+            code = await served.proc.wait()
+            await served.reader
+        assert code == 0, served.text()
+        assert "handed back for recovery" in served.text(), served.text()
+    finally:
+        if served.proc.returncode is None:
+            served.proc.kill()
+            await served.proc.wait()

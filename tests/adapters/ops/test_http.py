@@ -85,6 +85,23 @@ async def test_readyz_ok_when_database_answers_and_scheduler_runs(
     assert body["checks"]["scheduler"] == {"ok": True, "detail": "running"}
 
 
+async def test_readyz_503_while_draining_even_with_a_paused_clock(
+    sqlite_db: Database, scheduler: AsyncIOScheduler
+) -> None:
+    # On SIGTERM serve pauses the clock, which still reads as running: the drain flag is
+    # what turns the probe away.
+    draining = False
+    app = build_ops_app(readiness_checks(sqlite_db, scheduler, draining=lambda: draining))
+    status, _ = await get_json(app, "/readyz")
+    assert status == 200
+    draining = True
+    scheduler.pause()
+    status, body = await get_json(app, "/readyz")
+    assert status == 503
+    assert body["failing"] == ["shutdown"]
+    assert body["checks"]["scheduler"]["ok"] is True
+
+
 async def test_readyz_accepts_a_core_like_object(
     sqlite_db: Database, scheduler: AsyncIOScheduler
 ) -> None:
