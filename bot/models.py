@@ -140,6 +140,21 @@ class PaperCard:
     first_share: FirstShare | None = None
     # Authors an `author:` search matched; renderers show them even past "et al.".
     matched_authors: tuple[str, ...] = ()
+    # Other versions of the same work (`bot.duplicates`): an ACL Anthology paper of an
+    # arXiv preprint, say. Shown once, with every version's link.
+    versions: tuple[Paper, ...] = ()
+
+    def version_links(self) -> list[tuple[str, str]]:
+        """(label, url) of the other versions, e.g. `("ACL Anthology 2024.acl-long.1", url)`."""
+        from bot.duplicates import version_link
+
+        links = (version_link(p) for p in self.versions)
+        return [link for link in links if link is not None and link[1] != self.paper.url]
+
+    @property
+    def keys(self) -> frozenset[int]:
+        """The stored keys of every version shown by this card."""
+        return frozenset((self.paper.key, *(p.key for p in self.versions)))
 
     def shown_authors(self, limit: int) -> list[str]:
         """Up to `limit` names in paper order, the matched authors always among them."""

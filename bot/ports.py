@@ -55,6 +55,13 @@ class PaperRepository(Protocol):
         """The paper with this arXiv (or other source) id, without version suffix."""
         ...
 
+    def with_title_keys(self, title_keys: Collection[str]) -> list[Paper]:
+        """Every paper whose title folds to one of `title_keys` (`bot.text.title_key`).
+
+        How other versions of a work are found (`bot.duplicates`), wherever they are.
+        """
+        ...
+
     def count(self) -> int:
         """How many papers are stored."""
         ...

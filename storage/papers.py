@@ -8,7 +8,7 @@ ingests in seconds rather than minutes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from typing import Any, cast
 
@@ -196,6 +196,15 @@ class SqlPaperRepository:
             for row in self.session.scalars(select(PaperRow).where(PaperRow.key.in_(list(keys))))
         }
         return [to_paper(rows[k]) for k in keys if k in rows]
+
+    def with_title_keys(self, title_keys: Collection[str]) -> list[Paper]:
+        wanted = sorted(set(title_keys))
+        found: list[Paper] = []
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            query = select(PaperRow).where(PaperRow.title_key.in_(chunk)).order_by(PaperRow.key)
+            found.extend(map(to_paper, self.session.scalars(query)))
+        return found
 
     def find_by_paper_id(self, paper_id: str) -> Paper | None:
         row = self.session.scalars(select(PaperRow).where(PaperRow.paper_id == paper_id)).first()

@@ -56,6 +56,8 @@ def render_card(card: PaperCard) -> RenderableType:
     if paper.abstract:
         lines.append(Text(shorten(paper.abstract, ABSTRACT_CHARS)))
     links = [u for u in (paper.arxiv_url or paper.url, paper.hf_url, paper.github_repo) if u]
+    # Other versions of the same work (an ACL Anthology paper of an arXiv preprint).
+    links += [url for _, url in card.version_links()]
     if links:
         lines.append(Text("  ".join(links), style="blue underline"))
     if paper.search_url:

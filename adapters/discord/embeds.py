@@ -10,6 +10,7 @@ extra ones as follow-ups), in the spirit of Red-DiscordBot's `pagify`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import discord
@@ -95,10 +96,10 @@ def _authors_line(card: PaperCard) -> str | None:
     return None
 
 
-def _links(paper: Paper) -> str | None:
+def _links(paper: Paper, versions: Sequence[tuple[str, str]] = ()) -> str | None:
     # Every target goes through the shared validator: ids, repos and project pages come
     # from sources anyone can edit, and a `)` in one would start a second, forged link.
-    targets = [
+    targets: list[tuple[str, str | None]] = [
         ("arXiv", paper.arxiv_url),
         ("Hugging Face", paper.hf_url),
         ("Paper", None if paper.is_arxiv else paper.url),
@@ -106,6 +107,8 @@ def _links(paper: Paper) -> str | None:
         ("Code", paper.github_repo),
         ("Project", paper.project_page),
     ]
+    # Other versions of the same work (an ACL Anthology paper of an arXiv preprint).
+    targets += [(_md(label), url) for label, url in versions]
     links = [f"[{label}]({href})" for label, url in targets if (href := safe_url(url))]
     return " · ".join(links) or None
 
@@ -143,7 +146,7 @@ def card_embed(
         embed.add_field(name="Published", value=paper.published.isoformat(), inline=True)
     if paper.upvotes is not None:
         embed.add_field(name="Upvotes", value=str(paper.upvotes), inline=True)
-    links = _links(paper)
+    links = _links(paper, card.version_links())
     if links:
         embed.add_field(name="Links", value=shorten(links, MAX_FIELD_VALUE), inline=True)
     return embed

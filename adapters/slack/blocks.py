@@ -127,6 +127,8 @@ def card_text(card: PaperCard, *, abstract_limit: int = ABSTRACT_MAX) -> str:
         links.append(link(paper.url, "Paper"))
     if paper.search_url:
         links.append(link(paper.search_url, "Search arXiv"))
+    # Other versions of the same work, each with its own link.
+    links += [link(url, safe_text(label, TITLE_MAX)) for label, url in card.version_links()]
     code = safe_url(paper.github_repo)
     if code:
         links.append(f"<{code}|Code>")

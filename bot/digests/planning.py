@@ -2,17 +2,19 @@
 
 Pure decisions over data read through a `UnitOfWork`; nothing here writes. Trending
 papers are ranked once per window per run (`Ranking`) and then filtered per
-subscription (keywords, minimum upvotes, and papers the channel already had).
+subscription (keywords, minimum upvotes, and papers the channel already had, in any of
+their versions: `bot.duplicates`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from bot.digests.report import Action, PlannedDigest
 from bot.digests.schedule import local_date, next_run_after
+from bot.duplicates import versions_of
 from bot.models import (
     WEEKLY_DAYS,
     Cadence,
@@ -23,6 +25,7 @@ from bot.models import (
     SubscriptionSpec,
 )
 from bot.ports import ClaimRequest, UnitOfWork
+from bot.text import title_key
 from bot.trending.score import TrendingQuery, matches_keywords, top_trending
 
 # Enough ranked candidates that keyword filters and the "never twice" rule still leave N.
@@ -88,6 +91,28 @@ def digest_span_days(spec: SubscriptionSpec, day: date) -> int:
     return window_calendar_days(day, spec.window_days)
 
 
+def with_every_version(uow: UnitOfWork, cards: Sequence[PaperCard]) -> list[PaperCard]:
+    """`cards` with the versions of each work stored anywhere, not only in the window.
+
+    An arXiv preprint sent months ago must keep its ACL Anthology version out of today's
+    digest, though only the latter is recent enough to be ranked. One read per ranking.
+    """
+    stored = uow.papers.with_title_keys({title_key(c.paper.title) for c in cards})
+    by_title: dict[str, list[Paper]] = {}
+    for paper in stored:
+        by_title.setdefault(title_key(paper.title), []).append(paper)
+    widened = []
+    for card in cards:
+        shown = card.keys
+        more = [
+            p
+            for p in versions_of(card.paper, by_title.get(title_key(card.paper.title), ()))
+            if p.key not in shown
+        ]
+        widened.append(replace(card, versions=(*card.versions, *more)) if more else card)
+    return widened
+
+
 class Ranking:
     """Trending papers ranked once per window per run, then filtered per subscription.
 
@@ -107,7 +132,8 @@ class Ranking:
             query = TrendingQuery(
                 now=self.now, days=span_days, limit=_CANDIDATES, fallback_to_recent=False
             )
-            self._ranked[span_days] = list(top_trending(uow, query).cards)
+            cards = top_trending(uow, query).cards
+            self._ranked[span_days] = with_every_version(uow, cards)
         return self._ranked[span_days]
 
     def pick(
@@ -118,7 +144,8 @@ class Ranking:
         chosen: list[Paper] = []
         for card in self.ranked(uow, span):
             paper = card.paper
-            if paper.key in exclude or (paper.upvotes or 0) < spec.min_upvotes:
+            # Never the same work twice: no version of it may have reached the channel.
+            if not card.keys.isdisjoint(exclude) or (paper.upvotes or 0) < spec.min_upvotes:
                 continue
             if spec.keywords and not self._matches(paper, spec.keywords):
                 continue

@@ -45,6 +45,7 @@ import tantivy
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot.duplicates import fold
 from bot.models import Paper, PaperCard, SearchResults
 from bot.paging import MAX_LIMIT, MAX_OFFSET, clamp
 from bot.search.query import ParsedQuery, parse_query
@@ -712,20 +713,29 @@ class PaperIndex:
             hits = self._candidates(parsed, cap)
             ranked = self._rerank(parsed, hits) if parsed.has_text else self._by_date(hits)
             ranked = self._fuse(ranked)
-            page = ranked[offset : offset + limit]
-            docs = [self._searcher.doc(hit.address).to_dict() for _, hit in page]
+            # One card per work: later versions (an ACL paper of an arXiv preprint) fold in.
+            works = fold(
+                ranked, title=lambda item: self._titles.get(item[1].key, ""), paper=self._paper_at
+            )
+            page = works[offset : offset + limit]
+            papers = [self._paper_at(item) for item, _ in page]
+            versions = [tuple(map(self._paper_at, later)) for _, later in page]
         cards = tuple(
             PaperCard(
                 paper=paper,
                 score=round(score, 4),
                 rank=offset + i + 1,
                 matched_authors=self._matched_authors(parsed, paper),
+                versions=others,
             )
-            for i, ((score, _), paper) in enumerate(
-                zip(page, map(_paper_from_doc, docs), strict=True)
+            for i, (((score, _), _), paper, others) in enumerate(
+                zip(page, papers, versions, strict=True)
             )
         )
-        return SearchResults(cards=cards, total=len(ranked), query=query, capped=len(hits) >= cap)
+        return SearchResults(cards=cards, total=len(works), query=query, capped=len(hits) >= cap)
+
+    def _paper_at(self, item: tuple[float, _Hit]) -> Paper:
+        return _paper_from_doc(self._searcher.doc(item[1].address).to_dict())
 
     @staticmethod
     def _fuse(ranked: list[tuple[float, _Hit]]) -> list[tuple[float, _Hit]]:

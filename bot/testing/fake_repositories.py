@@ -146,6 +146,10 @@ class FakePaperRepository:
     def get_many(self, keys: Sequence[int]) -> list[Paper]:
         return [self._s.papers[k] for k in keys if k in self._s.papers]
 
+    def with_title_keys(self, title_keys: Collection[str]) -> list[Paper]:
+        wanted = set(title_keys)
+        return [p for _, p in sorted(self._s.papers.items()) if title_key(p.title) in wanted]
+
     def find_by_paper_id(self, paper_id: str) -> Paper | None:
         return next((p for p in self._s.papers.values() if p.paper_id == paper_id), None)
 

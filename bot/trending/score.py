@@ -8,6 +8,8 @@ rank by recency and below any voted paper of the same age.
 A paper without a publication date has no age to decay by, so it has no trending score
 (0.0) and ranks after every dated paper: guessing "today" from when we first saw it made
 undated captures outrank papers with dozens of upvotes.
+
+Versions of one work (`bot.duplicates`) make one card, ranked by its best version.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import date, datetime, timedelta
 
 from rapidfuzz import fuzz
 
+from bot.duplicates import fold
 from bot.models import Paper, PaperCard
 from bot.ports import UnitOfWork
 
@@ -111,9 +114,13 @@ def _rank(uow: UnitOfWork, papers: list[Paper], q: TrendingQuery) -> list[PaperC
             item[1].key,
         ),
     )
+    # One card per work: a paper's other versions in the window fold into its best one.
+    works = fold(scored, title=lambda item: item[1].title, paper=lambda item: item[1])
     return [
-        PaperCard(paper=p, score=round(s, 4), rank=i + 1)
-        for i, (s, p) in enumerate(scored[: q.limit])
+        PaperCard(
+            paper=p, score=round(s, 4), rank=i + 1, versions=tuple(other for _, other in later)
+        )
+        for i, ((s, p), later) in enumerate(works[: q.limit])
     ]
 
 
