@@ -1,11 +1,13 @@
 """Alert matching: which papers of a new batch match which channels' follows and saved searches.
 
-The alerts are indexed, not searched one by one: for each batch, every alert is filed
-under its rarest required part in that batch (a word, or an author's name key), and an
-alert whose required word or author occurs in no paper of the batch is not filed at all.
-Each paper is tokenised once; the intersection of its terms with the table (a set
-operation in C) and a look-up of its authors' keys give the few alerts to check in full.
-The cost grows with the batch and the number of alerts, not with their product.
+The alerts are compiled once into an index, not searched one by one. Per batch, each
+paper is tokenised once; its terms that some alert needs (a set intersection in C) and
+its authors' name keys go into posting sets. Each alert intersects the posting sets of
+its required parts, smallest first; only phrases, given names and `since:` are checked
+paper by paper, on what is left. Author follows are filed by full name (`f:wang yi`) for
+authors written in full, and by name key (`wang y`) only for authors known by initials,
+so following `Yi Wang` does not mean checking every `Wang Y`. The cost grows with the
+batch, the alerts and the matches, not with the product of batch and alerts.
 
 Semantics of a saved search (the `search` syntax, `bot.search.query`):
 
@@ -36,11 +38,13 @@ by embeddings later): `AlertIndex` merges whatever extra matchers return.
 from __future__ import annotations
 
 import enum
+import gc
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Protocol
 
 from bot.follow.names import PersonName, given_compatible, parse_name
@@ -62,6 +66,11 @@ __all__ = [
 ]
 
 _WORD = re.compile(r"[^\W_]+")
+_EMPTY: frozenset[int] = frozenset()
+# Byte table for ASCII text: what `_WORD` keeps (letters, digits) lower-cased, else a space.
+_ASCII_WORDS = bytes(
+    (ord(chr(b).lower()) if chr(b).isalnum() else 32) if b < 128 else 32 for b in range(256)
+)
 
 
 class AlertKind(enum.StrEnum):
@@ -112,6 +121,10 @@ class _Stemmer:
         Accents are folded by `stem` (the analyzer's ascii_fold), once per distinct word:
         folding whole abstracts character by character was most of the matching time.
         """
+        if text.isascii():
+            # Most papers are ASCII: one C-level byte translation (letters and digits kept,
+            # lower-cased; everything else a space) splits them several times faster.
+            return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
         return _WORD.findall(text.lower())
 
     def stem(self, word: str) -> str:
@@ -125,8 +138,11 @@ class _Stemmer:
         return stem
 
     def terms(self, text: str) -> list[str]:
+        words = self.words(text)
         cache = self.cache
-        return [cache.get(w) or self.stem(w) for w in self.words(text)]
+        if cache.keys() >= set(words):
+            return list(map(cache.__getitem__, words))
+        return [cache.get(w) or self.stem(w) for w in words]
 
 
 _STEMMER = _Stemmer()
@@ -141,9 +157,17 @@ class PaperText:
     def __init__(self, paper: Paper) -> None:
         self.paper = paper
         text = " ".join((paper.title, paper.abstract or "", *paper.keywords, *paper.authors))
-        stem, cache = _STEMMER.stem, _STEMMER.cache
-        # Stem each distinct word once: abstracts repeat their words a lot.
-        self.terms: set[str] = {cache.get(w) or stem(w) for w in set(_STEMMER.words(text))}
+        cache = _STEMMER.cache
+        # Stem each distinct word once (abstracts repeat their words a lot), and only the
+        # words never seen before: the rest map through the cache in one C-level pass.
+        words = set(_STEMMER.words(text))
+        missing = words.difference(cache)  # a dict: looked up, not copied
+        known: set[str] = (
+            set(map(cache.__getitem__, words - missing))
+            if missing
+            else set(map(cache.__getitem__, words))
+        )
+        self.terms: set[str] = known | {_STEMMER.stem(w) for w in missing}
         self.authors = [p for p in (parse_name(a) for a in paper.authors) if p is not None]
         self._title: list[str] | None = None
         self._abstract: list[str] | None = None
@@ -187,6 +211,48 @@ def _person_matches(wanted: PersonName, authors: Sequence[PersonName]) -> bool:
     )
 
 
+def _full_given(person: PersonName) -> str | None:
+    """The first given name with hyphens dropped when every part of it is spelt out.
+
+    Two such names are compatible exactly when these agree (`Yi-Ting` = `Yiting`), so a
+    paper author written in full finds full-name follows by one dictionary look-up.
+    """
+    if not person.given:
+        return None
+    first = person.given[0]
+    if any(len(part) <= 1 for part in first.split("-")):
+        return None
+    return first.replace("-", "")
+
+
+@lru_cache(maxsize=1 << 16)
+def follow_keys(person: PersonName) -> tuple[str, ...]:
+    """Where an author follow is filed: the paper-author keys that can match it.
+
+    `f:` full name (`f:wang yi`), `k:` name key as paper authors known only by initials
+    look it up, `i:` name key of a follow that itself has only initials, `s:` surname
+    of a follow without given names. A full-name follow is not filed under `wang y`
+    for authors written in full, which is what made `Yi Wang` check every Wang Y.
+    """
+    if not person.given:
+        return (f"s:{person.surname}",)
+    full = _full_given(person)
+    if full is not None:
+        return (f"f:{person.surname} {full}", f"k:{person.key}")
+    return (f"i:{person.key}", f"k:{person.key}")
+
+
+@lru_cache(maxsize=1 << 18)
+def author_keys(person: PersonName) -> tuple[str, ...]:
+    """The keys a paper author looks up (the counterpart of `follow_keys`)."""
+    if not person.given:
+        return (f"s:{person.surname}",)
+    full = _full_given(person)
+    if full is not None:
+        return (f"f:{person.surname} {full}", f"i:{person.key}", f"s:{person.surname}")
+    return (f"k:{person.key}", f"s:{person.surname}")
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledAlert:
     """An alert reduced to checks on a `PaperText`; `anchor` is where the index files it."""
@@ -197,28 +263,36 @@ class CompiledAlert:
     people: tuple[PersonName, ...] = ()
     since: date | None = None
 
-    def anchor(
-        self, term_df: Mapping[str, int], author_df: Mapping[str, int]
-    ) -> tuple[str, tuple[str, ...]] | None:
-        """Where to file this alert for one batch: its rarest required part there.
+    @property
+    def needs_check(self) -> bool:
+        """Whether papers found by `candidates` must still be checked with `matches`."""
+        return bool(self.phrases or self.people or self.since is not None)
 
-        ("term", alternatives) or ("author", (key,)); None when some required part occurs
-        in no paper of the batch, so the alert cannot match any of them.
+    def candidates(self, terms: Mapping[str, set[int]], people: Mapping[str, set[int]]) -> set[int]:
+        """Papers (batch positions) holding every required word and a followed name key.
+
+        Posting sets are intersected smallest first; for an alert of words alone
+        (`needs_check` false) this is exactly the set of matching papers.
         """
-        options: list[tuple[int, str, tuple[str, ...]]] = []
-        for person in self.people:
-            key = person.key
-            options.append((author_df.get(key, 0), "author", (key,)))
+        parts: list[AbstractSet[int]] = []
         for group in self.groups:
-            alternatives = tuple(sorted(group))
-            options.append((sum(term_df.get(t, 0) for t in alternatives), "term", alternatives))
+            if len(group) == 1:
+                parts.append(terms.get(next(iter(group)), _EMPTY))
+            else:
+                parts.append(set().union(*(terms.get(t, _EMPTY) for t in group)))
         for phrase in self.phrases:
-            for word in phrase:
-                options.append((term_df.get(word, 0), "term", (word,)))
-        if not options:
-            return None
-        count, kind, values = min(options)
-        return None if count == 0 else (kind, values)
+            parts.extend(terms.get(word, _EMPTY) for word in phrase)
+        for person in self.people:
+            parts.append(set().union(*(people.get(k, _EMPTY) for k in follow_keys(person))))
+        if not parts:
+            return set()
+        parts.sort(key=len)
+        found = set(parts[0])
+        for part in parts[1:]:
+            if not found:
+                break
+            found &= part
+        return found
 
     def matches(self, doc: PaperText) -> bool:
         terms = doc.terms
@@ -299,12 +373,13 @@ def compile_alert(
 
 
 class AlertIndex:
-    """Many channels' alerts, matched against batches of new papers.
+    """Many channels' alerts, compiled once, matched against batches of new papers.
 
-    Per batch, each alert is filed under its rarest required part in that batch (a
-    term's alternatives, or an author key); alerts with a part the batch lacks are not
-    filed at all.  Each paper then looks up its terms and authors in those tables, and
-    only the alerts found there are checked in full.
+    Per batch, each paper is tokenised once and its terms that some alert needs (a set
+    intersection in C) go into posting sets, as do its authors' keys (`author_keys`).
+    Each alert then intersects the posting sets of its required parts, rarest first:
+    what is left matches when the alert has only words; phrases, given names and
+    `since:` are checked on those few papers only.
     """
 
     def __init__(
@@ -322,6 +397,15 @@ class AlertIndex:
                 self._alerts.append(compile_alert(alert, speller=speller))
             except ValueError as exc:
                 self.rejected.append((alert, str(exc)))
+        self._terms = frozenset(
+            term
+            for c in self._alerts
+            for part in (*c.groups, *(frozenset(p) for p in c.phrases))
+            for term in part
+        )
+        self._author_keys = frozenset(
+            k for c in self._alerts for p in c.people for k in follow_keys(p)
+        )
         self.last_checked = 0  # full checks in the last `match`, for benchmarks
 
     @property
@@ -330,42 +414,48 @@ class AlertIndex:
 
     def match(self, papers: Sequence[Paper]) -> dict[str, list[PaperMatch]]:
         """Channel key -> its matching papers (in batch order), each naming all its alerts."""
+        # Matching allocates hundreds of thousands of small objects and no cycles: the
+        # cyclic collector, re-run on every allocation threshold over every live paper,
+        # cost more than the matching itself.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._match(papers)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _match(self, papers: Sequence[Paper]) -> dict[str, list[PaperMatch]]:
         docs = [PaperText(p) for p in papers]
-        term_df: Counter[str] = Counter()
-        author_df: Counter[str] = Counter()
-        for doc in docs:
-            term_df.update(doc.terms)
-            author_df.update({k for a in doc.authors for k in (a.key, a.surname)})
-        by_term: dict[str, list[CompiledAlert]] = {}
-        by_author: dict[str, list[CompiledAlert]] = {}
-        for compiled in self._alerts:
-            anchor = compiled.anchor(term_df, author_df)
-            if anchor is not None:
-                table = by_term if anchor[0] == "term" else by_author
-                for value in anchor[1]:
-                    table.setdefault(value, []).append(compiled)
-        term_keys = set(by_term)
+        terms: dict[str, set[int]] = {}
+        people: dict[str, set[int]] = {}
+        wanted_terms, wanted_keys = self._terms, self._author_keys
+        for position, doc in enumerate(docs):
+            for term in wanted_terms.intersection(doc.terms):
+                found = terms.get(term)
+                if found is None:
+                    terms[term] = {position}
+                else:
+                    found.add(position)
+            for person in doc.authors:
+                for key in wanted_keys.intersection(author_keys(person)):
+                    people.setdefault(key, set()).add(position)
         hits: dict[int, list[Alert]] = {}
         checked = 0
-        for position, doc in enumerate(docs):
-            candidates: list[CompiledAlert] = []
-            for term in term_keys.intersection(doc.terms):
-                candidates.extend(by_term[term])
-            if by_author:
-                for person in doc.authors:
-                    candidates.extend(by_author.get(person.key, ()))
-                    if person.surname != person.key:
-                        candidates.extend(by_author.get(person.surname, ()))
-            if not candidates:
+        for compiled in self._alerts:
+            matched = compiled.candidates(terms, people)
+            if not matched:
                 continue
-            checked += len(candidates)
-            found: dict[int, Alert] = {}
-            for compiled in candidates:
-                alert = compiled.alert
-                if alert.id not in found and compiled.matches(doc):
-                    found[alert.id] = alert
-            if found:
-                hits[position] = list(found.values())
+            if compiled.needs_check:
+                checked += len(matched)
+                matched = {p for p in matched if compiled.matches(docs[p])}
+            alert = compiled.alert
+            for position in matched:
+                listed = hits.get(position)
+                if listed is None:
+                    hits[position] = [alert]
+                else:
+                    listed.append(alert)
         self.last_checked = checked
         for matcher in self._extra:
             for position, alert in matcher.match(papers):
@@ -381,14 +471,18 @@ def _by_channel(
 ) -> dict[str, list[PaperMatch]]:
     result: dict[str, list[PaperMatch]] = {}
     for position in sorted(hits):
-        alerts = sorted(hits[position], key=_alert_id)
         paper = papers[position]
-        channel = alerts[0].channel
-        if all(a.channel == channel for a in alerts):  # the common case: one channel
-            result.setdefault(channel, []).append(PaperMatch(paper, tuple(alerts)))
+        alerts = hits[position]
+        if len(alerts) == 1:  # the common case
+            alert = alerts[0]
+            matches = result.get(alert.channel)
+            if matches is None:
+                result[alert.channel] = [PaperMatch(paper, (alert,))]
+            else:
+                matches.append(PaperMatch(paper, (alert,)))
             continue
         per_channel: dict[str, list[Alert]] = {}
-        for alert in alerts:
+        for alert in sorted(alerts, key=_alert_id):
             per_channel.setdefault(alert.channel, []).append(alert)
         for channel, listed in per_channel.items():
             result.setdefault(channel, []).append(PaperMatch(paper, tuple(listed)))
