@@ -15,6 +15,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
 if TYPE_CHECKING:
+    from bot.alerts.models import AlertPost
+    from bot.alerts.ports import AlertLedger
     from bot.follow.matching import Alert, AlertKind
 
 from bot.models import (
@@ -267,6 +269,11 @@ class AlertRepository(Protocol):
 
     def remove(self, alert_id: int) -> bool:
         """Delete one alert. False if it no longer exists."""
+        ...
+
+    def every(self) -> list[tuple[Alert, ChannelRef]]:
+        """Every channel's alerts with their channels (what alert delivery matches)."""
+        ...
 
 
 class ReadingListRepository(Protocol):
@@ -325,6 +332,9 @@ class UnitOfWork(Protocol):
     def alerts(self) -> AlertRepository: ...
 
     @property
+    def alert_ledger(self) -> AlertLedger: ...
+
+    @property
     def reading_list(self) -> ReadingListRepository: ...
 
     @property
@@ -363,6 +373,14 @@ class MessageSink(Protocol):
 
     async def find_posted(self, channel: ChannelRef, delivery_id: int) -> str | None:
         """The message id of an earlier post of this delivery, if it reached the channel."""
+        ...
+
+    async def post_alerts(self, post: AlertPost) -> PostResult:
+        """Post one alert message (issue 14), failing as `post_digest` fails."""
+        ...
+
+    async def find_alert_posted(self, channel: ChannelRef, delivery_id: int) -> str | None:
+        """`find_posted` for alert deliveries (their ids are their own)."""
         ...
 
 

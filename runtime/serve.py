@@ -10,19 +10,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from rich.console import Console
 
+from bot.alerts.ledger import enqueue_new_papers
 from bot.digests.clock import IngestJob, new_worker_id, start_clock
 from bot.ingest.live import ingest_arxiv, ingest_hf
 from bot.models import Platform
 from bot.ports import UnitOfWorkFactory
 from bot.settings import Settings
+from runtime.alerts import build_alert_runner
 from runtime.cli.errors import CliError
 from runtime.core import Core
 from runtime.sinks import build_runner, build_sinks
@@ -34,16 +37,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def _batching(uow: UnitOfWorkFactory, fetch: Callable[[], int]) -> Callable[[], int]:
+    """`fetch`, then one alert batch of the papers it brought (issue 14)."""
+
+    def run() -> int:
+        started = datetime.now(UTC)
+        count = fetch()
+        enqueue_new_papers(uow, since=started, now=datetime.now(UTC))
+        return count
+
+    return run
+
+
 def ingest_jobs(settings: Settings, uow: UnitOfWorkFactory) -> list[IngestJob]:
-    """The live fetchers on their configured crontabs."""
+    """The live fetchers on their configured crontabs, each batching its new papers."""
     categories = [c.strip() for c in settings.ingest_arxiv_categories.split(",") if c.strip()]
+    hf = partial(ingest_hf, uow, settings.hf_api_url)
+    arxiv = partial(ingest_arxiv, uow, settings.arxiv_api_url, categories)
     return [
-        IngestJob("hf", settings.ingest_hf_cron, partial(ingest_hf, uow, settings.hf_api_url)),
-        IngestJob(
-            "arxiv",
-            settings.ingest_arxiv_cron,
-            partial(ingest_arxiv, uow, settings.arxiv_api_url, categories),
-        ),
+        IngestJob("hf", settings.ingest_hf_cron, _batching(uow, hf)),
+        IngestJob("arxiv", settings.ingest_arxiv_cron, _batching(uow, arxiv)),
     ]
 
 
@@ -114,8 +127,10 @@ async def run_targets(core: Core, targets: list[Platform], *, port: int) -> sign
             lease = WorkerLease(core.db, new_worker_id())
             lease.acquire()
             digests = build_runner(core.db, sinks, lease)
+            alerts = build_alert_runner(core.db, sinks, lease)
             scheduler = start_clock(
                 digests,
+                alerts=alerts,
                 ingest_jobs=ingest_jobs(settings, core.db.uow),
                 refresh_index=core.refresh_index,
                 tick_seconds=settings.digest_tick_seconds,
@@ -144,6 +159,7 @@ async def run_targets(core: Core, targets: list[Platform], *, port: int) -> sign
                 done, _ = await asyncio.wait([*tasks, stop], return_when=asyncio.FIRST_COMPLETED)
                 scheduler.pause()
                 given_up = await digests.stop(settings.shutdown_grace_seconds)
+                await alerts.stop(settings.shutdown_grace_seconds)
                 if given_up:
                     log.info("%d digest deliveries handed back for recovery", given_up)
             finally:

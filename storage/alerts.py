@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.follow.matching import Alert, AlertKind
-from bot.models import ChannelRef
+from bot.models import ChannelRef, Platform
 from storage.dialect import SqlDialect
 from storage.tables import AlertRow
 
@@ -57,3 +57,13 @@ class SqlAlertRepository:
     def remove(self, alert_id: int) -> bool:
         result = self.session.execute(delete(AlertRow).where(AlertRow.id == alert_id))
         return bool(getattr(result, "rowcount", 0))
+
+    def every(self) -> list[tuple[Alert, ChannelRef]]:
+        rows = self.session.scalars(select(AlertRow).order_by(AlertRow.id))
+        return [
+            (
+                to_alert(row),
+                ChannelRef(Platform(row.platform), row.channel, row.workspace or None),
+            )
+            for row in rows
+        ]

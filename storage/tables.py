@@ -225,3 +225,64 @@ class FirstShareRow(Base):
     )
     shared_by: Mapped[str] = mapped_column(String(64))
     shared_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- Alert delivery (issue 14) -----------------------------------------------------------
+
+
+class AlertBatchRow(Base):
+    """The new papers of one ingest run, until one worker has matched them (`planned_at`)."""
+
+    __tablename__ = "alert_batches"
+    __table_args__ = (Index("ix_alert_batches_planned", "planned_at"),)
+
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
+    paper_keys: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    planned_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class AlertDeliveryRow(Base):
+    """One alert message: one channel, one batch; queued -> pending -> sent or failed."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "channel_key", name="uq_alert_delivery_per_batch"),
+        Index("ix_alert_deliveries_status", "status", "platform"),
+    )
+
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("alert_batches.id", ondelete="CASCADE")
+    )
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(64), default="")
+    channel: Mapped[str] = mapped_column(String(64))
+    channel_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AlertItemRow(Base):
+    """A paper alerted to a channel: one row per (channel, paper) ever, so never twice."""
+
+    __tablename__ = "alert_items"
+    __table_args__ = (Index("ix_alert_items_delivery", "delivery_id", "position"),)
+
+    channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    paper_key: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("papers.key", ondelete="CASCADE"), primary_key=True
+    )
+    delivery_id: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("alert_deliveries.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    alerts: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.alert_ledger import SqlAlertLedger
 from storage.alerts import SqlAlertRepository
 from storage.deliveries import SqlDeliveryLedger
 from storage.dialect import SqlDialect
@@ -28,6 +29,7 @@ class SqlUnitOfWork:
         self.subscriptions = SqlSubscriptionRepository(self.session, self._dialect)
         self.deliveries = SqlDeliveryLedger(self.session, self._dialect)
         self.alerts = SqlAlertRepository(self.session, self._dialect)
+        self.alert_ledger = SqlAlertLedger(self.session, self._dialect)
         self.reading_list = SqlReadingList(self.session, self._dialect)
         self.shares = SqlShareLog(self.session, self._dialect)
         return self

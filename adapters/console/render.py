@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.style import Style
 from rich.text import Text
 
+from bot.alerts.models import AlertPost
 from bot.models import Digest, ListedPaper, Paper, PaperCard, Reply, ReplyKind
 from bot.text import plural, shorten
 
@@ -143,3 +144,13 @@ def render_digest(digest: Digest) -> RenderableType:
         body.append(Text(f"More: {digest.more_url}", style="blue underline"))
     title = f"{digest.title} — {digest.channel.channel}"
     return Panel(Group(*body), title=title, title_align="left", border_style="magenta")
+
+
+def render_alerts(post: AlertPost) -> RenderableType:
+    """An alert message: every new paper, each with the alerts it matched."""
+    body: list[RenderableType] = []
+    for i, item in enumerate(post.items):
+        body.append(render_card(PaperCard(item.paper, rank=i + 1)))
+        body.append(Text("Matched " + "; ".join(item.alerts), style="green"))
+    title = f"{post.title} — {post.channel.channel}"
+    return Panel(Group(*body), title=title, title_align="left", border_style="green")

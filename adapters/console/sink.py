@@ -11,7 +11,8 @@ import asyncio
 
 from rich.console import Console
 
-from adapters.console.render import render_digest
+from adapters.console.render import render_alerts, render_digest
+from bot.alerts.models import AlertPost
 from bot.models import ChannelRef, Digest, PostResult
 
 
@@ -31,3 +32,14 @@ class ConsoleSink:
 
     async def find_posted(self, channel: ChannelRef, delivery_id: int) -> str | None:
         return self._printed.get((channel.key, delivery_id))
+
+    async def post_alerts(self, post: AlertPost) -> PostResult:
+        """Every paper, even of a burst: a terminal has no "show all" button to press."""
+        async with self._lock:
+            self.console.print(render_alerts(post))
+        message_id = f"console-alert-{post.delivery_id}"
+        self._printed[(post.channel.key, -post.delivery_id)] = message_id
+        return PostResult(ok=True, message_id=message_id)
+
+    async def find_alert_posted(self, channel: ChannelRef, delivery_id: int) -> str | None:
+        return self._printed.get((channel.key, -delivery_id))

@@ -12,13 +12,17 @@ Sends with discord.py's own HTTP client, so its rate-limit handling (per-route b
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
 
+from adapters.discord.alert_embeds import alert_marker, alert_nonce, render_alerts
 from adapters.discord.config import DiscordSettings
-from adapters.discord.embeds import digest_marker, render_digest
+from adapters.discord.embeds import RenderedMessage, digest_marker, render_digest
+from adapters.discord.views import alerts_view
+from bot.alerts.models import AlertPost
 from bot.models import ChannelRef, Digest, Platform, PostResult
 
 if TYPE_CHECKING:
@@ -63,27 +67,49 @@ class DiscordSink:
         return self.client.get_partial_messageable(int(channel.channel), guild_id=guild_id)
 
     async def post_digest(self, digest: Digest) -> PostResult:
-        if digest.channel.platform is not Platform.DISCORD:
+        messages = render_digest(digest)
+        return await self._send(digest.channel, messages, digest_nonce, digest.delivery_id)
+
+    async def post_alerts(self, post: AlertPost) -> PostResult:
+        view = alerts_view(post.delivery_id, len(post.items)) if post.burst else None
+        return await self._send(
+            post.channel, render_alerts(post), alert_nonce, post.delivery_id, view=view
+        )
+
+    async def _send(
+        self,
+        channel: ChannelRef,
+        messages: list[RenderedMessage],
+        nonce: Callable[[int, int], str],
+        delivery_id: int,
+        *,
+        view: discord.ui.View | None = None,
+    ) -> PostResult:
+        if channel.platform is not Platform.DISCORD:
             return PostResult(
-                ok=False, permanent=True, reason=f"wrong_platform: {digest.channel.platform}"
+                ok=False, permanent=True, reason=f"wrong_platform: {channel.platform}"
             )
         try:
-            target = self._channel(digest.channel)
+            target = self._channel(channel)
         except ValueError:
             return PostResult(
                 ok=False,
                 permanent=True,
-                reason=f"not_found: bad channel id {digest.channel.channel!r}",
+                reason=f"not_found: bad channel id {channel.channel!r}",
             )
         first_id: str | None = None
         try:
-            for part, message in enumerate(render_digest(digest)):
-                sent = await target.send(
-                    content=message.content,
-                    embeds=message.embeds,
-                    nonce=digest_nonce(digest.delivery_id, part),
-                    allowed_mentions=NONE_MENTIONS,
-                )
+            for part, message in enumerate(messages):
+                kwargs = {
+                    "content": message.content,
+                    "embeds": message.embeds,
+                    "nonce": nonce(delivery_id, part),
+                    "allowed_mentions": NONE_MENTIONS,
+                }
+                if view is not None and part == len(messages) - 1:
+                    sent = await target.send(**kwargs, view=view)  # type: ignore[call-overload]
+                else:
+                    sent = await target.send(**kwargs)  # type: ignore[call-overload]
                 first_id = first_id or str(sent.id)
         except discord.Forbidden as exc:
             return PostResult(ok=False, permanent=True, reason=f"forbidden: {_error_text(exc)}")
@@ -104,6 +130,9 @@ class DiscordSink:
             return PostResult(ok=False, reason=f"network: {type(exc).__name__}: {exc}")
         return PostResult(ok=True, message_id=first_id)
 
+    async def find_alert_posted(self, channel: ChannelRef, delivery_id: int) -> str | None:
+        return await self._find(channel, alert_marker(delivery_id))
+
     async def find_posted(self, channel: ChannelRef, delivery_id: int) -> str | None:
         """The bot's recent message whose footer names this delivery, or None.
 
@@ -111,10 +140,12 @@ class DiscordSink:
         channel gone, Discord unavailable): the resend is still protected by the nonce
         within Discord's nonce window.
         """
+        return await self._find(channel, digest_marker(delivery_id))
+
+    async def _find(self, channel: ChannelRef, marker: str) -> str | None:
         me: Snowflake | None = self.client.user
         if me is None:
             return None
-        marker = digest_marker(delivery_id)
         try:
             async for message in self._channel(channel).history(limit=HISTORY_LOOKBACK):
                 if message.author.id != me.id:

@@ -26,7 +26,7 @@ from adapters.discord.embeds import render_reply
 from adapters.discord.translate import build_request
 from bot.commands.core import CommandCore
 from bot.commands.parser import replay
-from bot.commands.types import Save
+from bot.commands.types import AlertMatches, Save
 from bot.models import PageCursor, PaperCard, Reply, ReplyKind
 from bot.paging import button_int
 from bot.ports import KeyValueStore
@@ -181,6 +181,46 @@ class SaveButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SAVE_T
         request = build_request(interaction, Save(paper_key=self.key))
         reply = await run_with_deferral(interaction, handler.dispatch(request))
         await send_reply(interaction, reply, kv=interaction.client.kv)
+
+
+ALERTS_TEMPLATE = re.compile(r"papers:alerts:(?P<delivery>\d{1,18})")
+
+
+class AlertsAllButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ALERTS_TEMPLATE):
+    """An alert summary's "Show all" button: every paper of that delivery, to the clicker."""
+
+    def __init__(self, delivery_id: int, *, label: str = "Show all") -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.primary,
+                label=label,
+                custom_id=f"papers:alerts:{delivery_id}",
+            )
+        )
+        self.delivery_id = delivery_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> AlertsAllButton:
+        return cls(int(match["delivery"]), label=getattr(item, "label", None) or "Show all")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        handler: CommandCore = interaction.client.handler
+        request = build_request(interaction, AlertMatches(delivery_id=self.delivery_id))
+        reply = await run_with_deferral(interaction, handler.dispatch(request))
+        await send_reply(interaction, reply, kv=interaction.client.kv)
+
+
+def alerts_view(delivery_id: int, total: int) -> discord.ui.View:
+    """The view of an alert summary: its one "Show all N" button."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(AlertsAllButton(delivery_id, label=f"Show all {total}"))
+    return view
 
 
 def add_save_buttons(view: discord.ui.View, cards: tuple[PaperCard, ...]) -> None:

@@ -18,15 +18,18 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import render_digest
+from adapters.slack.alert_blocks import render_alerts
+from adapters.slack.blocks import SlackMessage, render_digest
 from adapters.slack.config import SlackSettings
 from adapters.slack.translate import slack_error_code
+from bot.alerts.models import AlertPost
 from bot.models import ChannelRef, Digest, PostResult
 from bot.ports import KeyValueStore
 
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "papers_digest"
+ALERT_EVENT_TYPE = "papers_alert"  # alert deliveries number their rows on their own
 # Errors after which posting to this channel can never succeed without a human.
 PERMANENT_ERRORS = frozenset(
     {
@@ -92,34 +95,46 @@ class SlackSink:
         return client
 
     async def post_digest(self, digest: Digest) -> PostResult:
-        client = await self._client_for(digest.channel)
+        return await self._post(
+            digest.channel, digest.delivery_id, render_digest(digest), EVENT_TYPE
+        )
+
+    async def post_alerts(self, post: AlertPost) -> PostResult:
+        return await self._post(
+            post.channel, post.delivery_id, render_alerts(post), ALERT_EVENT_TYPE
+        )
+
+    async def _post(
+        self, channel: ChannelRef, delivery_id: int, message: SlackMessage, event_type: str
+    ) -> PostResult:
+        client = await self._client_for(channel)
         if client is None:
             return PostResult(ok=False, reason="not_installed", permanent=True)
-        message = render_digest(digest)
         try:
             response = await client.chat_postMessage(
-                channel=digest.channel.channel,
+                channel=channel.channel,
                 text=message.text,
                 blocks=message.block_dicts(),
                 metadata={
-                    "event_type": EVENT_TYPE,
-                    "event_payload": {"delivery_id": digest.delivery_id},
+                    "event_type": event_type,
+                    "event_payload": {"delivery_id": delivery_id},
                 },
                 unfurl_links=False,
                 unfurl_media=False,
             )
         except SlackApiError as exc:
-            return self._failure(exc, digest)
+            return self._failure(exc, channel, delivery_id)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             log.warning(
-                "digest post failed: %s",
+                "%s post failed: %s",
+                event_type,
                 type(exc).__name__,
-                extra={"channel": digest.channel.key, "delivery_id": digest.delivery_id},
+                extra={"channel": channel.key, "delivery_id": delivery_id},
             )
             return PostResult(ok=False, reason=f"network: {type(exc).__name__}")
         return PostResult(ok=True, message_id=str(response.get("ts")))
 
-    def _failure(self, exc: SlackApiError, digest: Digest) -> PostResult:
+    def _failure(self, exc: SlackApiError, channel: ChannelRef, delivery_id: int) -> PostResult:
         code = slack_error_code(exc)
         status = exc.response.status_code if exc.response is not None else 0
         retry_after: float | None = None
@@ -133,14 +148,20 @@ class SlackSink:
                 retry_after = 1.0
         permanent = code in PERMANENT_ERRORS
         log.warning(
-            "digest post to Slack failed: %s%s",
+            "post to Slack failed: %s%s",
             code,
             " (permanent)" if permanent else "",
-            extra={"channel": digest.channel.key, "delivery_id": digest.delivery_id},
+            extra={"channel": channel.key, "delivery_id": delivery_id},
         )
         return PostResult(ok=False, reason=code, permanent=permanent, retry_after=retry_after)
 
     async def find_posted(self, channel: ChannelRef, delivery_id: int) -> str | None:
+        return await self._find(channel, delivery_id, EVENT_TYPE)
+
+    async def find_alert_posted(self, channel: ChannelRef, delivery_id: int) -> str | None:
+        return await self._find(channel, delivery_id, ALERT_EVENT_TYPE)
+
+    async def _find(self, channel: ChannelRef, delivery_id: int, event_type: str) -> str | None:
         """The ts of an earlier post of `delivery_id` in the channel's recent history.
 
         Returns None when it is not there (or the channel cannot be read for a permanent
@@ -173,7 +194,7 @@ class SlackSink:
             for message in response.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
-                if metadata.get("event_type") == EVENT_TYPE and str(
+                if metadata.get("event_type") == event_type and str(
                     payload.get("delivery_id")
                 ) == str(delivery_id):
                     return str(message.get("ts"))

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.commands.types import AlertSearch, FollowAuthor, Following, Unfollow
+from bot.commands.types import AlertMatches, AlertSearch, FollowAuthor, Following, Unfollow
 from bot.follow.matching import Alert, AlertKind, compile_alert
 from bot.follow.names import Candidate, candidates, choose, parse_name
-from bot.models import ChannelRef, Paper, Reply, ReplyKind
+from bot.models import ChannelRef, Paper, PaperCard, Reply, ReplyKind
 from bot.ports import SearchEngine, UnitOfWorkFactory
 from bot.text import shorten
 
@@ -23,6 +23,8 @@ MAX_ALERTS_PER_CHANNEL = 50
 _CANDIDATE_PAPERS = 300
 _SHOWN_CANDIDATES = 5
 _TITLE = "Alerts"
+# Cards a "Show all" answer holds; a platform message holds fewer, and says so.
+SHOW_ALL_MAX = 50
 
 
 def _describe(alert: Alert) -> str:
@@ -181,3 +183,22 @@ class AlertCommands:
             f"Removed alert {command.number}: {_describe(alert)}.",
             title=_TITLE,
         )
+
+    def show_all(self, command: AlertMatches, channel: ChannelRef) -> Reply:
+        """Every paper of an alert message, for its "Show all" button."""
+        with self.uow() as uow:
+            delivery = uow.alert_ledger.get(command.delivery_id)
+            if delivery is None or delivery.channel.key != channel.key:
+                return Reply(
+                    ReplyKind.ERROR, "That alert message is no longer known here.", title=_TITLE
+                )
+            items = uow.alert_ledger.items_many([delivery.id])[delivery.id]
+            papers = {p.key: p for p in uow.papers.get_many([k for k, _ in items])}
+        cards = tuple(
+            PaperCard(papers[key], rank=i + 1) for i, (key, _) in enumerate(items) if key in papers
+        )
+        text = f"All {len(cards)} new papers of this alert message"
+        notes: tuple[str, ...] = ()
+        if len(cards) > SHOW_ALL_MAX:
+            notes = (f"Showing the first {SHOW_ALL_MAX}; search for the rest.",)
+        return Reply(ReplyKind.SEARCH, text, cards=cards[:SHOW_ALL_MAX], notes=notes, title=_TITLE)

@@ -21,6 +21,7 @@ from bot.commands.help import HELP_TEXT
 from bot.commands.parser import parse, search_command
 from bot.commands.reading import PaperFetcher, ReadingListCommands, resolve_paper
 from bot.commands.types import (
+    AlertMatches,
     AlertSearch,
     Command,
     FollowAuthor,
@@ -144,6 +145,8 @@ def _digest_kind(spec: SubscriptionSpec) -> str:
 # Platforms whose DMs cannot hold a channel's subscription (Discord digests go to a
 # server channel); the one place this rule lives.
 _NO_SUBSCRIPTIONS_IN_DMS = frozenset({Platform.DISCORD})
+# Commands whose refusal names the channel's alerts rather than its subscription.
+_ALERT_COMMANDS = (FollowAuthor, AlertSearch, Unfollow)
 DM_REFUSAL = "Subscriptions belong to a server channel; run this in a channel, not a DM."
 
 
@@ -177,6 +180,7 @@ class CommandCore:
             AlertSearch: lambda c, r: alerts.alert(c, self._channel(r), r.user),
             Following: lambda c, r: alerts.following(c, self._channel(r)),
             Unfollow: lambda c, r: alerts.unfollow(c, self._channel(r)),
+            AlertMatches: lambda c, r: alerts.show_all(c, self._channel(r)),
         }
         # Reading list and citations (issue 14).
         self.reading = ReadingListCommands(uow, self.clock, fetch_paper)
@@ -230,8 +234,9 @@ class CommandCore:
         ):
             return Reply(ReplyKind.ERROR, DM_REFUSAL, title="Subscription")
         if command.needs_manage and not request.can_manage:
+            what = "alerts" if isinstance(command, _ALERT_COMMANDS) else "subscription"
             return Reply(
-                ReplyKind.ERROR, "Only people who manage this channel can change its subscription."
+                ReplyKind.ERROR, f"Only people who manage this channel can change its {what}."
             )
         return None
 

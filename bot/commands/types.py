@@ -17,6 +17,7 @@ from typing import ClassVar
 from bot.models import Cadence, Weekday
 
 __all__ = [
+    "AlertMatches",
     "AlertSearch",
     "AssignSaved",
     "Cite",
@@ -144,6 +145,15 @@ class Unfollow(Command):
     channel_only: ClassVar[bool] = True
 
     number: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertMatches(Command):
+    """Every paper of one alert message (its "Show all" button); only in that channel."""
+
+    verb: ClassVar[str] = "alert-papers"
+
+    delivery_id: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,10 @@
   (so a crash mid-run would lose that day) and its job store cannot be shared between
   replicas, whereas the ledger's claims are exactly-once across both.
 - **ingest jobs** on their crontabs (HF daily papers hourly, arXiv listings daily by
-  default), each followed by a refresh of the search index.
+  default), each followed by a refresh of the search index and an alert run.
+- **alerts**: each tick, after the digests, an `AlertRunner.run()` plans batches of new
+  papers queued by any process (so a `papers-bot ingest` run while serving is delivered
+  here when it had no sink for a platform) and takes up alert retries and recoveries.
 
 The clock builds nothing: the runtime hands it the runner (with its sinks and worker
 lease), the ingest jobs and the index refresh, and releases the lease on `on_shutdown`.
@@ -29,6 +32,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.alerts.runner import AlertRunner
 from bot.digests.runner import DigestRunner
 
 log = logging.getLogger(__name__)
@@ -48,8 +52,22 @@ class IngestJob:
     fetch: Callable[[], int]
 
 
+async def _run_alerts(alerts: AlertRunner | None) -> None:
+    if alerts is None:
+        return
+    try:
+        await alerts.run()
+    except asyncio.CancelledError:
+        log.info("alert run stopped by shutdown")
+    except Exception:  # queued and pending rows are taken up by the next run
+        log.exception("alert run failed")
+
+
 async def _ingest_job(
-    name: str, fetch: Callable[[], int], refresh_index: Callable[[], int]
+    name: str,
+    fetch: Callable[[], int],
+    refresh_index: Callable[[], int],
+    alerts: AlertRunner | None = None,
 ) -> None:
     count = 0
     try:
@@ -62,11 +80,12 @@ async def _ingest_job(
         added = await asyncio.to_thread(refresh_index)
     except Exception:  # the index stays as it was; the next job refreshes it
         log.exception("search index refresh after %s ingest failed", name)
-        return
-    log.info("%s ingest: %d records, %d papers (re)indexed", name, count, added)
+    else:
+        log.info("%s ingest: %d records, %d papers (re)indexed", name, count, added)
+    await _run_alerts(alerts)  # the batch the fetch enqueued, at once rather than next tick
 
 
-async def _tick(runner: DigestRunner) -> None:
+async def _tick(runner: DigestRunner, alerts: AlertRunner | None = None) -> None:
     # `run_due` counts its report in the metrics itself; counting here too would double it.
     try:
         await runner.run_due()
@@ -76,6 +95,8 @@ async def _tick(runner: DigestRunner) -> None:
         log.info("digest run stopped by shutdown")
     except Exception:  # the next tick tries again; pending rows are recovered then
         log.exception("digest tick failed")
+    # Alert batches queued by any process (a CLI ingest while serving), and retries.
+    await _run_alerts(alerts)
 
 
 def start_clock(
@@ -86,13 +107,14 @@ def start_clock(
     tick_seconds: float = 60,
     on_shutdown: Callable[[], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    alerts: AlertRunner | None = None,
 ) -> AsyncIOScheduler:
     """Start the scheduler on the running event loop and return it (call `.shutdown()`)."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         _tick,
         IntervalTrigger(seconds=tick_seconds, timezone=UTC),
-        args=[runner],
+        args=[runner, alerts],
         id="digest-tick",
         name="digest tick",
         next_run_time=now(),
@@ -104,7 +126,7 @@ def start_clock(
         scheduler.add_job(
             _ingest_job,
             CronTrigger.from_crontab(job.cron, timezone=UTC),
-            args=[job.name, job.fetch, refresh_index],
+            args=[job.name, job.fetch, refresh_index, alerts],
             id=f"ingest-{job.name}",
             name=f"{job.name} ingest",
             max_instances=1,

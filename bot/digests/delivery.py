@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 MORE_URL = "https://huggingface.co/papers"
 
 Sleep = Callable[[float], Awaitable[None]]
+Post = Callable[[], Awaitable[PostResult]]
+Find = Callable[[], Awaitable[str | None]]
 
 
 def digest_title(day: date, *, weekly: bool = False) -> str:
@@ -105,6 +107,17 @@ class Outcome:
     final: bool = False  # recorded as is: never turned into a later retry
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How one message's attempts ended: the part of an `Outcome` that is not the job."""
+
+    status: DeliveryStatus
+    message_id: str | None = None
+    reason: str | None = None
+    permanent: bool = False
+    recovered: bool = False
+
+
 class ChannelPacer:
     """At most one post attempt per channel per `interval` (Slack allows ~1 msg/s)."""
 
@@ -143,18 +156,16 @@ class Attempts:
         self.sleep = sleep
         self.rng = rng
 
-    async def find_posted(self, sink: MessageSink, job: Job) -> tuple[bool, str | None]:
+    async def find_posted(self, find: Find, delivery_id: int) -> tuple[bool, str | None]:
         """(known, message id). Not known means the platform could not be asked: posting
-        then might duplicate the digest, so the caller must not post."""
+        then might duplicate the message, so the caller must not post."""
         for attempt in range(1, self.policy.max_attempts + 1):
             try:
-                found = await asyncio.wait_for(
-                    sink.find_posted(job.channel, job.delivery_id), self.policy.post_timeout
-                )
+                found = await asyncio.wait_for(find(), self.policy.post_timeout)
             except Exception as exc:  # lookup failures are retried; a guess could duplicate
                 log.warning(
                     "find_posted for delivery %d failed (%s), attempt %d",
-                    job.delivery_id,
+                    delivery_id,
                     type(exc).__name__,
                     attempt,
                     exc_info=True,
@@ -164,20 +175,9 @@ class Attempts:
             return True, found
         return False, None
 
-    @staticmethod
-    def _unconfirmed(job: Job) -> Outcome:
-        return Outcome(job, DeliveryStatus.PENDING, reason="could not check for an earlier post")
-
     async def deliver(self, job: Job) -> Outcome:
+        """One digest job: its attempts through the platform's `post_digest`."""
         sink = self.sinks[job.channel.platform]
-        if job.recovering:
-            known, found = await self.find_posted(sink, job)
-            if found is not None:
-                return Outcome(job, DeliveryStatus.SENT, message_id=found, recovered=True)
-            if not known:
-                return self._unconfirmed(job)
-            if job.day_over:
-                return Outcome(job, DeliveryStatus.SKIPPED, reason="missed; day over")
         digest = Digest(
             delivery_id=job.delivery_id,
             channel=job.channel,
@@ -186,49 +186,90 @@ class Attempts:
             title=digest_title(job.digest_date, weekly=job.weekly),
             more_url=MORE_URL,
         )
+        verdict = await self.run(
+            job.delivery_id,
+            job.channel.key,
+            lambda: sink.post_digest(digest),
+            lambda: sink.find_posted(job.channel, job.delivery_id),
+            recovering=job.recovering,
+            day_over=job.day_over,
+        )
+        return Outcome(
+            job,
+            verdict.status,
+            message_id=verdict.message_id,
+            reason=verdict.reason,
+            permanent=verdict.permanent,
+            recovered=verdict.recovered,
+        )
+
+    async def run(
+        self,
+        delivery_id: int,
+        channel_key: str,
+        post: Post,
+        find: Find,
+        *,
+        recovering: bool,
+        day_over: bool = False,
+    ) -> Verdict:
+        """The bounded, paced attempts of one message (a digest or an alert message).
+
+        `post` sends it; `find` asks the platform for an earlier post of it. A recovered
+        or retried delivery (`recovering`) looks first, and never re-sends when `day_over`.
+        """
+        unconfirmed = Verdict(DeliveryStatus.PENDING, reason="could not check for an earlier post")
+        if recovering:
+            known, found = await self.find_posted(find, delivery_id)
+            if found is not None:
+                return Verdict(DeliveryStatus.SENT, message_id=found, recovered=True)
+            if not known:
+                return unconfirmed
+            if day_over:
+                return Verdict(DeliveryStatus.SKIPPED, reason="missed; day over")
         failures = 0
         limited = 0
         ambiguous = False
         while True:
             if ambiguous:
                 # The last attempt may have been posted even though it reported an error.
-                known, found = await self.find_posted(sink, job)
+                known, found = await self.find_posted(find, delivery_id)
                 if found is not None:
-                    return Outcome(job, DeliveryStatus.SENT, message_id=found)
+                    return Verdict(DeliveryStatus.SENT, message_id=found)
                 if not known:
-                    return self._unconfirmed(job)
-            await self.pacer.wait(job.channel.key)
+                    return unconfirmed
+            await self.pacer.wait(channel_key)
             try:
-                result = await asyncio.wait_for(sink.post_digest(digest), self.policy.post_timeout)
+                result = await asyncio.wait_for(post(), self.policy.post_timeout)
             except Exception as exc:  # timeouts and transport errors are transient
                 log.warning(
                     "post of delivery %d to %s raised %s",
-                    job.delivery_id,
-                    job.channel.key,
+                    delivery_id,
+                    channel_key,
                     type(exc).__name__,
                     exc_info=True,
                 )
                 result = PostResult(ok=False, reason=f"error: {type(exc).__name__}")
             if result.ok:
-                return Outcome(job, DeliveryStatus.SENT, message_id=result.message_id)
+                return Verdict(DeliveryStatus.SENT, message_id=result.message_id)
             if result.permanent:
-                return Outcome(
-                    job, DeliveryStatus.FAILED, reason=result.reason or "permanent", permanent=True
+                return Verdict(
+                    DeliveryStatus.FAILED, reason=result.reason or "permanent", permanent=True
                 )
             if result.retry_after is not None:
                 limited += 1
                 if limited > self.policy.max_rate_limited:
-                    return Outcome(job, DeliveryStatus.FAILED, reason="rate_limited")
+                    return Verdict(DeliveryStatus.FAILED, reason="rate_limited")
                 wait = min(max(0.0, result.retry_after), self.policy.max_retry_after)
-                self.pacer.hold(job.channel.key, wait)
+                self.pacer.hold(channel_key, wait)
                 ambiguous = False
                 continue
             failures += 1
             ambiguous = True
             if failures >= self.policy.max_attempts:
                 # Last check before giving up, so a late success is not reported as failed.
-                _, found = await self.find_posted(sink, job)
+                _, found = await self.find_posted(find, delivery_id)
                 if found is not None:
-                    return Outcome(job, DeliveryStatus.SENT, message_id=found)
-                return Outcome(job, DeliveryStatus.FAILED, reason=result.reason or "transient")
+                    return Verdict(DeliveryStatus.SENT, message_id=found)
+                return Verdict(DeliveryStatus.FAILED, reason=result.reason or "transient")
             await self.sleep(self.policy.backoff(failures, self.rng))

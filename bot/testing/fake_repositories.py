@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import TypeVar
 
+from bot.alerts.models import AlertBatch, AlertDelivery
 from bot.follow.matching import Alert, AlertKind
 from bot.models import (
     ChannelRef,
@@ -38,6 +39,13 @@ class FakeState:
     # Reading lists by channel key, and first shares by (channel key, paper key).
     saved: dict[str, list[SavedPaper]] = field(default_factory=dict)
     shares: dict[tuple[str, int], FirstShare] = field(default_factory=dict)
+    # Alert delivery: batches (with "planned"), deliveries, and (channel key, paper key) ->
+    # (delivery id, position, alert descriptions).
+    alert_batches: dict[int, tuple[AlertBatch, bool]] = field(default_factory=dict)
+    alert_deliveries: dict[int, AlertDelivery] = field(default_factory=dict)
+    alert_items: dict[tuple[str, int], tuple[int, int, tuple[str, ...]]] = field(
+        default_factory=dict
+    )
 
     def copy(self) -> FakeState:
         return FakeState(
@@ -50,6 +58,9 @@ class FakeState:
             next_id=self.next_id,
             saved={k: list(v) for k, v in self.saved.items()},
             shares=dict(self.shares),
+            alert_batches=dict(self.alert_batches),
+            alert_deliveries=dict(self.alert_deliveries),
+            alert_items=dict(self.alert_items),
         )
 
     def new_id(self) -> int:
@@ -312,6 +323,9 @@ class FakeAlertRepository:
 
     def remove(self, alert_id: int) -> bool:
         return self._s.alerts.pop(alert_id, None) is not None
+
+    def every(self) -> list[tuple[Alert, ChannelRef]]:
+        return [self._s.alerts[k] for k in sorted(self._s.alerts)]
 
 
 class FakeDeliveryLedger:

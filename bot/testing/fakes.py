@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
+from bot.alerts.models import AlertPost
 from bot.digests.schedule import next_run_after
 from bot.models import (
     WEEKDAYS_DEFAULT,
@@ -35,6 +36,7 @@ from bot.models import (
     Weekday,
 )
 from bot.ports import MessageSink, UnitOfWork, UnitOfWorkFactory
+from bot.testing.fake_alert_ledger import FakeAlertLedger
 from bot.testing.fake_reading_list import FakeReadingList, FakeShareLog
 from bot.testing.fake_repositories import (
     FakeAlertRepository,
@@ -74,6 +76,9 @@ class FakeSink:
     delivered: dict[str, list[Digest]] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
     lookups: int = 0
+    # Alert messages that reached each channel; `alert_behaviour` scripts their failures.
+    alerts: dict[str, list[AlertPost]] = field(default_factory=dict)
+    alert_behaviour: Callable[[AlertPost, int], PostResult | str | None] | None = None
 
     async def post_digest(self, digest: Digest) -> PostResult:
         key = digest.channel.key
@@ -92,6 +97,25 @@ class FakeSink:
         for digest in self.delivered.get(channel.key, []):
             if digest.delivery_id == delivery_id:
                 return f"m{delivery_id}"
+        return None
+
+    async def post_alerts(self, post: AlertPost) -> PostResult:
+        key = post.channel.key
+        self.attempts[key] = self.attempts.get(key, 0) + 1
+        behaviour = self.alert_behaviour
+        verdict = behaviour(post, self.attempts[key]) if behaviour else None
+        if isinstance(verdict, PostResult):
+            return verdict
+        self.alerts.setdefault(key, []).append(post)
+        if verdict == "land-then-500":
+            return PostResult(ok=False, reason="http_500")
+        return PostResult(ok=True, message_id=f"a{post.delivery_id}")
+
+    async def find_alert_posted(self, channel: ChannelRef, delivery_id: int) -> str | None:
+        self.lookups += 1
+        for post in self.alerts.get(channel.key, []):
+            if post.delivery_id == delivery_id:
+                return f"a{delivery_id}"
         return None
 
     def count(self, channel: ChannelRef) -> int:
@@ -115,6 +139,7 @@ class FakeUnitOfWork:
         self.subscriptions = FakeSubscriptionRepository(self._db.state)
         self.deliveries = FakeDeliveryLedger(self._db.state)
         self.alerts = FakeAlertRepository(self._db.state)
+        self.alert_ledger = FakeAlertLedger(self._db.state)
         self.reading_list = FakeReadingList(self._db.state)
         self.shares = FakeShareLog(self._db.state)
         return self
@@ -144,6 +169,8 @@ class FakeUnitOfWork:
         state.sent, state.next_id = restored.sent, restored.next_id
         state.alerts = restored.alerts
         state.saved, state.shares = restored.saved, restored.shares
+        state.alert_batches = restored.alert_batches
+        state.alert_deliveries, state.alert_items = restored.alert_deliveries, restored.alert_items
 
 
 @dataclass

@@ -30,6 +30,7 @@ from rich.progress import (
 from bot.ingest.errors import IngestError
 from bot.models import PaperRecord
 from bot.text import plural
+from runtime.alerts import deliver_after_ingest
 from runtime.cli.errors import UsageError
 from runtime.core import open_database
 from runtime.settings import load_settings
@@ -188,9 +189,9 @@ def seeds(
             typer.echo(f"database already has {plural(existing, 'paper')}; seeds skipped", err=True)
             _report([], as_json=as_json, total_papers=existing)
             return
-        results = ingest_seeds(
-            database.uow, as_of=reference, now=datetime.now(UTC), on_result=_print_result
-        )
+        started = datetime.now(UTC)
+        results = ingest_seeds(database.uow, as_of=reference, now=started, on_result=_print_result)
+        deliver_after_ingest(database, since=started, as_json=as_json)
         with database.uow() as uow:
             total = uow.papers.count()
     finally:
@@ -210,17 +211,19 @@ def file(
 
     reference = _as_of(as_of)
     database = open_database()
+    started = datetime.now(UTC)
     try:
         with _progress_bar() as (progress, echo):
             results = ingest_paths(
                 database.uow,
                 paths,
                 as_of=reference,
-                now=datetime.now(UTC),
+                now=started,
                 progress=progress,
                 on_result=echo,
                 limits=ingest_limits(load_settings()),
             )
+        deliver_after_ingest(database, since=started, as_json=as_json)
         with database.uow() as uow:
             total = uow.papers.count()
     finally:
@@ -244,13 +247,16 @@ def _store_fetched(name: str, fetch: Fetch, as_json: bool, *, expected: int | No
             with _fetch_progress(name, expected) as on_progress:
                 records = fetch(on_progress)
             rejected: list[str] = []
-            stats = store(database.uow, records, now=datetime.now(UTC), rejected=rejected)
+            started = datetime.now(UTC)
+            stats = store(database.uow, records, now=started, rejected=rejected)
             result = FileResult(
                 name=name, records=len(records), stats=stats, rejected=tuple(rejected)
             )
         except IngestError as exc:
             result = FileResult(name=name, error=str(exc))
         _print_result(result)
+        if result.ok:
+            deliver_after_ingest(database, since=started, as_json=as_json)
         with database.uow() as uow:
             total = uow.papers.count()
     finally:

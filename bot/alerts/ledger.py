@@ -1,0 +1,298 @@
+"""One alert run's transactions: plan batches, recover, retry, claim, record.
+
+- **Plan.** Each unplanned batch is locked (one planner per batch), matched against every
+  alert (`bot.follow.matching.AlertIndex`, compiled once per run), and recorded as one
+  `queued` delivery per channel in the same transaction; the ledger keeps each (channel,
+  paper) once for ever. A crash before the commit leaves the batch unplanned.
+- **Recover.** `pending` rows of dead workers are taken over; their jobs look on the
+  platform first (`find_alert_posted`) and re-send only if the post never landed.
+- **Retry.** Due `retrying` rows become `pending` again and take the same path.
+- **Claim.** `queued` rows of the platforms this process has sinks for become `pending`
+  (SKIP LOCKED on PostgreSQL), in batches.
+- **Record.** Outcomes reach the ledger here only: sent, failed (permanent, or transient
+  for longer than `give_up_after`), or retrying with a `retry_at`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.alerts.models import (
+    AlertDelivery,
+    AlertFinish,
+    AlertItem,
+    AlertStatus,
+    ChannelPlan,
+    PlannedItem,
+    describe_alert,
+)
+from bot.digests.delivery import RetryPolicy, Verdict
+from bot.follow.matching import AlertIndex, Speller
+from bot.models import ChannelRef, DeliveryStatus, Platform
+from bot.ports import MessageSink, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class AlertJob:
+    """One delivery to post: its channel and every paper planned for it, in order."""
+
+    delivery: AlertDelivery
+    items: tuple[AlertItem, ...]
+    recovering: bool = False  # look for an earlier post before posting
+    rounds: int = 1
+
+    @property
+    def channel(self) -> ChannelRef:
+        return self.delivery.channel
+
+
+@dataclass
+class AlertReport:
+    """What one alert run did; logged, and printed by the CLI."""
+
+    now: datetime
+    worker: str
+    batches: int = 0  # batches of new papers matched
+    matched_papers: int = 0  # (channel, paper) pairs planned
+    planned: int = 0  # messages planned
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    recovered: int = 0  # found already posted after a crash
+    resent: int = 0  # recovered and posted again (the post never landed)
+    unresolved: int = 0  # left pending: the platform could not say whether it was posted
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.batches} batches",
+            f"{self.matched_papers} papers for {self.planned} messages",
+            f"sent {self.sent}",
+            f"failed {self.failed}",
+        ]
+        if self.retrying:
+            parts.append(f"retry later {self.retrying}")
+        if self.recovered or self.resent:
+            parts.append(f"recovered {self.recovered} (resent {self.resent})")
+        if self.unresolved:
+            parts.append(f"left pending {self.unresolved}")
+        return "alerts: " + ", ".join(parts)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "batches": self.batches,
+            "matched_papers": self.matched_papers,
+            "planned": self.planned,
+            "sent": self.sent,
+            "failed": self.failed,
+            "retrying": self.retrying,
+            "recovered": self.recovered,
+            "resent": self.resent,
+            "unresolved": self.unresolved,
+            "failures": dict(self.failures),
+        }
+
+
+class AlertRunLedger:
+    """The ledger side of alert runs for one worker; `AlertRunner` drives it."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        sinks: Mapping[Platform, MessageSink],
+        *,
+        worker_id: str,
+        clock: Callable[[], datetime],
+        retry: RetryPolicy,
+        is_alive: Callable[[str], bool] | None,
+        stale_after: timedelta,
+        claim_batch: int,
+        give_up_after: timedelta,
+        speller: Callable[[], Speller | None] | None = None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.sinks = sinks
+        self.worker_id = worker_id
+        self.clock = clock
+        self.retry = retry
+        self.is_alive = is_alive
+        self.stale_after = stale_after
+        self.claim_batch = claim_batch
+        self.give_up_after = give_up_after
+        self.speller = speller
+
+    @property
+    def platforms(self) -> list[str]:
+        return [p.value for p in self.sinks]
+
+    # ------------------------------------------------------------------------- plan phase
+    def plan(self, now: datetime, report: AlertReport) -> None:
+        """Match every unplanned batch, one transaction per batch."""
+        index: AlertIndex | None = None
+        channels: dict[str, ChannelRef] = {}
+        while True:
+            with self.uow_factory() as uow:
+                batch = uow.alert_ledger.next_batch()
+                if batch is None:
+                    return
+                if index is None:
+                    pairs = uow.alerts.every()
+                    channels = {alert.channel: channel for alert, channel in pairs}
+                    speller = self.speller() if self.speller is not None else None
+                    index = AlertIndex((a for a, _ in pairs), speller=speller)
+                    for alert, why in index.rejected:
+                        log.warning("alert %d of %s is skipped: %s", alert.id, alert.channel, why)
+                papers = uow.papers.get_many(list(batch.paper_keys)) if index.size else []
+                matches = index.match(papers) if papers else {}
+                plans = [
+                    ChannelPlan(
+                        channels[key],
+                        tuple(
+                            PlannedItem(m.paper.key, tuple(describe_alert(a) for a in m.alerts))
+                            for m in found
+                        ),
+                    )
+                    for key, found in matches.items()
+                ]
+                created = uow.alert_ledger.plan(batch, plans, worker=self.worker_id, now=now)
+            report.batches += 1
+            report.planned += len(created)
+            report.matched_papers += sum(created.values())
+            log.info(
+                "alert batch %d: %d papers, %d messages planned",
+                batch.id,
+                len(batch.paper_keys),
+                len(created),
+            )
+
+    # ----------------------------------------------------------- recover / retry / claim
+    def _other_alive(self, worker: str) -> bool:
+        # Our own pending rows are orphans of an earlier run: a runner's runs never overlap.
+        return worker != self.worker_id and self.is_alive is not None and self.is_alive(worker)
+
+    def recover(self, now: datetime) -> list[AlertJob]:
+        with self.uow_factory() as uow:
+            stale = uow.alert_ledger.reclaim_stale(
+                worker=self.worker_id,
+                now=now,
+                older_than=self.clock() - self.stale_after,
+                is_alive=self._other_alive if self.is_alive else None,
+                platforms=self.platforms,
+            )
+            for delivery in stale:
+                log.info(
+                    "recovering pending alert delivery %d (%s) left by %s",
+                    delivery.id,
+                    delivery.channel.key,
+                    delivery.claimed_by,
+                )
+            return self._jobs(uow, stale, recovering=True)
+
+    def take_retries(self, now: datetime) -> list[AlertJob]:
+        with self.uow_factory() as uow:
+            taken = uow.alert_ledger.take_retries(
+                worker=self.worker_id, now=now, platforms=self.platforms
+            )
+            return self._jobs(uow, taken, recovering=True)
+
+    def claim(self, now: datetime) -> tuple[list[AlertJob], bool]:
+        """One batch of queued deliveries for this worker. Returns (jobs, more?)."""
+        with self.uow_factory() as uow:
+            claimed = uow.alert_ledger.claim(
+                worker=self.worker_id, now=now, platforms=self.platforms, limit=self.claim_batch
+            )
+            return self._jobs(uow, claimed, recovering=False), len(claimed) >= self.claim_batch
+
+    @staticmethod
+    def _jobs(
+        uow: UnitOfWork, deliveries: Sequence[AlertDelivery], *, recovering: bool
+    ) -> list[AlertJob]:
+        if not deliveries:
+            return []
+        items = uow.alert_ledger.items_many([d.id for d in deliveries])
+        keys = list(dict.fromkeys(k for found in items.values() for k, _ in found))
+        papers = {p.key: p for p in uow.papers.get_many(keys)}
+        jobs = []
+        for delivery in deliveries:
+            listed = tuple(
+                AlertItem(papers[k], alerts) for k, alerts in items[delivery.id] if k in papers
+            )
+            jobs.append(AlertJob(delivery, listed, recovering, delivery.attempts + 1))
+        return jobs
+
+    # ----------------------------------------------------------------------- record phase
+    def record(
+        self, outcomes: Sequence[tuple[AlertJob, Verdict]], now: datetime, report: AlertReport
+    ) -> None:
+        finishes: list[AlertFinish] = []
+        for job, verdict in outcomes:
+            finish = self._finish(job, verdict, now)
+            if finish is not None:
+                finishes.append(finish)
+        with self.uow_factory() as uow:
+            uow.alert_ledger.finish_many(finishes, now=self.clock())
+        # Counted once committed, so the report never claims more than the ledger holds.
+        for job, verdict in outcomes:
+            self._count(job, verdict, now, report)
+
+    def _gives_up(self, job: AlertJob, now: datetime) -> bool:
+        return now + self.retry.later(job.rounds) - job.delivery.created_at > self.give_up_after
+
+    def _finish(self, job: AlertJob, verdict: Verdict, now: datetime) -> AlertFinish | None:
+        delivery_id = job.delivery.id
+        if verdict.status is DeliveryStatus.SENT:
+            return AlertFinish(
+                delivery_id, AlertStatus.SENT, verdict.message_id, attempts=job.rounds
+            )
+        if verdict.status is DeliveryStatus.PENDING:
+            return None  # unresolved: stays pending for the next run to look again
+        if verdict.permanent or self._gives_up(job, now):
+            return AlertFinish(
+                delivery_id, AlertStatus.FAILED, reason=verdict.reason, attempts=job.rounds
+            )
+        return AlertFinish(
+            delivery_id,
+            AlertStatus.RETRYING,
+            reason=verdict.reason,
+            retry_at=now + self.retry.later(job.rounds),
+            attempts=job.rounds,
+        )
+
+    def _count(self, job: AlertJob, verdict: Verdict, now: datetime, report: AlertReport) -> None:
+        status = verdict.status
+        if status is DeliveryStatus.SENT:
+            report.sent += 1
+            if job.recovering:
+                if verdict.recovered:
+                    report.recovered += 1
+                else:
+                    report.resent += 1
+        elif status is DeliveryStatus.PENDING:
+            report.unresolved += 1
+        elif verdict.permanent or self._gives_up(job, now):
+            report.failed += 1
+            reason = verdict.reason or "unknown"
+            report.failures[reason] = report.failures.get(reason, 0) + 1
+            log.warning(
+                "alert delivery %d to %s failed: %s", job.delivery.id, job.channel.key, reason
+            )
+        else:
+            report.retrying += 1
+
+
+def enqueue_new_papers(
+    uow_factory: UnitOfWorkFactory, *, since: datetime, now: datetime
+) -> int | None:
+    """After an ingest run has committed: one batch of the papers it brought (first seen
+    at or after `since`, its start). Returns the batch id, or None when nothing was new."""
+    with uow_factory() as uow:
+        batch = uow.alert_ledger.enqueue_new(first_seen_since=since, now=now)
+    if batch is None:
+        return None
+    log.info("alert batch %d: %d new papers", batch.id, len(batch.paper_keys))
+    return batch.id

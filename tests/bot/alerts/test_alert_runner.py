@@ -1,0 +1,216 @@
+"""`AlertRunner` end to end below the platforms: batches, one message per channel, each
+paper once per channel, bursts, and the faults (429, 5xx, a dead worker, two replicas),
+on the in-memory fakes, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot.alerts.ledger import AlertReport, enqueue_new_papers
+from bot.alerts.models import AlertPost, AlertStatus
+from bot.alerts.runner import AlertRunner, alert_post
+from bot.digests.delivery import RetryPolicy
+from bot.follow.matching import AlertKind
+from bot.models import ChannelRef, PaperRecord, Platform, PostResult
+from bot.testing.fakes import FakeDatabase, FakeSink
+from storage.db import Database
+
+FAST = RetryPolicy(base_delay=0.001, max_delay=0.01)
+T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(db_or_fake: Database | FakeDatabase) -> Database | FakeDatabase:
+    return db_or_fake
+
+
+def channel(i: int) -> ChannelRef:
+    return ChannelRef(Platform.SLACK, f"C{i:04d}", "T1")
+
+
+def ingest(db: Database | FakeDatabase, records: list[PaperRecord], at: datetime) -> int | None:
+    with db.uow() as uow:
+        uow.papers.upsert_many(records, seen_at=at)
+    return enqueue_new_papers(db.uow, since=at, now=at)
+
+
+def paper(n: int, title: str, *authors: str) -> PaperRecord:
+    return PaperRecord(
+        title=title,
+        source="test",
+        paper_id=f"2603.{n:05d}",
+        abstract="An abstract about nothing in particular.",
+        authors=authors or ("A. Nobody",),
+        published=date(2026, 3, 9),
+    )
+
+
+def follow(db: Database | FakeDatabase, ch: ChannelRef, kind: AlertKind, query: str) -> None:
+    with db.uow() as uow:
+        uow.alerts.add(ch, kind, query, created_by="U1")
+
+
+def runner(
+    db: Database | FakeDatabase, sink: FakeSink, worker: str = "w1", **kw: object
+) -> AlertRunner:
+    return AlertRunner(
+        db.uow,
+        {Platform.SLACK: sink},
+        worker_id=worker,
+        per_channel_interval=0.0,
+        retry=FAST,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def posted(sink: FakeSink) -> dict[str, list[int]]:
+    """Channel key -> paper keys of every alert message that reached it, in order."""
+    return {
+        key: [item.paper.key for post in posts for item in post.items]
+        for key, posts in sink.alerts.items()
+    }
+
+
+async def test_one_message_per_channel_naming_every_alert_and_each_paper_once(
+    db: Database | FakeDatabase,
+) -> None:
+    a, b = channel(1), channel(2)
+    follow(db, a, AlertKind.AUTHOR, "Yann LeCun")
+    follow(db, a, AlertKind.SEARCH, "diffusion")
+    follow(db, b, AlertKind.SEARCH, "speech")
+    ingest(
+        db,
+        [
+            paper(1, "Diffusion models for robots", "Yann LeCun"),
+            paper(2, "Speech diffusion", "Y. LeCun"),
+            paper(3, "Unrelated work", "Someone Else"),
+        ],
+        T0,
+    )
+    sink = FakeSink()
+    report = await runner(db, sink).run(T0)
+    assert report.batches == 1 and report.planned == 2 and report.sent == 2
+    assert [len(sink.alerts[c.key]) for c in (a, b)] == [1, 1]
+    message = sink.alerts[a.key][0]
+    assert [len(i.alerts) for i in message.items] == [2, 2]
+    assert message.items[0].alerts == ("author Yann LeCun", "search “diffusion”")
+    assert [i.paper.title for i in sink.alerts[b.key][0].items] == ["Speech diffusion"]
+    # Nothing new: nothing sent. The same papers in another batch: not sent again.
+    assert (await runner(db, sink, "w2").run(T0)).sent == 0
+    later = T0 + timedelta(hours=1)
+    with db.uow() as uow:
+        keys = [p.key for p in uow.papers.get_many(list(range(1, 100)))]
+        batch = uow.alert_ledger.enqueue_new(first_seen_since=T0, now=later)
+    assert batch is not None and set(batch.paper_keys) <= set(keys)
+    again = await runner(db, sink, "w3").run(later)
+    assert again.batches == 1 and again.planned == 0 and again.sent == 0
+    assert {k: len(v) for k, v in posted(sink).items()} == {a.key: 2, b.key: 1}
+
+
+async def test_a_burst_is_one_summary_holding_every_paper(db: Database | FakeDatabase) -> None:
+    a = channel(1)
+    follow(db, a, AlertKind.SEARCH, "agents")
+    ingest(db, [paper(i, f"Agents number {i}") for i in range(25)], T0)
+    sink = FakeSink()
+    await runner(db, sink, burst_after=10).run(T0)
+    [message] = sink.alerts[a.key]
+    assert message.burst and len(message.shown_items) == 3 and len(message.items) == 25
+
+
+async def test_429_and_5xx_end_in_exactly_one_message(db: Database | FakeDatabase) -> None:
+    channels = [channel(i) for i in range(6)]
+    for ch in channels:
+        follow(db, ch, AlertKind.SEARCH, "transformers")
+    ingest(db, [paper(1, "Transformers all the way down")], T0)
+
+    def behaviour(post: AlertPost, attempt: int) -> PostResult | str | None:
+        n = int(post.channel.channel[1:])
+        if n % 3 == 0 and attempt == 1:
+            return PostResult(ok=False, reason="ratelimited", retry_after=0.01)
+        if n % 3 == 1 and attempt <= 2:
+            return "land-then-500" if attempt == 2 else PostResult(ok=False, reason="http_503")
+        return None
+
+    sink = FakeSink(alert_behaviour=behaviour)
+    report = await runner(db, sink).run(T0)
+    assert report.sent == 6 and report.failed == 0
+    assert all(len(sink.alerts[ch.key]) == 1 for ch in channels)
+    with db.uow() as uow:
+        assert uow.alert_ledger.count(AlertStatus.SENT) == 6
+
+
+async def test_transient_failures_retry_later_and_permanent_ones_fail(
+    db: Database | FakeDatabase,
+) -> None:
+    down, gone = channel(1), channel(2)
+    follow(db, down, AlertKind.SEARCH, "graphs")
+    follow(db, gone, AlertKind.SEARCH, "graphs")
+    ingest(db, [paper(1, "Graphs")], T0)
+    outage = True
+
+    def behaviour(post: AlertPost, attempt: int) -> PostResult | None:
+        if post.channel == gone:
+            return PostResult(ok=False, reason="channel_not_found", permanent=True)
+        return PostResult(ok=False, reason="http_502") if outage else None
+
+    sink = FakeSink(alert_behaviour=behaviour)
+    first = await runner(db, sink).run(T0)
+    assert (first.sent, first.failed, first.retrying) == (0, 1, 1)
+    assert first.failures == {"channel_not_found": 1}
+    outage = False
+    later = T0 + timedelta(hours=2)
+    second = await runner(db, sink, clock=lambda: later).run(later)
+    assert second.sent == 1 and len(sink.alerts[down.key]) == 1 and gone.key not in sink.alerts
+
+
+async def test_a_dead_workers_pending_messages_are_found_or_sent_once(
+    db: Database | FakeDatabase,
+) -> None:
+    channels = [channel(i) for i in range(10)]
+    for ch in channels:
+        follow(db, ch, AlertKind.SEARCH, "robots")
+    ingest(db, [paper(1, "Robots"), paper(2, "More robots")], T0)
+    sink = FakeSink()
+    # A worker plans and claims everything, posts half, then dies (kill -9): its rows stay
+    # pending under its name.
+    dead = runner(db, sink, "dead")
+    dead_report = AlertReport(T0, "dead")
+    dead.ledger.plan(T0, dead_report)
+    assert dead_report.planned == 10
+    jobs, _ = dead.ledger.claim(T0)
+    assert len(jobs) == 10
+    for job in jobs[:5]:
+        await sink.post_alerts(alert_post(job))
+    report = await runner(db, sink, "w2", is_alive=lambda worker: False).run(T0)
+    assert (report.recovered, report.resent, report.sent) == (5, 5, 10)
+    assert all(len(sink.alerts[ch.key]) == 1 for ch in channels)
+    assert all(posted(sink)[ch.key] == posted(sink)[channels[0].key] for ch in channels)
+
+
+@pytest.mark.postgres
+async def test_two_replicas_on_postgresql_split_the_fan_out(postgres_url: str) -> None:
+    first, second = Database(postgres_url), Database(postgres_url)
+    first.upgrade()
+    try:
+        channels = [channel(i) for i in range(120)]
+        for i, ch in enumerate(channels):
+            follow(first, ch, AlertKind.SEARCH, "vision" if i % 2 else "language")
+        ingest(first, [paper(i, f"Vision and language {i}") for i in range(3)], T0)
+        sink = FakeSink()
+
+        a = runner(first, sink, "a", is_alive=lambda w: True)
+        b = runner(second, sink, "b", is_alive=lambda w: True)
+        ra, rb = await asyncio.gather(a.run(T0), b.run(T0))
+        assert ra.batches + rb.batches == 1
+        assert ra.sent + rb.sent == 120
+        assert all(len(sink.alerts[ch.key]) == 1 for ch in channels)
+        assert all(len(posted(sink)[ch.key]) == 3 for ch in channels)
+        with first.uow() as uow:
+            assert uow.alert_ledger.count(AlertStatus.SENT) == 120
+            assert uow.alert_ledger.count() == 120
+    finally:
+        first.dispose()
+        second.dispose()
