@@ -1,5 +1,6 @@
-"""In-memory `AlertLedger` for tests of the core: the same once-per-(channel, paper) rule
-as `storage.alert_ledger`, over `FakeState` (so a rolled-back unit of work undoes it)."""
+"""In-memory `AlertRepository` and `AlertLedger` for tests of the core: the same
+once-per-(channel, paper) rule as `storage.alert_ledger`, over `FakeState` (so a
+rolled-back unit of work undoes it)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from bot.alerts.models import (
     AlertStatus,
     ChannelPlan,
 )
+from bot.follow.matching import Alert, AlertKind
+from bot.models import ChannelRef
 from bot.testing.fake_repositories import FakeState
 
 
@@ -147,3 +150,28 @@ class FakeAlertLedger:
         return sum(
             1 for d in self._s.alert_deliveries.values() if status is None or d.status is status
         )
+
+
+class FakeAlertRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._s = state
+
+    def add(
+        self, channel: ChannelRef, kind: AlertKind, query: str, *, created_by: str | None
+    ) -> tuple[Alert, bool]:
+        for alert, _ in self._s.alerts.values():
+            if (alert.channel, alert.kind, alert.query) == (channel.key, kind, query):
+                return alert, False
+        alert = Alert(id=self._s.new_id(), channel=channel.key, kind=kind, query=query)
+        self._s.alerts[alert.id] = (alert, channel)
+        return alert, True
+
+    def for_channel(self, channel: ChannelRef) -> list[Alert]:
+        found = [a for a, _ in self._s.alerts.values() if a.channel == channel.key]
+        return sorted(found, key=lambda a: a.id)
+
+    def remove(self, alert_id: int) -> bool:
+        return self._s.alerts.pop(alert_id, None) is not None
+
+    def every(self) -> list[tuple[Alert, ChannelRef]]:
+        return [self._s.alerts[k] for k in sorted(self._s.alerts)]

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 from typing import TypeVar
 
 from bot.alerts.models import AlertBatch, AlertDelivery
-from bot.follow.matching import Alert, AlertKind
+from bot.follow.matching import Alert
 from bot.models import (
     ChannelRef,
     Delivery,
@@ -24,10 +24,14 @@ from bot.models import (
 from bot.ports import ClaimRequest, FinishRequest
 from bot.text import title_key
 
+# (channel key, paper key) of an alert -> (delivery id, position, alert descriptions).
+_AlertItem = tuple[int, int, tuple[str, ...]]
+
 
 @dataclass
 class FakeState:
-    """Everything a `FakeDatabase` stores. Values are immutable, so copies are cheap."""
+    """Everything a `FakeDatabase` stores (reading lists by channel key, first shares and
+    alert items by (channel key, paper key)). Values are immutable: copies are cheap."""
 
     papers: dict[int, Paper] = field(default_factory=dict)
     upvotes: dict[int, list[tuple[datetime, int]]] = field(default_factory=dict)
@@ -36,16 +40,11 @@ class FakeState:
     sent: dict[str, set[int]] = field(default_factory=dict)
     alerts: dict[int, tuple[Alert, ChannelRef]] = field(default_factory=dict)
     next_id: int = 1
-    # Reading lists by channel key, and first shares by (channel key, paper key).
     saved: dict[str, list[SavedPaper]] = field(default_factory=dict)
     shares: dict[tuple[str, int], FirstShare] = field(default_factory=dict)
-    # Alert delivery: batches (with "planned"), deliveries, and (channel key, paper key) ->
-    # (delivery id, position, alert descriptions).
     alert_batches: dict[int, tuple[AlertBatch, bool]] = field(default_factory=dict)
     alert_deliveries: dict[int, AlertDelivery] = field(default_factory=dict)
-    alert_items: dict[tuple[str, int], tuple[int, int, tuple[str, ...]]] = field(
-        default_factory=dict
-    )
+    alert_items: dict[tuple[str, int], _AlertItem] = field(default_factory=dict)
 
     def copy(self) -> FakeState:
         return FakeState(
@@ -301,31 +300,6 @@ class FakeSubscriptionRepository:
     def count_paused(self) -> int:
         """Not a port method: mirrors `SqlSubscriptionRepository.count_paused` for tests."""
         return sum(1 for s in self._s.subscriptions.values() if s.paused)
-
-
-class FakeAlertRepository:
-    def __init__(self, state: FakeState) -> None:
-        self._s = state
-
-    def add(
-        self, channel: ChannelRef, kind: AlertKind, query: str, *, created_by: str | None
-    ) -> tuple[Alert, bool]:
-        for alert, _ in self._s.alerts.values():
-            if (alert.channel, alert.kind, alert.query) == (channel.key, kind, query):
-                return alert, False
-        alert = Alert(id=self._s.new_id(), channel=channel.key, kind=kind, query=query)
-        self._s.alerts[alert.id] = (alert, channel)
-        return alert, True
-
-    def for_channel(self, channel: ChannelRef) -> list[Alert]:
-        found = [a for a, _ in self._s.alerts.values() if a.channel == channel.key]
-        return sorted(found, key=lambda a: a.id)
-
-    def remove(self, alert_id: int) -> bool:
-        return self._s.alerts.pop(alert_id, None) is not None
-
-    def every(self) -> list[tuple[Alert, ChannelRef]]:
-        return [self._s.alerts[k] for k in sorted(self._s.alerts)]
 
 
 class FakeDeliveryLedger:

@@ -36,10 +36,9 @@ from bot.models import (
     Weekday,
 )
 from bot.ports import MessageSink, UnitOfWork, UnitOfWorkFactory
-from bot.testing.fake_alert_ledger import FakeAlertLedger
+from bot.testing.fake_alert_ledger import FakeAlertLedger, FakeAlertRepository
 from bot.testing.fake_reading_list import FakeReadingList, FakeShareLog
 from bot.testing.fake_repositories import (
-    FakeAlertRepository,
     FakeDeliveryLedger,
     FakePaperRepository,
     FakeState,
