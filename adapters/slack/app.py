@@ -24,6 +24,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.alert_blocks import ACTION_ALERTS_ALL
 from adapters.slack.blocks import (
     ACTION_NEXT,
     ACTION_PREVIOUS,
@@ -49,7 +50,7 @@ from adapters.slack.translate import (
 )
 from bot.commands.core import CommandCore
 from bot.commands.parser import replay
-from bot.commands.types import Save
+from bot.commands.types import AlertMatches, Save
 from bot.models import ChannelRef, CommandRequest, Platform, Reply, ReplyKind
 from bot.ports import KeyValueStore
 
@@ -322,6 +323,21 @@ def register_listeners(bot: SlackBot) -> None:
         await send_response(
             respond, render_reply(reply, paging=False, share=False), replace_original=False
         )
+
+    @app.action(ACTION_ALERTS_ALL)
+    async def on_alerts_all(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """An alert summary's "Show all": every paper of it, to the person who clicked."""
+        await ack()
+        value = str(((body.get("actions") or [{}])[0]).get("value") or "")
+        if not value.isdigit():
+            await send_response(
+                respond, _error_reply("That button has expired."), replace_original=False
+            )
+            return
+        request = action_request(body, command=AlertMatches(delivery_id=int(value)))
+        reply = await commands.dispatch(request)
+        message = render_reply(reply, paging=False, share=False)
+        await send_response(respond, message, replace_original=False)
 
     @app.event("app_mention")
     async def on_mention(
