@@ -80,7 +80,10 @@ class Core:
         )
         # Links to papers not stored yet are looked up on arXiv (link memory, save, cite).
         fetcher = ArxivPaperFetcher(self.db.uow, self.settings.arxiv_api_url)
-        return CommandCore(self.db.uow, self.search, config, fetch_paper=fetcher)
+        # "More like this" (issue 12): the index's lexical neighbours, until dense vectors.
+        return CommandCore(
+            self.db.uow, self.search, config, fetch_paper=fetcher, neighbours=self.search
+        )
 
     def refresh_index(self) -> int:
         """Add papers inserted or updated since the last refresh to the search index.

@@ -75,8 +75,9 @@ def render_card(card: PaperCard) -> RenderableType:
             )
         )
     if paper.paper_id:
-        # The console's "Save" button: the command that puts the paper on the reading list.
-        lines.append(Text(f"save {paper.paper_id}", style="dim green"))
+        # The console's "Save" and "More like this" buttons: the commands that do the same.
+        similar = f"similar {card.rank}" if card.rank is not None else f"similar {paper.paper_id}"
+        lines.append(Text(f"save {paper.paper_id} · {similar}", style="dim green"))
     return Group(*lines, Text(""))
 
 

@@ -17,7 +17,7 @@ from rich.text import Text
 from adapters.console.render import render_reply
 from bot.commands.core import CommandCore
 from bot.commands.parser import replay
-from bot.commands.types import Command, Help
+from bot.commands.types import Command, Help, Similar
 from bot.models import ChannelRef, CommandRequest, PageCursor, Platform, Reply, ReplyKind
 
 CONSOLE_CHANNEL = "console"
@@ -27,7 +27,8 @@ EXIT_WORDS = {"quit", "exit", ":q", "/quit", "/exit"}
 
 BANNER = (
     "papers-bot console — type `/papers help`, `/papers search diffusion`, "
-    "`/papers trending`; `next`/`prev` to page; `quit` to leave."
+    "`/papers trending`; `next`/`prev` to page; `similar N` for papers like card N; "
+    "`quit` to leave."
 )
 
 
@@ -87,6 +88,8 @@ class ConsoleSession:
         self.commands = commands
         self.console = console
         self.cursor: PageCursor | None = None
+        # Card number -> paper key of the cards shown so far, for `similar N` (issue 12).
+        self.numbered: dict[int, int] = {}
         # Where `list export` writes its file: the directory the console was started in.
         self.export_dir = export_dir or Path.cwd()
 
@@ -105,9 +108,17 @@ class ConsoleSession:
         elif (cards := await self._pasted_link(text)) is not None:
             return cards
         else:
-            request = console_request(self.commands.parse(text))
+            command = self.commands.parse(text)
+            if isinstance(command, Similar) and command.number is not None:
+                key = self.numbered.get(command.number)
+                if key is None:
+                    error = f"No card numbered {command.number} was shown; `similar ID` works too."
+                    return Reply(ReplyKind.ERROR, error, title="More like this")
+                command = Similar(paper_key=key)
+            request = console_request(command)
         reply = await self.commands.dispatch(request)
         self.cursor = reply.cursor if reply.cursor else self.cursor
+        self._remember(reply)
         if reply.attachment is not None:
             reply = await asyncio.to_thread(self._write_attachment, reply)
         return reply
@@ -123,9 +134,16 @@ class ConsoleSession:
         )
         if not found:
             return None
-        return Reply(
+        reply = Reply(
             ReplyKind.SEARCH, "", cards=tuple(card for _link, card in found), title="Paper card"
         )
+        self._remember(reply)
+        return reply
+
+    def _remember(self, reply: Reply) -> None:
+        """Number the reply's cards as they are shown (rank, else place), for `similar N`."""
+        for i, card in enumerate(reply.cards, start=1):
+            self.numbered[card.rank if card.rank is not None else i] = card.paper.key
 
     def _write_attachment(self, reply: Reply) -> Reply:
         """The console's upload: the file goes next to the user, and the reply says where."""

@@ -18,7 +18,7 @@ from discord.ext import commands
 
 from adapters.discord.cog import PapersCog
 from adapters.discord.config import DiscordSettings
-from adapters.discord.views import AlertsAllButton, PageButton, SaveButton
+from adapters.discord.views import AlertsAllButton, PageButton, SaveButton, SimilarButton
 from bot.commands.core import CommandCore
 from bot.ports import KeyValueStore
 
@@ -42,7 +42,7 @@ async def _setup(bot: PapersBot | ShardedPapersBot) -> None:
     await bot.add_cog(PapersCog(bot))
     # Page buttons carry their state in the custom_id, so registering the DynamicItem
     # template is all it takes for buttons on old messages to work after a restart.
-    bot.add_dynamic_items(PageButton, SaveButton, AlertsAllButton)
+    bot.add_dynamic_items(PageButton, SaveButton, AlertsAllButton, SimilarButton)
 
 
 class PapersBot(commands.Bot):

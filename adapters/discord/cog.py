@@ -30,6 +30,7 @@ from bot.commands.options import (
     split_keywords,
 )
 from bot.commands.parser import alert_command, follow_command
+from bot.commands.similar import similar_command
 from bot.commands.types import (
     AssignSaved,
     Cite,
@@ -415,6 +416,11 @@ class PapersCog(
     @app_commands.describe(paper="An arXiv or ACL Anthology id, or a link to the paper")
     async def cite(self, interaction: discord.Interaction[Any], paper: str) -> None:
         await self._run(interaction, Cite(ref=shorten(clean_text(paper), 300, "")))
+
+    @app_commands.command(name="similar", description="Papers like one paper (More like this)")
+    @app_commands.describe(paper="An arXiv or ACL Anthology id, a link to the paper, or its title")
+    async def similar(self, interaction: discord.Interaction[Any], paper: str) -> None:
+        await self._run(interaction, similar_command(paper))
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError

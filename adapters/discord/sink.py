@@ -21,7 +21,7 @@ import discord
 from adapters.discord.alert_embeds import alert_marker, alert_nonce, render_alerts
 from adapters.discord.config import DiscordSettings
 from adapters.discord.embeds import RenderedMessage, digest_marker, render_digest
-from adapters.discord.views import alerts_view
+from adapters.discord.views import alerts_view, card_view
 from bot.alerts.models import AlertPost
 from bot.models import ChannelRef, Digest, Platform, PostResult
 
@@ -68,7 +68,11 @@ class DiscordSink:
 
     async def post_digest(self, digest: Digest) -> PostResult:
         messages = render_digest(digest)
-        return await self._send(digest.channel, messages, digest_nonce, digest.delivery_id)
+        # The cards' Save and More-like buttons go under the digest's last message.
+        view = card_view(digest.cards)
+        return await self._send(
+            digest.channel, messages, digest_nonce, digest.delivery_id, view=view
+        )
 
     async def post_alerts(self, post: AlertPost) -> PostResult:
         view = alerts_view(post.delivery_id, len(post.items)) if post.burst else None

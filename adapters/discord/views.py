@@ -26,7 +26,7 @@ from adapters.discord.embeds import render_reply
 from adapters.discord.translate import build_request
 from bot.commands.core import CommandCore
 from bot.commands.parser import replay
-from bot.commands.types import AlertMatches, Save
+from bot.commands.types import AlertMatches, Save, Similar
 from bot.models import PageCursor, PaperCard, Reply, ReplyKind
 from bot.paging import button_int
 from bot.ports import KeyValueStore
@@ -41,7 +41,7 @@ DEFER_AFTER_SECONDS = 2.0
 
 # Only listings page; the command part is never trusted to run anything else.
 _TEMPLATE = re.compile(
-    r"papers:page:(?P<command>search|trending):(?P<offset>\d{1,9}):(?P<mode>[qh]):(?P<value>.*)",
+    r"papers:page:(?P<command>search|trending|similar):(?P<offset>\d{1,9}):(?P<mode>[qh]):(?P<value>.*)",
     re.S,
 )
 
@@ -223,11 +223,64 @@ def alerts_view(delivery_id: int, total: int) -> discord.ui.View:
     return view
 
 
+# -- More like this (issue 12) ----------------------------------------------------------
+
+SIMILAR_TEMPLATE = re.compile(r"papers:similar:(?P<key>\d{1,18})")
+# Two buttons per card (Save N, More like N) in rows 1-4: a row of five Saves, then the
+# row of their five More-like buttons. That holds 10 cards; a longer list (trending 25)
+# keeps one Save button per card for its first 20, as before.
+MAX_CARD_PAIRS = 10
+
+
+class SimilarButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SIMILAR_TEMPLATE):
+    """A card's "More like this" button: papers like this one (by key)."""
+
+    def __init__(self, key: int, *, label: str = "More like this", row: int | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.primary,
+                label=label,
+                custom_id=f"papers:similar:{key}",
+                row=row,
+            )
+        )
+        self.key = key
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> SimilarButton:
+        return cls(int(match["key"]), label=getattr(item, "label", None) or "More like this")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        handler: CommandCore = interaction.client.handler
+        request = build_request(interaction, Similar(paper_key=self.key))
+        reply = await run_with_deferral(interaction, handler.dispatch(request))
+        await send_reply(interaction, reply, kv=interaction.client.kv)
+
+
 def add_save_buttons(view: discord.ui.View, cards: tuple[PaperCard, ...]) -> None:
-    """One "Save N" button per card (N: the card's rank, else its place in the reply)."""
+    """Per card (N: its rank, else its place in the reply) a "Save N" button and, for up to
+    `MAX_CARD_PAIRS` cards, a "More like N" button in the row below its Save."""
+    pairs = len(cards) <= MAX_CARD_PAIRS
     for i, card in enumerate(cards[:MAX_SAVE_BUTTONS]):
         number = card.rank if card.rank is not None else i + 1
-        view.add_item(SaveButton(card.paper.key, label=f"Save {number}", row=1 + i // 5))
+        row = 1 + 2 * (i // 5) if pairs else 1 + i // 5
+        view.add_item(SaveButton(card.paper.key, label=f"Save {number}", row=row))
+        if pairs:
+            label = f"More like {number}"
+            view.add_item(SimilarButton(card.paper.key, label=label, row=row + 1))
+
+
+def card_view(cards: tuple[PaperCard, ...]) -> discord.ui.View | None:
+    """Save and More-like buttons for cards sent outside an interaction (digests)."""
+    view = discord.ui.View(timeout=None)
+    add_save_buttons(view, cards)
+    return view if view.children else None
 
 
 def reply_view(reply: Reply) -> discord.ui.View | None:

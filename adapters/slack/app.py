@@ -35,6 +35,7 @@ from adapters.slack.blocks import (
     render_reply,
     render_unfurl,
 )
+from adapters.slack.card_actions import ACTION_CARD_MENU, ACTION_SIMILAR, card_action_command
 from adapters.slack.config import SlackSettings
 from adapters.slack.guard import SignatureGuard
 from adapters.slack.installation_store import DbInstallationStore, DbOAuthStateStore
@@ -255,14 +256,15 @@ def register_listeners(bot: SlackBot) -> None:
         await ack()
         action = (body.get("actions") or [{}])[0]
         state = decode_button(action.get("value"))
-        if state is None or state.command != "search":
+        if state is None or state.command not in {"search", "similar"}:
             await send_response(
                 respond,
                 _error_reply("That button has expired. Run the search again."),
                 replace_original=False,
             )
             return
-        request = action_request(body, command=replay("search", state.query), offset=state.offset)
+        command = replay(state.command, state.query)
+        request = action_request(body, command=command, offset=state.offset)
         reply = await commands.dispatch(request)
         message = render_reply(reply, paging=True, share=not request.is_direct_message)
         await send_response(respond, message, replace_original=True)
@@ -338,6 +340,22 @@ def register_listeners(bot: SlackBot) -> None:
         reply = await commands.dispatch(request)
         message = render_reply(reply, paging=False, share=False)
         await send_response(respond, message, replace_original=False)
+
+    async def on_card_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """A card's "More like this" button, or its "⋯" menu (Save / More like this)."""
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        option = action.get("selected_option") or {}
+        command = card_action_command(action.get("value") or option.get("value"))
+        reply, share = Reply(ReplyKind.ERROR, "That button has expired."), False
+        if command is not None:
+            request = action_request(body, command=command)
+            reply, share = await commands.dispatch(request), not request.is_direct_message
+        message = render_reply(reply, paging=True, share=share)
+        await send_response(respond, message, replace_original=False)
+
+    app.action(ACTION_SIMILAR)(on_card_button)
+    app.action(ACTION_CARD_MENU)(on_card_button)
 
     @app.event("app_mention")
     async def on_mention(

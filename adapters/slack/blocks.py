@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from adapters.slack.card_actions import CARD_ROWS_MAX, card_menu, similar_button
 from bot.models import Digest, ListedPaper, PageCursor, PaperCard, Reply, ReplyKind
 from bot.paging import MAX_LIMIT, button_int
 from bot.text import clean_text, plural, shorten
@@ -157,12 +158,15 @@ def save_button(card: PaperCard) -> ButtonElement:
     return ButtonElement(text="Save", action_id=ACTION_SAVE, value=str(card.paper.key))
 
 
-def card_blocks(card: PaperCard, *, abstract_limit: int = ABSTRACT_MAX) -> list[Block]:
+def card_blocks(
+    card: PaperCard, *, abstract_limit: int = ABSTRACT_MAX, compact: bool = False
+) -> list[Block]:
+    text = MarkdownTextObject(text=card_text(card, abstract_limit=abstract_limit))
+    if compact:
+        return [SectionBlock(text=text, accessory=card_menu(card))]
     return [
-        SectionBlock(
-            text=MarkdownTextObject(text=card_text(card, abstract_limit=abstract_limit)),
-            accessory=save_button(card),
-        )
+        SectionBlock(text=text, accessory=save_button(card)),
+        ActionsBlock(elements=[similar_button(card)]),
     ]
 
 
@@ -247,7 +251,7 @@ def encode_cursor(cursor: PageCursor) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ButtonState:
-    """A decoded button value; `command` is "search" or "trending"."""
+    """A decoded button value; `command` is "search", "trending" or "similar"."""
 
     command: str
     query: str = ""
@@ -263,7 +267,7 @@ def decode_button(value: str | None) -> ButtonState | None:
         data = json.loads(value)
     except ValueError:
         return None
-    if not isinstance(data, dict) or data.get("c") not in {"search", "trending"}:
+    if not isinstance(data, dict) or data.get("c") not in {"search", "trending", "similar"}:
         return None
     query = data.get("q", "")
     # Button values come back from the client: any JSON at all may arrive here.
@@ -311,10 +315,11 @@ def render_cards(cards: list[PaperCard] | tuple[PaperCard, ...]) -> list[Block]:
     limit = abstract_budget(len(cards))
     blocks: list[Block] = []
     dividers = len(cards) <= 12
+    compact = len(cards) > CARD_ROWS_MAX
     for i, card in enumerate(cards):
         if dividers and i:
             blocks.append(DividerBlock())
-        blocks.extend(card_blocks(card, abstract_limit=limit))
+        blocks.extend(card_blocks(card, abstract_limit=limit, compact=compact))
     return blocks
 
 

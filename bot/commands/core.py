@@ -20,6 +20,7 @@ from bot.commands.alerts import AlertCommands
 from bot.commands.help import HELP_TEXT
 from bot.commands.parser import parse, search_command
 from bot.commands.reading import PaperFetcher, ReadingListCommands, resolve_paper
+from bot.commands.similar import SimilarCommands
 from bot.commands.types import (
     AlertMatches,
     AlertSearch,
@@ -54,6 +55,7 @@ from bot.models import (
 )
 from bot.panic import is_native_panic
 from bot.ports import SearchEngine, UnitOfWorkFactory
+from bot.search.similar import Neighbours, SimilarPapers
 from bot.text import bare_arxiv_id, clean_text, plural, shorten
 from bot.trending.score import TrendingQuery, top_trending
 
@@ -158,6 +160,7 @@ class CommandCore:
         config: CoreConfig,
         clock: Callable[[], datetime] | None = None,
         fetch_paper: PaperFetcher | None = None,
+        neighbours: Neighbours | None = None,
     ) -> None:
         self.uow = uow
         self.search_engine = search
@@ -185,6 +188,11 @@ class CommandCore:
         # Reading list and citations (issue 14).
         self.reading = ReadingListCommands(uow, self.clock, fetch_paper)
         self._handlers.update(self.reading.handlers())
+        # More like this (issue 12): the search index's own neighbours unless given others.
+        if neighbours is None and isinstance(search, Neighbours):
+            neighbours = search
+        similar = SimilarPapers(uow, search, neighbours, fetch_paper)
+        self._handlers.update(SimilarCommands(similar, config.page_size).handlers())
 
     def parse(self, text: str) -> Command:
         """Command text as a typed command, with this core's limits applied."""

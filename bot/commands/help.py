@@ -25,5 +25,6 @@ HELP_TEXT = """\
 `/papers list` — the reading list; `list done N`, `list remove N`, `list assign N @someone`,
    `list export bibtex` (a .bib file of the whole list).
 `/papers cite ID|URL` — BibTeX for one paper.
+`/papers similar ID|URL|title` — papers like this one (or press More like this on a card).
 `/papers help` — this message.
 """

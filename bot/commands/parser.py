@@ -11,6 +11,7 @@ Grammar (case-insensitive verbs, Unicode-normalised text, optional `/papers` or 
     save ID|URL                   (reading list, issue 14)
     list [done N | remove N | assign N @USER | export [bibtex]]
     cite ID|URL
+    similar ID|URL|TITLE|N        (more like this, issue 12; N: a console card number)
 
 A first word that is one typo away from a verb (`trendng`) is answered with "did you
 mean", not searched for; typo distances follow DESIGN.md §7 (none below 5 letters).
@@ -34,6 +35,7 @@ from bot.commands.options import (
     split_keywords,
     zones_for_city,
 )
+from bot.commands.similar import similar_command
 from bot.commands.types import (
     AlertSearch,
     AssignSaved,
@@ -49,6 +51,7 @@ from bot.commands.types import (
     Save,
     Search,
     ShowList,
+    Similar,
     Subscribe,
     Subscriptions,
     Trending,
@@ -359,6 +362,8 @@ _VERBS = (
     _Verb("save", ("bookmark",), _save),
     _Verb("list", ("reading", "readinglist"), _list),
     _Verb("cite", ("bibtex", "bib"), _cite),
+    # More like this (issue 12).
+    _Verb("similar", ("morelikethis", "more-like-this"), similar_command),
 )
 VERBS = tuple(v.name for v in _VERBS)
 ALIASES = {alias: v.name for v in _VERBS for alias in v.aliases}
@@ -424,4 +429,7 @@ def replay(command: str, query: str = "", count: int | None = None) -> Command:
         return search_command(clean_text(query), DEFAULT_MAX_QUERY_LENGTH)
     if command == "trending":
         return Trending(count=count)
+    if command == "similar" and query.isascii() and query.isdigit():
+        # A "More like this" page or share names the paper by its stored key.
+        return Similar(paper_key=int(query))
     return Invalid(error="That button has expired. Run the command again.")

@@ -32,6 +32,7 @@ __all__ = [
     "Save",
     "Search",
     "ShowList",
+    "Similar",
     "Subscribe",
     "Subscriptions",
     "Trending",
@@ -218,6 +219,22 @@ class Cite(Command):
     verb: ClassVar[str] = "cite"
 
     ref: str
+
+
+# -- More like this (issue 12) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Similar(Command):
+    """Papers like one paper: `ref` is an id, a link or a title; a "More like this" button
+    names the stored paper by `paper_key`; `number` is a card number shown before, which
+    only the console can map to a paper (`similar 3`)."""
+
+    verb: ClassVar[str] = "similar"
+
+    ref: str = ""
+    paper_key: int | None = None
+    number: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -48,6 +48,7 @@ from rapidfuzz.distance import OSA
 from bot.duplicates import fold
 from bot.models import Paper, PaperCard, SearchResults
 from bot.paging import MAX_LIMIT, MAX_OFFSET, clamp
+from bot.search.more_like_this import lexical_neighbours
 from bot.search.query import ParsedQuery, parse_query
 from bot.search.ranking import (
     TITLE_WEIGHTS,
@@ -783,6 +784,14 @@ class PaperIndex:
         head = " ".join(parsed.terms).lower()
         order = sorted(range(len(titles)), key=lambda i: not titles[i][1].lower().startswith(head))
         return [titles[i] for i in order[:limit]]
+
+    def neighbours(self, key: int, k: int) -> list[tuple[int, float]]:
+        """The `k` papers most like the paper `key`, lexically (`bot.search.more_like_this`);
+        `bot.search.similar.Neighbours`. Never the paper itself; [] for an unknown key."""
+        with self._lock:
+            return lexical_neighbours(
+                self._searcher, self._schema, self._analyzer, key, k, stop=STOPWORDS
+            )
 
     def __iter__(self) -> Iterator[int]:
         """Keys of all indexed papers (for diagnostics; walks the whole index)."""

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from runtime.cli import admin, digest, discord_cmd, ingest, query, reading, serve
+from runtime.cli import admin, digest, discord_cmd, ingest, query, reading, serve, similar
 from runtime.cli.errors import run_cli
 
 app = typer.Typer(
@@ -32,6 +32,8 @@ app.command("serve")(serve.serve)
 # Reading list and citations (issue 14).
 app.command("cite")(reading.cite)
 app.add_typer(reading.list_app, name="list")
+# More like this (issue 12).
+app.command("similar")(similar.similar)
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ SUBCOMMANDS = {"search", "trending", "subscribe", "unsubscribe", "subscriptions"
 ALERT_SUBCOMMANDS = {"follow", "alert", "following", "unfollow"}
 # Reading list, citations and link memory (issue 14).
 SUBCOMMANDS |= {"save", "list", "cite"}
+# More like this (issue 12).
+SUBCOMMANDS |= {"similar"}
 MESSAGE_MENU = {"name": "Paper card", "type": 3}
 
 

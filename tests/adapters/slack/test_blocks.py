@@ -116,7 +116,8 @@ def test_search_reply_with_hostile_paper_fits_and_pings_no_one() -> None:
     assert "▲ 42" in dump
     assert "<https://arxiv.org/abs/2410.17001|arXiv>" in dump
     assert "<https://github.com/org/repo|Code>" in dump
-    actions = next(b for b in blocks if b["type"] == "actions")["elements"]
+    # The message's own buttons come last, after each card's "More like this" row.
+    actions = [b for b in blocks if b["type"] == "actions"][-1]["elements"]
     assert [a["action_id"] for a in actions] == [ACTION_PREVIOUS, ACTION_NEXT, ACTION_SHARE]
     assert decode_button(actions[1]["value"]).offset == 10  # type: ignore[union-attr]
     assert decode_button(actions[0]["value"]).offset == 0  # type: ignore[union-attr]
