@@ -37,6 +37,7 @@ the paper and its versions, folding and rendering stay here and in the adapters.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -52,6 +53,12 @@ __all__ = ["Neighbours", "SimilarPapers", "SimilarResult", "description_query"]
 # Neighbours asked for beyond those shown: the paper's versions and folded duplicates
 # are dropped after the port answers.
 HEADROOM = 10
+# A bare arXiv or ACL Anthology id (bot.links' ACL form): never taken for a title.
+_ID_LIKE = re.compile(
+    r"^(?:arxiv:)?\d{4}\.\d{4,5}(?:v\d+)?$|^\d{4}\.[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.\d+$"
+    r"|^[A-Z]\d{2}-\d{4}$",
+    re.IGNORECASE,
+)
 # A paper's own text as a search query: the engine caps queries at 256 characters.
 QUERY_CHARS = 250
 
@@ -113,7 +120,7 @@ class SimilarPapers:
                 paper = unit.papers.find_by_paper_id(paper_id)
         if paper is None and link is not None and link.kind is LinkKind.ARXIV and self.fetch:
             paper = self.fetch(link.id)
-        if paper is None and link is None:
+        if paper is None and link is None and not _ID_LIKE.match(ref):
             # Not an id or a link: a title, answered by the search's best hit.
             hits = self.search.search(ref, limit=1).cards
             paper = hits[0].paper if hits else None
