@@ -44,10 +44,10 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
-from bot.follow.names import PersonName, given_compatible, parse_name
-from bot.follow.text import _STEMMER, PaperText
+from bot.follow.names import PersonName, given_compatible, may_have_surname, parse_name
+from bot.follow.text import _STEMMER, BatchText, PaperText, paper_words
 from bot.models import Paper
 from bot.search.engine import STOPWORDS, _Vocabulary, typo_budget
 from bot.search.query import parse_query
@@ -102,19 +102,6 @@ class AlertMatcher(Protocol):
     """Extra matching beside words and names (e.g. semantic): (paper position, alert) pairs."""
 
     def match(self, papers: Sequence[Paper]) -> Iterable[tuple[int, Alert]]: ...
-
-
-def _has_sequence(words: list[str], phrase: tuple[str, ...]) -> bool:
-    first, n = phrase[0], len(phrase)
-    start = 0
-    while True:
-        try:
-            at = words.index(first, start)
-        except ValueError:
-            return False
-        if tuple(words[at : at + n]) == phrase:
-            return True
-        start = at + 1
 
 
 def _person_matches(wanted: PersonName, authors: Sequence[PersonName]) -> bool:
@@ -214,8 +201,12 @@ class CompiledAlert:
         for group in self.groups:
             if terms.isdisjoint(group):
                 return False
+        return self.check(doc)
+
+    def check(self, doc: PaperText) -> bool:
+        """`matches` for a paper `candidates` found: its words are known to be there."""
         for phrase in self.phrases:
-            if not (_has_sequence(doc.title, phrase) or _has_sequence(doc.abstract, phrase)):
+            if not doc.has_phrase(phrase):
                 return False
         for person in self.people:
             if not _person_matches(person, doc.authors):
@@ -321,6 +312,8 @@ class AlertIndex:
         self._author_keys = frozenset(
             k for c in self._alerts for p in c.people for k in follow_keys(p)
         )
+        self._surnames = frozenset(p.surname for c in self._alerts for p in c.people)
+        self._stems: dict[str, str] = {}
         self.last_checked = 0  # full checks in the last `match`, for benchmarks
 
     @property
@@ -341,66 +334,131 @@ class AlertIndex:
                 gc.enable()
 
     def _match(self, papers: Sequence[Paper]) -> dict[str, list[PaperMatch]]:
-        docs = [PaperText(p) for p in papers]
-        terms: dict[str, set[int]] = {}
-        people: dict[str, set[int]] = {}
-        wanted_terms, wanted_keys = self._terms, self._author_keys
-        for position, doc in enumerate(docs):
-            for term in wanted_terms.intersection(doc.terms):
-                found = terms.get(term)
-                if found is None:
-                    terms[term] = {position}
-                else:
-                    found.add(position)
-            for person in doc.authors:
-                for key in wanted_keys.intersection(author_keys(person)):
-                    people.setdefault(key, set()).add(position)
-        hits: dict[int, list[Alert]] = {}
+        import numpy as np  # here: loading the command line must stay cheap
+
+        words = [paper_words(p) for p in papers]
+        docs = self._docs(papers, words)
+        terms = self._term_postings(words, np)
+        people = self._people_postings(docs)
+        # (position, alert) pairs as flat arrays: hundreds of thousands of them, grouped
+        # by channel and paper with one sort instead of a dictionary update per pair.
+        positions: list[int] = []
+        matched_alerts: list[int] = []
+        counts: list[int] = []
         checked = 0
-        for compiled in self._alerts:
+        for number, compiled in enumerate(self._alerts):
             matched = compiled.candidates(terms, people)
-            if not matched:
-                continue
-            if compiled.needs_check:
+            if matched and compiled.needs_check:
                 checked += len(matched)
-                matched = {p for p in matched if compiled.matches(docs[p])}
-            alert = compiled.alert
-            for position in matched:
-                listed = hits.get(position)
-                if listed is None:
-                    hits[position] = [alert]
-                else:
-                    listed.append(alert)
+                matched = {p for p in matched if compiled.check(docs[p])}
+            if matched:
+                positions.extend(matched)
+                matched_alerts.append(number)
+                counts.append(len(matched))
         self.last_checked = checked
+        alerts = [c.alert for c in self._alerts]
         for matcher in self._extra:
-            for position, alert in matcher.match(papers):
-                if 0 <= position < len(papers):
-                    listed = hits.setdefault(position, [])
-                    if all(a.id != alert.id for a in listed):
-                        listed.append(alert)
-        return _by_channel(papers, hits)
+            pairs = {(p, a.id): a for p, a in matcher.match(papers) if 0 <= p < len(papers)}
+            for (position, _), alert in pairs.items():
+                positions.append(position)
+                matched_alerts.append(len(alerts))
+                counts.append(1)
+                alerts.append(alert)
+        return _by_channel(
+            papers, alerts, np.array(positions), np.repeat(matched_alerts, counts), np
+        )
+
+    def _docs(self, papers: Sequence[Paper], words: list[set[str]]) -> list[PaperText]:
+        self._stems = _STEMMER.stems(set().union(*words))
+        batch = BatchText(self._stems)
+        return [PaperText(p, w, batch) for p, w in zip(papers, words, strict=True)]
+
+    def _term_postings(self, words: list[set[str]], np: Any) -> dict[str, set[int]]:
+        """Term -> batch positions of the papers holding it, for the terms alerts need.
+
+        The batch's vocabulary is stemmed once; each paper's words whose stem some alert
+        needs are found by one set intersection in C, and grouped by term with one sort.
+        """
+        ids: dict[str, int] = {}
+        wanted = {
+            w: ids.setdefault(s, len(ids)) for w, s in self._stems.items() if s in self._terms
+        }
+        if not wanted:
+            return {}
+        wanted_words = frozenset(wanted)
+        found: list[str] = []
+        counts: list[int] = []
+        for doc_words in words:
+            hits = wanted_words.intersection(doc_words)
+            found.extend(hits)
+            counts.append(len(hits))
+        term_ids = np.fromiter(map(wanted.__getitem__, found), dtype=np.int64, count=len(found))
+        order = np.argsort(term_ids, kind="stable")
+        term_ids = term_ids[order]
+        at = np.repeat(np.arange(len(words)), counts)[order].tolist()
+        cuts = (np.flatnonzero(np.diff(term_ids)) + 1).tolist()
+        starts = [0, *cuts]
+        names = list(ids)
+        return {
+            names[t]: set(at[begin:stop])
+            for t, begin, stop in zip(
+                term_ids[starts].tolist(), starts, [*cuts, len(at)], strict=True
+            )
+        }
+
+    def _people_postings(self, docs: list[PaperText]) -> dict[str, set[int]]:
+        """Name key -> batch positions of papers with such an author (`author_keys`)."""
+        people: dict[str, set[int]] = {}
+        if not self._author_keys:
+            return people
+        surnames = self._surnames
+        for position, doc in enumerate(docs):
+            for name in doc.paper.authors:
+                if not may_have_surname(name, surnames):
+                    continue  # parsing every author of a batch cost more than matching
+                person = parse_name(name)
+                if person is None:
+                    continue
+                for key in self._author_keys.intersection(author_keys(person)):
+                    people.setdefault(key, set()).add(position)
+        return people
 
 
 def _by_channel(
-    papers: Sequence[Paper], hits: Mapping[int, Sequence[Alert]]
+    papers: Sequence[Paper],
+    alerts: Sequence[Alert],
+    positions: Any,
+    numbers: Any,
+    np: Any,
 ) -> dict[str, list[PaperMatch]]:
+    """(position, alert number) pairs as arrays -> channel key -> its papers in batch order,
+    each naming every alert of that channel it matched (in id order)."""
     result: dict[str, list[PaperMatch]] = {}
-    for position in sorted(hits):
-        paper = papers[position]
-        alerts = hits[position]
-        if len(alerts) == 1:  # the common case
-            alert = alerts[0]
-            matches = result.get(alert.channel)
-            if matches is None:
-                result[alert.channel] = [PaperMatch(paper, (alert,))]
-            else:
-                matches.append(PaperMatch(paper, (alert,)))
-            continue
-        per_channel: dict[str, list[Alert]] = {}
-        for alert in sorted(alerts, key=_alert_id):
-            per_channel.setdefault(alert.channel, []).append(alert)
-        for channel, listed in per_channel.items():
-            result.setdefault(channel, []).append(PaperMatch(paper, tuple(listed)))
+    if not len(positions):
+        return result
+    channel_ids: dict[str, int] = {}
+    channel_of = np.array([channel_ids.setdefault(a.channel, len(channel_ids)) for a in alerts])
+    alert_ids = np.array([a.id for a in alerts])
+    channels = channel_of[numbers]
+    order = np.lexsort((alert_ids[numbers], positions, channels))
+    channels, positions, numbers = channels[order], positions[order], numbers[order]
+    key = channels * len(papers) + positions
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))).tolist()
+    ends = [*starts[1:], len(key)]
+    names = list(channel_ids)
+    singles = [(a,) for a in alerts]
+    at, of, nums = positions.tolist(), channels.tolist(), numbers.tolist()
+    current, listed = -1, []
+    for begin, stop in zip(starts, ends, strict=True):
+        channel = of[begin]
+        if channel != current:
+            current = channel
+            listed = result[names[channel]] = []
+        if stop - begin == 1:  # the common case: one alert of this channel
+            listed.append(PaperMatch(papers[at[begin]], singles[nums[begin]]))
+        else:
+            found = tuple(alerts[n] for n in dict.fromkeys(nums[begin:stop]))
+            listed.append(PaperMatch(papers[at[begin]], found))
     return result
 
 
@@ -418,4 +476,11 @@ def match_naively(
         for position, doc in enumerate(docs):
             if compiled.matches(doc):
                 hits.setdefault(position, {})[compiled.alert.id] = compiled.alert
-    return _by_channel(papers, {position: list(found.values()) for position, found in hits.items()})
+    result: dict[str, list[PaperMatch]] = {}
+    for position in sorted(hits):
+        per_channel: dict[str, list[Alert]] = {}
+        for alert in sorted(hits[position].values(), key=_alert_id):
+            per_channel.setdefault(alert.channel, []).append(alert)
+        for channel, listed in per_channel.items():
+            result.setdefault(channel, []).append(PaperMatch(papers[position], tuple(listed)))
+    return result

@@ -13,6 +13,7 @@ from bot.follow.names import (
     PersonName,
     candidates,
     choose,
+    may_have_surname,
     name_key,
     names_match,
     parse_name,
@@ -151,3 +152,10 @@ def test_function_and_index_agree() -> None:
     index = AuthorIndex.build(corpus)
     for name in ("Y. Wang", "Yann LeCun", "Wang", "X. Wang"):
         assert candidates(name, corpus) == index.candidates(name)
+
+
+@given(st.text(alphabet=st.sampled_from("aBcéÖß  .,-'_LeCunvander王1"), max_size=24))
+def test_may_have_surname_never_misses_the_parsed_surname(name: str) -> None:
+    parsed = parse_name(name)
+    if parsed is not None:
+        assert may_have_surname(name, {parsed.surname})
