@@ -30,13 +30,13 @@ from rich.progress import (
 from bot.ingest.errors import IngestError
 from bot.models import PaperRecord
 from bot.text import plural
-from runtime.alerts import deliver_after_ingest
 from runtime.cli.errors import UsageError
 from runtime.core import open_database
 from runtime.settings import load_settings
 
 if TYPE_CHECKING:
     from bot.ingest.service import FileResult
+    from storage.db import Database
 
 # RetryPolicy().retries, written out: bot.ingest.http_retry imports httpx.
 DEFAULT_RETRIES = 4
@@ -191,7 +191,7 @@ def seeds(
             return
         started = datetime.now(UTC)
         results = ingest_seeds(database.uow, as_of=reference, now=started, on_result=_print_result)
-        deliver_after_ingest(database, since=started, as_json=as_json)
+        _deliver_alerts(database, since=started, as_json=as_json)
         with database.uow() as uow:
             total = uow.papers.count()
     finally:
@@ -223,7 +223,7 @@ def file(
                 on_result=echo,
                 limits=ingest_limits(load_settings()),
             )
-        deliver_after_ingest(database, since=started, as_json=as_json)
+        _deliver_alerts(database, since=started, as_json=as_json)
         with database.uow() as uow:
             total = uow.papers.count()
     finally:
@@ -256,7 +256,7 @@ def _store_fetched(name: str, fetch: Fetch, as_json: bool, *, expected: int | No
             result = FileResult(name=name, error=str(exc))
         _print_result(result)
         if result.ok:
-            deliver_after_ingest(database, since=started, as_json=as_json)
+            _deliver_alerts(database, since=started, as_json=as_json)
         with database.uow() as uow:
             total = uow.papers.count()
     finally:
@@ -332,3 +332,11 @@ def arxiv(
             )
 
     _store_fetched(f"arxiv cat:{category}", fetch, as_json, expected=max_results)
+
+
+def _deliver_alerts(database: Database, *, since: datetime, as_json: bool) -> None:
+    # Imported here: alert matching loads the search analyser and the digest runner,
+    # which a configuration error or `--help` should never pay for.
+    from runtime.alerts import deliver_after_ingest
+
+    deliver_after_ingest(database, since=since, as_json=as_json)
