@@ -328,18 +328,20 @@ def register_listeners(bot: SlackBot) -> None:
 
     @app.action(ACTION_ALERTS_ALL)
     async def on_alerts_all(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        """An alert summary's "Show all": every paper of it, to the person who clicked."""
+        """An alert summary's "Show all": every paper of it, to the person who clicked.
+
+        `response_type` is explicit: Slack documents `ephemeral` as the default only for
+        slash-command responses, and the summary itself is an ordinary channel message.
+        """
         await ack()
         value = str(((body.get("actions") or [{}])[0]).get("value") or "")
         if not value.isdigit():
-            await send_response(
-                respond, _error_reply("That button has expired."), replace_original=False
-            )
-            return
-        request = action_request(body, command=AlertMatches(delivery_id=int(value)))
-        reply = await commands.dispatch(request)
-        message = render_reply(reply, paging=False, share=False)
-        await send_response(respond, message, replace_original=False)
+            message = _error_reply("That button has expired.")
+        else:
+            request = action_request(body, command=AlertMatches(delivery_id=int(value)))
+            reply = await commands.dispatch(request)
+            message = render_reply(reply, paging=False, share=False)
+        await send_response(respond, message, response_type="ephemeral", replace_original=False)
 
     async def on_card_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         """A card's "More like this" button, or its "⋯" menu (Save / More like this)."""

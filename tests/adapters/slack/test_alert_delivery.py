@@ -1,0 +1,114 @@
+"""Alert messages on Slack through the real slack_sdk and bolt against the loopback fake:
+the message of a few papers, the burst summary with its "Show all" button, and the click
+answered on the action's response_url to the clicker only."""
+
+from __future__ import annotations
+
+from adapters.slack.alert_blocks import ACTION_ALERTS_ALL
+from adapters.slack.sink import build_slack_sink
+from bot.alerts.ledger import AlertReport
+from bot.alerts.runner import AlertRunner
+from bot.models import Platform
+from bot.settings import Settings
+from runtime.core import Core
+from tests.adapters.alert_papers import ingest_matching
+from tests.adapters.slack.conftest import Served, action_body, find_button
+from tests.adapters.slack.fake_slack import Call, FakeSlack
+from tests.adapters.slack.test_app import run_command, wait_response
+
+CHANNEL = "C0ALERTS"
+
+
+async def deliver(core: Core, settings: Settings) -> AlertReport:
+    sink = build_slack_sink(settings, core.kv)
+    assert sink is not None
+    runner = AlertRunner(
+        core.db.uow, {Platform.SLACK: sink}, worker_id="w-test", per_channel_interval=0.0
+    )
+    return await runner.run()
+
+
+def alert_posts(fake: FakeSlack) -> list[Call]:
+    return [c for c in fake.calls_to("chat.postMessage") if c.params.get("channel") == CHANNEL]
+
+
+async def test_a_few_papers_are_listed_with_the_alerts_they_matched(
+    served: Served, fake: FakeSlack, core: Core, settings: Settings
+) -> None:
+    await run_command(served, fake, "alert quasiparticle braiding", "a1", channel=CHANNEL)
+    await run_command(served, fake, 'follow author "Ada Lovelace"', "a2", channel=CHANNEL)
+    titles = ingest_matching(core, 2)
+    report = await deliver(core, settings)
+    assert (report.planned, report.sent) == (1, 1)
+    (post,) = alert_posts(fake)
+    assert post.params["metadata"]["event_type"] == "papers_alert"
+    dump = post.text_dump()
+    assert "2 new papers match this channel" in dump
+    assert all(t in dump for t in titles)
+    matched = [
+        e["text"]
+        for b in post.blocks
+        if b["type"] == "context"
+        for e in b["elements"]
+        if e["text"].startswith("Matched ")
+    ]
+    assert matched == ["Matched search “quasiparticle braiding”; author Ada Lovelace"] * 2
+    assert find_button(post.blocks, ACTION_ALERTS_ALL) is None
+    # Nothing new: the next run posts nothing.
+    assert (await deliver(core, settings)).sent == 0
+    assert len(alert_posts(fake)) == 1
+
+
+async def test_a_burst_is_one_summary_and_show_all_answers_the_clicker_only(
+    served: Served, fake: FakeSlack, core: Core, settings: Settings
+) -> None:
+    await run_command(served, fake, "alert quasiparticle braiding", "b1", channel=CHANNEL)
+    titles = ingest_matching(core, 14)
+    report = await deliver(core, settings)
+    assert (report.planned, report.sent) == (1, 1)
+    (post,) = alert_posts(fake)
+    dump = post.text_dump()
+    assert "14 new papers match" in dump and "…and 11 more" in dump
+    assert sum(t in dump for t in titles) == 3
+    button = find_button(post.blocks, ACTION_ALERTS_ALL)
+    assert button is not None and button["text"]["text"] == "Show all 14"
+
+    status, _ = await served.post(
+        action_body(
+            ACTION_ALERTS_ALL,
+            button["value"],
+            response_url=fake.response_url("s1"),
+            channel=CHANNEL,
+        )
+    )
+    assert status == 200
+    (answer,) = await wait_response(fake, "s1")
+    assert answer.params["response_type"] == "ephemeral"
+    assert answer.params["replace_original"] is False
+    shown = answer.text_dump()
+    assert "All 14 new papers" in shown and all(t in shown for t in titles)
+    # Nothing was posted to the channel for the click.
+    assert len(alert_posts(fake)) == 1
+
+
+async def test_show_all_of_another_channel_or_a_forged_value_shows_nothing(
+    served: Served, fake: FakeSlack, core: Core, settings: Settings
+) -> None:
+    await run_command(served, fake, "alert quasiparticle braiding", "c1", channel=CHANNEL)
+    ingest_matching(core, 12)
+    await deliver(core, settings)
+    button = find_button(alert_posts(fake)[0].blocks, ACTION_ALERTS_ALL)
+    assert button is not None
+    await served.post(
+        action_body(
+            ACTION_ALERTS_ALL, button["value"], response_url=fake.response_url("c2"), channel="C0X"
+        )
+    )
+    (other,) = await wait_response(fake, "c2")
+    assert "no longer known" in other.text_dump() and "Quasiparticle" not in other.text_dump()
+    assert other.params["response_type"] == "ephemeral"
+    await served.post(
+        action_body(ACTION_ALERTS_ALL, "12;drop", response_url=fake.response_url("c3"))
+    )
+    (forged,) = await wait_response(fake, "c3")
+    assert "expired" in forged.text_dump()
