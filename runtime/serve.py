@@ -25,7 +25,7 @@ from bot.ingest.live import ingest_arxiv, ingest_hf
 from bot.models import Platform
 from bot.ports import UnitOfWorkFactory
 from bot.settings import Settings
-from runtime.alerts import build_alert_runner
+from runtime.alerts import build_alert_runner, search_speller
 from runtime.cli.errors import CliError
 from runtime.core import Core
 from runtime.sinks import build_runner, build_sinks
@@ -127,7 +127,9 @@ async def run_targets(core: Core, targets: list[Platform], *, port: int) -> sign
             lease = WorkerLease(core.db, new_worker_id())
             lease.acquire()
             digests = build_runner(core.db, sinks, lease)
-            alerts = build_alert_runner(core.db, sinks, lease)
+            alerts = build_alert_runner(
+                core.db, sinks, lease, speller=search_speller(lambda: core.search)
+            )
             scheduler = start_clock(
                 digests,
                 alerts=alerts,

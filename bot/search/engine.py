@@ -458,6 +458,11 @@ class PaperIndex:
     def __len__(self) -> int:
         return int(self._searcher.num_docs)
 
+    def word_counts(self) -> dict[str, int]:
+        """A copy of the typo-expansion vocabulary (surface word -> document frequency),
+        so saved searches get the typo fixes a search gets (`VocabularySpeller`)."""
+        return dict(self._vocab.df)
+
     # ------------------------------------------------------------------ queries
     def _term(self, field: str, term: str, boost: float) -> Any:
         query = tantivy.Query.term_query(self._schema, field, term)
