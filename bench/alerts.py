@@ -26,7 +26,8 @@ from corpus_papers import DEFAULT_CORPUS, load_papers
 from bot.alerts.ledger import AlertReport, enqueue_new_papers
 from bot.alerts.models import AlertPost
 from bot.alerts.runner import AlertRunner
-from bot.follow.matching import AlertIndex, compile_alert, match_naively
+from bot.follow.matching import AlertIndex, compile_alert
+from bot.follow.naive import match_naively
 from bot.models import ChannelRef, PaperRecord, Platform, PostResult
 from bot.testing.fakes import FakeSink
 from storage.db import Database

@@ -30,10 +30,10 @@ from bot.follow.matching import (
     Alert,
     AlertIndex,
     AlertKind,
-    VocabularySpeller,
     compile_alert,
-    match_naively,
 )
+from bot.follow.naive import match_naively
+from bot.follow.speller import VocabularySpeller
 from bot.models import Paper
 
 _PUNCT = ".,:;()!?\"'"

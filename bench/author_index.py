@@ -17,7 +17,8 @@ from pathlib import Path
 
 from corpus_papers import DEFAULT_CORPUS, load_papers
 
-from bot.follow.names import AuthorIndex, parse_name
+from bot.follow.names import parse_name
+from bot.follow.people import AuthorIndex
 
 
 def main() -> int:

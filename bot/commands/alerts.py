@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from bot.commands.types import AlertMatches, AlertSearch, FollowAuthor, Following, Unfollow
 from bot.follow.matching import Alert, AlertKind, compile_alert
-from bot.follow.names import Candidate, candidates, choose, parse_name
+from bot.follow.names import parse_name
+from bot.follow.people import Candidate, candidates, choose
 from bot.models import ChannelRef, Paper, PaperCard, Reply, ReplyKind
 from bot.ports import SearchEngine, UnitOfWorkFactory
 from bot.text import shorten

@@ -49,7 +49,7 @@ from typing import Any, Protocol
 from bot.follow.names import PersonName, given_compatible, may_have_surname, parse_name
 from bot.follow.text import _STEMMER, BatchText, PaperText, paper_words
 from bot.models import Paper
-from bot.search.engine import STOPWORDS, _Vocabulary, typo_budget
+from bot.search.engine import STOPWORDS
 from bot.search.query import parse_query
 
 __all__ = [
@@ -61,7 +61,6 @@ __all__ = [
     "PaperMatch",
     "PaperText",
     "Speller",
-    "VocabularySpeller",
     "compile_alert",
 ]
 
@@ -216,29 +215,6 @@ class CompiledAlert:
             if published is None or published < self.since:
                 return False
         return True
-
-
-class VocabularySpeller:
-    """Typo corrections against known words, with the search engine's rules and code."""
-
-    def __init__(self, word_counts: Mapping[str, int]) -> None:
-        self._vocab = _Vocabulary()
-        for word, count in word_counts.items():
-            self._vocab.add(word, count)
-
-    @classmethod
-    def from_papers(cls, papers: Iterable[Paper]) -> VocabularySpeller:
-        """Word document frequencies of titles and abstracts (surface words, not stems)."""
-        counts: dict[str, int] = {}
-        for paper in papers:
-            for word in set(_STEMMER.words(f"{paper.title} {paper.abstract or ''}")):
-                counts[word] = counts.get(word, 0) + 1
-        return cls(counts)
-
-    def corrections(self, word: str) -> list[str]:
-        if self._vocab.df.get(word, 0) >= 2:
-            return []
-        return [term for term, _ in self._vocab.fuzzy(word, typo_budget(word))]
 
 
 def compile_alert(
@@ -459,28 +435,4 @@ def _by_channel(
         else:
             found = tuple(alerts[n] for n in dict.fromkeys(nums[begin:stop]))
             listed.append(PaperMatch(papers[at[begin]], found))
-    return result
-
-
-def _alert_id(alert: Alert) -> int:
-    return alert.id
-
-
-def match_naively(
-    alerts: Iterable[CompiledAlert], papers: Sequence[Paper]
-) -> dict[str, list[PaperMatch]]:
-    """Every alert checked against every paper: the baseline `AlertIndex` must agree with."""
-    docs = [PaperText(p) for p in papers]
-    hits: dict[int, dict[int, Alert]] = {}
-    for compiled in alerts:
-        for position, doc in enumerate(docs):
-            if compiled.matches(doc):
-                hits.setdefault(position, {})[compiled.alert.id] = compiled.alert
-    result: dict[str, list[PaperMatch]] = {}
-    for position in sorted(hits):
-        per_channel: dict[str, list[Alert]] = {}
-        for alert in sorted(hits[position].values(), key=_alert_id):
-            per_channel.setdefault(alert.channel, []).append(alert)
-        for channel, listed in per_channel.items():
-            result.setdefault(channel, []).append(PaperMatch(papers[position], tuple(listed)))
     return result

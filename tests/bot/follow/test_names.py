@@ -9,15 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.follow.names import (
-    AuthorIndex,
     PersonName,
-    candidates,
-    choose,
     may_have_surname,
     name_key,
     names_match,
     parse_name,
 )
+from bot.follow.people import AuthorIndex, candidates, choose
 from bot.models import Paper
 
 
