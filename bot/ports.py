@@ -81,7 +81,26 @@ class PaperRepository(Protocol):
         ...
 
     def changed_since(self, since: datetime) -> list[Paper]:
-        """Papers inserted or updated at or after `since`, for incremental index updates."""
+        """Papers inserted or updated at or after `since`."""
+        ...
+
+    def last_change(self) -> int:
+        """The change number of the last committed paper write (0 when there was none).
+
+        Numbers are taken in commit order, so every write numbered up to it is visible.
+        """
+        ...
+
+    def database_id(self) -> str:
+        """An id made when the database was created: names the source of an index."""
+        ...
+
+    def changed_between(self, after: int, upto: int, batch_size: int = 5000) -> Iterator[Paper]:
+        """Papers whose last write is numbered in (after, upto], by key."""
+        ...
+
+    def removed_between(self, after: int, upto: int) -> list[int]:
+        """Keys deleted (merged away) by a write numbered in (after, upto], not since reused."""
         ...
 
     def upvote_history(self, keys: Sequence[int]) -> dict[int, list[tuple[datetime, int]]]:

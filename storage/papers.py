@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.models import Paper, PaperRecord, UpsertStats
+from bot.crashpoints import pause_point
+from storage.changes import bury, change_number, database_id, last_change
 from storage.dialect import SqlDialect
 from storage.paper_merge import (
     CHUNK,
@@ -27,7 +29,7 @@ from storage.paper_merge import (
     reconcile,
     record_values,
 )
-from storage.tables import PaperRow, SentPaperRow, UpvoteSnapshotRow
+from storage.tables import PaperRow, PaperTombstoneRow, SentPaperRow, UpvoteSnapshotRow
 
 # The Core table: bulk inserts through it skip the ORM's per-row bookkeeping.
 _PAPERS = cast(Table, PaperRow.__table__)
@@ -83,9 +85,12 @@ class SqlPaperRepository:
         keys = {v["title_key"] for v in incoming if v["title_key"]}
         if not keys:
             return UpsertStats()
+        # Taken before reading: paper writers queue here, so each reads what the one
+        # before it committed, and change numbers follow commit order.
+        change = change_number(self.session)
         stored = {row.key: row for row in self._rows_matching(ids, keys)}
         drafts, merged = reconcile(((k, _row_values(r)) for k, r in stored.items()), incoming)
-        return self._write(drafts, stored, seen_at, merged, written)
+        return self._write(drafts, stored, seen_at, merged, written, change)
 
     def _rows_matching(self, ids: set[str], keys: set[str]) -> list[PaperRow]:
         condition: ColumnElement[bool] = PaperRow.title_key.in_(keys)
@@ -100,6 +105,7 @@ class SqlPaperRepository:
         seen_at: datetime,
         merged: int,
         written: Written,
+        change: int,
     ) -> UpsertStats:
         inserted = updated = unchanged = 0
         repeats = {id(d) for d in drafts if d.key is not None and written.has(d.original)}
@@ -110,7 +116,9 @@ class SqlPaperRepository:
         new_rows: list[dict[str, Any]] = []
         for draft in drafts:
             if draft.key is None:
-                new_rows.append({**draft.values, "first_seen": seen_at, "updated": seen_at})
+                new_rows.append(
+                    {**draft.values, "first_seen": seen_at, "updated": seen_at, "change": change}
+                )
                 continue
             if draft.values == draft.original and not draft.absorbed:
                 unchanged += draft.hit and id(draft) not in repeats
@@ -119,6 +127,7 @@ class SqlPaperRepository:
             for name, value in draft.values.items():
                 setattr(row, name, value)
             row.updated = seen_at
+            row.change = change
             updated += id(draft) not in repeats
             if draft.values["upvotes"] is not None and draft.values[
                 "upvotes"
@@ -155,6 +164,7 @@ class SqlPaperRepository:
         if snapshots:
             self.session.execute(insert(UpvoteSnapshotRow), snapshots)
         written.add(d.values for d in drafts if d.hit)
+        pause_point("ingest-before-commit")
         return UpsertStats(inserted=inserted, updated=updated, unchanged=unchanged, merged=merged)
 
     def _absorb(self, drafts: list[Draft]) -> None:
@@ -185,6 +195,7 @@ class SqlPaperRepository:
                     .values(paper_key=draft.key)
                 )
                 self.session.execute(delete(PaperRow).where(PaperRow.key == old))
+                bury(self.session, [old])
         self.session.flush()
         self.session.expire_all()
 
@@ -249,6 +260,42 @@ class SqlPaperRepository:
     def changed_since(self, since: datetime) -> list[Paper]:
         rows = self.session.scalars(select(PaperRow).where(PaperRow.updated >= since))
         return [to_paper(row) for row in rows]
+
+    def last_change(self) -> int:
+        return last_change(self.session)
+
+    def database_id(self) -> str:
+        return database_id(self.session)
+
+    def changed_between(self, after: int, upto: int, batch_size: int = 5000) -> Iterator[Paper]:
+        last = 0
+        window = (PaperRow.change > after) & (PaperRow.change <= upto)
+        while True:
+            rows = list(
+                self.session.scalars(
+                    select(PaperRow)
+                    .where(window, PaperRow.key > last)
+                    .order_by(PaperRow.key)
+                    .limit(batch_size)
+                )
+            )
+            if not rows:
+                return
+            for row in rows:
+                yield to_paper(row)
+            last = rows[-1].key
+            self.session.expunge_all()
+
+    def removed_between(self, after: int, upto: int) -> list[int]:
+        return list(
+            self.session.scalars(
+                select(PaperTombstoneRow.key).where(
+                    PaperTombstoneRow.change > after,
+                    PaperTombstoneRow.change <= upto,
+                    PaperTombstoneRow.key.not_in(select(PaperRow.key)),
+                )
+            )
+        )
 
     def upvote_history(self, keys: Sequence[int]) -> dict[int, list[tuple[datetime, int]]]:
         history: dict[int, list[tuple[datetime, int]]] = {}

@@ -84,6 +84,27 @@ class PaperRow(Base):
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     updated: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The change number of the transaction that last wrote this row (storage/changes.py).
+    change: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", index=True)
+
+
+class PaperChangeCounterRow(Base):
+    """One row: the last change number handed out to a transaction that wrote papers."""
+
+    __tablename__ = "paper_change_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+    database_id: Mapped[str] = mapped_column(String(36))
+
+
+class PaperTombstoneRow(Base):
+    """A paper key removed from the database (merged away), with the change that did it."""
+
+    __tablename__ = "paper_tombstones"
+
+    key: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=False)
+    change: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class UpvoteSnapshotRow(Base):

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 
 from bot.follow.text import _STEMMER
 from bot.models import Paper
-from bot.search.engine import _Vocabulary, typo_budget
+from bot.search.engine import typo_budget
+from bot.search.vocabulary import Vocabulary
 
 __all__ = ["VocabularySpeller"]
 
@@ -20,9 +21,7 @@ class VocabularySpeller:
     """Typo corrections against known words, with the search engine's rules and code."""
 
     def __init__(self, word_counts: Mapping[str, int]) -> None:
-        self._vocab = _Vocabulary()
-        for word, count in word_counts.items():
-            self._vocab.add(word, count)
+        self._vocab = Vocabulary.from_counts(word_counts)
 
     @classmethod
     def from_papers(cls, papers: Iterable[Paper]) -> VocabularySpeller:
@@ -34,6 +33,6 @@ class VocabularySpeller:
         return cls(counts)
 
     def corrections(self, word: str) -> list[str]:
-        if self._vocab.df.get(word, 0) >= 2:
+        if self._vocab.freq(word) >= 2:
             return []
         return [term for term, _ in self._vocab.fuzzy(word, typo_budget(word))]

@@ -28,7 +28,6 @@ well within 1.5 GB.  Only the papers of the page returned are read from the doc 
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 import shutil
@@ -42,8 +41,6 @@ from pathlib import Path
 from typing import Any
 
 import tantivy
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 from bot.duplicates import fold
 from bot.models import Paper, PaperCard, SearchResults
@@ -58,8 +55,10 @@ from bot.search.ranking import (
     title_similarity,
     weights_for,
 )
+from bot.search.titles import TitleStore
+from bot.search.vocabulary import Vocabulary
 
-__all__ = ["PaperIndex", "typo_budget"]
+__all__ = ["IndexBusy", "PaperIndex", "typo_budget"]
 
 _EPOCH = date(1970, 1, 1)
 _NO_DATE = -1_000_000
@@ -69,7 +68,6 @@ CANDIDATES = 200
 AND_MIN_HITS = 10
 MAX_TERMS = 12
 _WRITER_HEAP = 256_000_000
-TITLES_FILE = "titles.jsonl"
 # A term found in more than this share of abstracts is searched in the other fields only:
 # its BM25 weight there is negligible and its posting list is the slow part of a query.
 ABSTRACT_MAX_DF = 0.04
@@ -111,6 +109,10 @@ STOPWORDS = frozenset(
         "using",
     }
 )
+
+
+class IndexBusy(RuntimeError):
+    """Another process holds the index's writer lock."""
 
 
 def typo_budget(word: str) -> int:
@@ -235,65 +237,11 @@ def _freshness(hit: _Hit, today: int) -> float:
     return 0.5 * recency + 0.5 * min(1.0, math.log1p(max(0, hit.upvotes)) / 7.0)
 
 
-class _Vocabulary:
-    """Surface words with document frequencies, for typo expansion and completion.
+class _Current:
+    """The searcher in use, shared with the vocabularies' loaders."""
 
-    Terms are bucketed by (first letter, length): a typo in the first letter is rare and
-    counts double in Meilisearch, so expansion stays within the same first letter.
-    """
-
-    def __init__(self) -> None:
-        self.df: dict[str, int] = {}
-        self._buckets: dict[tuple[str, int], list[str]] = {}
-        self._sorted: list[str] = []
-        self._dirty = False
-
-    def add(self, term: str, df: int = 1) -> None:
-        if not term:
-            return
-        old = self.df.get(term)
-        self.df[term] = (old or 0) + df
-        if old is None:
-            self._buckets.setdefault((term[0], len(term)), []).append(term)
-            self._dirty = True
-
-    def _sorted_terms(self) -> list[str]:
-        if self._dirty:
-            self._sorted = sorted(self.df)
-            self._dirty = False
-        return self._sorted
-
-    def fuzzy(self, term: str, max_edits: int, limit: int = 6) -> list[tuple[str, int]]:
-        """Vocabulary terms within `max_edits` (OSA distance) of `term`, nearest first."""
-        if max_edits <= 0 or not term:
-            return []
-        found: list[tuple[int, int, str]] = []
-        for length in range(len(term) - max_edits, len(term) + max_edits + 1):
-            bucket = self._buckets.get((term[0], length))
-            if not bucket:
-                continue
-            for choice, dist, _ in process.extract(
-                term, bucket, scorer=OSA.distance, score_cutoff=max_edits, limit=None
-            ):
-                if choice != term:
-                    found.append((int(dist), -self.df.get(choice, 0), choice))
-        found.sort()
-        return [(t, d) for d, _, t in found[:limit]]
-
-    def completions(self, prefix: str, limit: int = 5, scan: int = 3000) -> list[str]:
-        """The most frequent terms that start with `prefix` (excluding it)."""
-        if not prefix:
-            return []
-        terms = self._sorted_terms()
-        start = bisect.bisect_left(terms, prefix)
-        matches: list[tuple[int, str]] = []
-        for term in terms[start : start + scan]:
-            if not term.startswith(prefix):
-                break
-            if term != prefix:
-                matches.append((-self.df[term], term))
-        matches.sort()
-        return [t for _, t in matches[:limit]]
+    def __init__(self, searcher: Any) -> None:
+        self.searcher = searcher
 
 
 class PaperIndex:
@@ -320,18 +268,38 @@ class PaperIndex:
         else:
             self._schema = _schema()
             self._index = tantivy.Index(self._schema, path=str(path), reuse=False)
-            (path / TITLES_FILE).write_text("", encoding="utf-8")
         self._index.register_tokenizer("papers", _text_analyzer(stem=True))
         self._index.register_tokenizer("names", _text_analyzer(stem=False))
         self._analyzer = _text_analyzer(stem=True)
         self._names = _text_analyzer(stem=False)
-        self._vocab = _Vocabulary()
-        self._author_vocab = _Vocabulary()
+        self._current = _Current(self._index.searcher())
+        self._vocab = self._field_vocabulary("words")
+        self._author_vocab = self._field_vocabulary("authors")
         self._stems: dict[str, str] = {}
-        self._titles: dict[int, str] = {}
+        self._title_store = TitleStore(path)
+        self._titles: dict[int, str] = self._title_store.titles
+        if not reopen:
+            self._title_store.save()
         self._lock = threading.RLock()
         self._writer: Any = None
-        self._searcher: Any = self._index.searcher()
+
+    @property
+    def _searcher(self) -> Any:
+        return self._current.searcher
+
+    @_searcher.setter
+    def _searcher(self, searcher: Any) -> None:
+        self._current.searcher = searcher
+
+    def _field_vocabulary(self, field: str) -> Vocabulary:
+        # Looked up through the current searcher, so a reload is seen without a rebuild.
+        # The holder, not `self`, is captured: no cycle, so dropping the index drops its
+        # writer (and the lock) at once, as a stopped process would.
+        current = self._current
+        return Vocabulary(
+            lambda prefix: list(current.searcher.terms_with_prefix(field, prefix)),
+            lambda term: int(current.searcher.doc_freq(field, term)),
+        )
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -343,16 +311,14 @@ class PaperIndex:
         index = cls(directory)
         writer = index._index.writer(heap_size=_WRITER_HEAP)
         titles = index._titles
-        with (index.directory / TITLES_FILE).open("a", encoding="utf-8") as sidecar:
-            for paper in papers:
-                writer.add_document(index._document(paper))
-                titles[paper.key] = paper.title
-                sidecar.write(json.dumps([paper.key, paper.title]) + "\n")
+        for paper in papers:
+            writer.add_document(index._document(paper))
+            titles[paper.key] = paper.title
         writer.commit()
         writer.wait_merging_threads()
+        index._title_store.save()
         index._index.reload()
         index._searcher = index._index.searcher()
-        index._load_vocabulary()
         return index
 
     @classmethod
@@ -364,26 +330,22 @@ class PaperIndex:
         Raises FileNotFoundError when `directory` holds no snapshot.
         """
         path = Path(directory)
-        if not (path / TITLES_FILE).is_file() or not tantivy.Index.exists(str(path)):
-            raise FileNotFoundError(f"no search index snapshot in {path}")
+        if not TitleStore.exists(path) or not tantivy.Index.exists(str(path)):
+            raise FileNotFoundError(f"no search index in {path}")
         index = cls(path, reopen=True)
-        with (path / TITLES_FILE).open(encoding="utf-8") as sidecar:
-            for line in sidecar:
-                try:
-                    key, title = json.loads(line)
-                except (ValueError, TypeError):
-                    continue  # a line cut short by a crash mid-write
-                if title is None:  # removed by `remove`
-                    index._titles.pop(int(key), None)
-                else:
-                    index._titles[int(key)] = str(title)
-        index._load_vocabulary()
+        index._title_store.load()
+        index._titles = index._title_store.titles
         return index
 
-    def _load_vocabulary(self) -> None:
-        for field, vocab in (("words", self._vocab), ("authors", self._author_vocab)):
-            for term, df in self._searcher.terms_with_prefix(field, ""):
-                vocab.add(str(term), int(df))
+    def reload(self) -> None:
+        """See what another process committed to this directory (readers only)."""
+        with self._lock:
+            self._index.reload()
+            self._searcher = self._index.searcher()
+            self._title_store.load()
+            self._titles = self._title_store.titles
+            self._vocab.forget()
+            self._author_vocab.forget()
 
     def _stem(self, word: str) -> str:
         """The indexed (stemmed) form of one surface word, cached."""
@@ -410,45 +372,59 @@ class PaperIndex:
         doc.add_bytes("meta", _meta(paper))
         return doc
 
-    def add(self, papers: Iterable[Paper]) -> None:
-        """Add papers, replacing any indexed paper with the same key."""
+    def take_writer(self) -> None:
+        """Become this directory's one writer; raises `IndexBusy` if another process is.
+
+        tantivy allows one writer per index directory (a lock file).  The writer is kept
+        until the process ends, so a serving bot owns its index while it runs.
+        """
+        with self._lock:
+            if self._writer is not None:
+                return
+            try:
+                self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
+            except ValueError as exc:
+                if "Lock" in str(exc):
+                    raise IndexBusy(
+                        f"another process is writing the index in {self.directory}"
+                    ) from exc
+                raise
+
+    @property
+    def writable(self) -> bool:
+        return self._writer is not None
+
+    def apply(self, papers: Iterable[Paper], removed: Iterable[int] = ()) -> None:
+        """Add or replace `papers` and drop the keys `removed`, in one tantivy commit."""
         with self._lock:
             batch = list(papers)
-            if not batch:
+            gone = [key for key in set(removed) if key in self._titles]
+            if not batch and not gone:
                 return
-            if self._writer is None:
-                self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
+            self.take_writer()
+            for key in gone:
+                self._writer.delete_documents_by_term("key", key)
             for paper in batch:
                 self._writer.delete_documents_by_term("key", paper.key)
                 self._writer.add_document(self._document(paper))
-                self._titles[paper.key] = paper.title
                 for term in set(self._names.analyze(" ".join((paper.title, *paper.keywords)))):
                     self._vocab.add(term)
                 for term in set(self._names.analyze(" ".join(paper.authors))):
                     self._author_vocab.add(term)
             self._writer.commit()
-            with (self.directory / TITLES_FILE).open("a", encoding="utf-8") as sidecar:
-                sidecar.writelines(json.dumps([p.key, p.title]) + "\n" for p in batch)
+            self._title_store.record(
+                [(key, None) for key in gone] + [(p.key, p.title) for p in batch]
+            )
             self._index.reload()
             self._searcher = self._index.searcher()
 
+    def add(self, papers: Iterable[Paper]) -> None:
+        """Add papers, replacing any indexed paper with the same key."""
+        self.apply(papers)
+
     def remove(self, keys: Iterable[int]) -> None:
         """Drop papers by key (rows merged away in the database); unknown keys are ignored."""
-        with self._lock:
-            gone = [key for key in set(keys) if key in self._titles]
-            if not gone:
-                return
-            if self._writer is None:
-                self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
-            for key in gone:
-                self._writer.delete_documents_by_term("key", key)
-                del self._titles[key]
-            self._writer.commit()
-            # A tombstone in the sidecar, so a reopened snapshot forgets the title too.
-            with (self.directory / TITLES_FILE).open("a", encoding="utf-8") as sidecar:
-                sidecar.writelines(json.dumps([key, None]) + "\n" for key in gone)
-            self._index.reload()
-            self._searcher = self._index.searcher()
+        self.apply((), keys)
 
     def keys(self) -> set[int]:
         """Keys of the indexed papers (cheap: kept beside the index, not read from it)."""
@@ -481,14 +457,14 @@ class PaperIndex:
             # A description's words are mostly spelt right: a word the abstracts know is
             # taken as typed, so its typo neighbours do not dilute a long OR query.
             return found
-        df = self._vocab.df.get(word, 0)
+        df = self._vocab.freq(word)
         budget = typo_budget(word)
         if df < 2 and budget:
             for term, dist in self._vocab.fuzzy(word, budget):
                 found.setdefault(self._stem(term), 0.55 if dist == 1 else 0.35)
             # A typo in the first letter counts double (Meilisearch): exact lookups only.
             for variant in _first_letter_variants(word):
-                if self._vocab.df.get(variant, 0) >= 2:
+                if self._vocab.freq(variant) >= 2:
                     found.setdefault(self._stem(variant), 0.35)
         if (prefix or df == 0) and len(word) >= 3:
             for term in self._vocab.completions(word, limit=4 if df else 6):
@@ -520,7 +496,7 @@ class PaperIndex:
         for term, weight in expansions.items():
             parts.append(self._term("title", term, boost["title"] * weight))
             parts.append(self._term("keywords", term, boost["keywords"] * weight))
-            if term in self._author_vocab.df and boost["authors"]:
+            if boost["authors"] and self._author_vocab.freq(term):
                 parts.append(self._term("authors", term, boost["authors"] * weight))
             if searcher.doc_freq("abstract", term) <= abstract_cap:
                 parts.append(self._term("abstract", term, boost["abstract"] * weight))
@@ -543,7 +519,7 @@ class PaperIndex:
         for author in parsed.authors:
             for word, token in zip(author.split(), self._names.analyze(author), strict=False):
                 options = {token}
-                if token not in self._author_vocab.df:
+                if not self._author_vocab.freq(token):
                     options.update(t for t, _ in self._author_vocab.fuzzy(token, typo_budget(word)))
                 must.append(
                     tantivy.Query.boolean_query(

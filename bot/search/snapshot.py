@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.ports import UnitOfWorkFactory
-from bot.search.engine import PaperIndex
+from bot.search.engine import IndexBusy, PaperIndex
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +21,6 @@ COVERED_MARKER = "covered-until"
 # just before a refresh may become visible only after it: each catch-up also looks back
 # this far before the last one, for papers the index does not have yet.
 REFRESH_OVERLAP = timedelta(minutes=10)
-
-
-def _lock_busy(exc: ValueError) -> bool:
-    return "Lock" in str(exc)
 
 
 def mark_covered(directory: Path, moment: datetime) -> None:
@@ -79,9 +75,7 @@ def load_index(uow: UnitOfWorkFactory, directory: str | None) -> tuple[PaperInde
         return index, started
     try:
         catch_up(index, uow, covered)
-    except ValueError as exc:
-        if not _lock_busy(exc):
-            raise
+    except IndexBusy:
         # A running bot owns the snapshot's writer; search it as it is rather than fail.
         log.warning(
             "search snapshot %s is being updated by another process; using it as of %s",

@@ -45,6 +45,10 @@ class FakeState:
     alert_batches: dict[int, tuple[AlertBatch, bool]] = field(default_factory=dict)
     alert_deliveries: dict[int, AlertDelivery] = field(default_factory=dict)
     alert_items: dict[tuple[str, int], _AlertItem] = field(default_factory=dict)
+    # Change numbers: of each paper's last write, of each removed key, and the last one.
+    changes: dict[int, int] = field(default_factory=dict)
+    tombstones: dict[int, int] = field(default_factory=dict)
+    change: int = 0
 
     def copy(self) -> FakeState:
         return FakeState(
@@ -60,6 +64,9 @@ class FakeState:
             alert_batches=dict(self.alert_batches),
             alert_deliveries=dict(self.alert_deliveries),
             alert_items=dict(self.alert_items),
+            changes=dict(self.changes),
+            tombstones=dict(self.tombstones),
+            change=self.change,
         )
 
     def new_id(self) -> int:
@@ -104,6 +111,7 @@ class FakePaperRepository:
 
     def upsert_many(self, records: Iterable[PaperRecord], *, seen_at: datetime) -> UpsertStats:
         stats = UpsertStats()
+        self._s.change += 1  # one number per call, as storage takes one per transaction
         for rec in records:
             stats = stats + self._upsert(rec, seen_at)
         return stats
@@ -132,6 +140,7 @@ class FakePaperRepository:
             empty = Paper(key=key, title=rec.title, first_seen=seen_at, updated=seen_at)
             paper = replace(_merge(empty, rec), sources=(rec.source,))
             self._s.papers[key] = paper
+            self._s.changes[key] = self._s.change
             if paper.upvotes is not None:
                 self._s.upvotes.setdefault(key, []).append((seen_at, paper.upvotes))
             return UpsertStats(inserted=1)
@@ -140,12 +149,15 @@ class FakePaperRepository:
         if paper == stored and not merged:
             return UpsertStats(unchanged=1)
         self._s.papers[target.key] = replace(paper, updated=seen_at)
+        self._s.changes[target.key] = self._s.change
         if paper.upvotes is not None and paper.upvotes != stored.upvotes:
             self._s.upvotes.setdefault(target.key, []).append((seen_at, paper.upvotes))
         return UpsertStats(updated=1, merged=merged)
 
     def _absorb(self, orphan: Paper, *, into: int) -> None:
         del self._s.papers[orphan.key]
+        self._s.changes.pop(orphan.key, None)
+        self._s.tombstones[orphan.key] = self._s.change
         history = self._s.upvotes.pop(orphan.key, [])
         self._s.upvotes.setdefault(into, []).extend(history)
         for keys in self._s.sent.values():
@@ -183,6 +195,28 @@ class FakePaperRepository:
 
     def changed_since(self, since: datetime) -> list[Paper]:
         return [p for p in self._s.papers.values() if p.updated is not None and p.updated >= since]
+
+    def last_change(self) -> int:
+        return self._s.change
+
+    def database_id(self) -> str:
+        return f"fake-{id(self._s):x}"
+
+    def changed_between(self, after: int, upto: int, batch_size: int = 5000) -> Iterator[Paper]:
+        return iter(
+            [
+                self._s.papers[k]
+                for k in sorted(self._s.papers)
+                if after < self._s.changes[k] <= upto
+            ]
+        )
+
+    def removed_between(self, after: int, upto: int) -> list[int]:
+        return [
+            k
+            for k, c in self._s.tombstones.items()
+            if after < c <= upto and k not in self._s.papers
+        ]
 
     def upvote_history(self, keys: Sequence[int]) -> dict[int, list[tuple[datetime, int]]]:
         return {k: sorted(self._s.upvotes[k]) for k in keys if self._s.upvotes.get(k)}

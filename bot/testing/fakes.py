@@ -170,6 +170,8 @@ class FakeUnitOfWork:
         state.saved, state.shares = restored.saved, restored.shares
         state.alert_batches = restored.alert_batches
         state.alert_deliveries, state.alert_items = restored.alert_deliveries, restored.alert_items
+        state.changes, state.tombstones = restored.changes, restored.tombstones
+        state.change = restored.change
 
 
 @dataclass

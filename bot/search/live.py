@@ -1,0 +1,126 @@
+"""The persisted search index of one database, kept caught up by change number.
+
+Every paper write in the database takes the next change number inside its transaction;
+removed keys leave a tombstone with theirs (see docs/search.md).  The index records the
+last number it applied (`state.json`), so opening it applies only what is newer: no time
+window, no full read of the database.  One process at a time may write an index
+directory (tantivy's lock); others search what it held at their last catch-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+
+from bot.models import Paper
+from bot.ports import UnitOfWorkFactory
+from bot.crashpoints import pause_point
+from bot.search.engine import IndexBusy, PaperIndex
+from bot.search.store import IndexHome, IndexState
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+APPLY_BATCH = 20_000
+
+
+def _counted(papers: Iterable[Paper], progress: Progress | None) -> Iterator[Paper]:
+    for n, paper in enumerate(papers, 1):
+        yield paper
+        if progress is not None and n % 1000 == 0:
+            progress(1000)
+
+
+class LiveIndex:
+    """A generation of the index, the changes it has applied and its home directory."""
+
+    def __init__(self, home: IndexHome, index: PaperIndex, state: IndexState) -> None:
+        self.home = home
+        self.index = index
+        self.state = state
+        self.caught_up = False
+
+    @property
+    def generation(self) -> str:
+        return self.index.directory.name
+
+    @classmethod
+    def open(
+        cls, home: IndexHome, uow: UnitOfWorkFactory, *, progress: Progress | None = None
+    ) -> LiveIndex:
+        """The live generation as it is on disk; built first when there is none."""
+        generation = home.current()
+        if generation is not None:
+            try:
+                state = home.read_state(generation)
+                with uow() as work:
+                    source = work.papers.database_id()
+                if state.database != source:
+                    raise ValueError(f"it was built from database {state.database or '?'}")
+                return cls(home, PaperIndex.open(generation), state)
+            except (FileNotFoundError, ValueError, KeyError) as exc:
+                log.warning("search index in %s is unusable (%s); rebuilding it", home.root, exc)
+        return cls.rebuild(home, uow, progress=progress)
+
+    @classmethod
+    def rebuild(
+        cls, home: IndexHome, uow: UnitOfWorkFactory, *, progress: Progress | None = None
+    ) -> LiveIndex:
+        """Build a new generation from the whole database and swap it in atomically."""
+        building = home.new_generation()
+        with uow() as work:
+            # Read the head first: rows committed while we read are applied again below.
+            upto = work.papers.last_change()
+            source = work.papers.database_id()
+            index = PaperIndex.build(_counted(work.papers.iter_all(), progress), building)
+        papers = len(index)
+        del index
+        home.write_state(building, IndexState(change=upto, papers=papers, database=source))
+        pause_point("rebuild-before-publish")
+        final = home.publish(building)
+        live = cls(home, PaperIndex.open(final), home.read_state(final))
+        live.catch_up(uow)
+        return live
+
+    def pending(self, uow: UnitOfWorkFactory) -> int:
+        """How many change numbers the database is ahead of this index (a cheap query)."""
+        with uow() as work:
+            return max(0, work.papers.last_change() - self.state.change)
+
+    def catch_up(self, uow: UnitOfWorkFactory, *, progress: Progress | None = None) -> int:
+        """Apply every change newer than the state; the papers added or removed.
+
+        Raises `IndexBusy` when another process holds this index's writer: nothing is
+        applied then, and a later call (or that process) picks the changes up.
+        """
+        if self.pending(uow) == 0:
+            self.caught_up = True
+            return 0
+        # The writer first: changes read before taking it could be overtaken by another
+        # writer's newer state.
+        self.index.take_writer()
+        applied = 0
+        with uow() as work:
+            upto = work.papers.last_change()
+            removed = work.papers.removed_between(self.state.change, upto)
+            batch: list[Paper] = []
+            for paper in _counted(work.papers.changed_between(self.state.change, upto), progress):
+                batch.append(paper)
+                if len(batch) >= APPLY_BATCH:
+                    self.index.apply(batch)
+                    applied += len(batch)
+                    batch = []
+            self.index.apply(batch, removed)
+            applied += len(batch) + len(removed)
+        pause_point("index-before-state")
+        self.state = IndexState(change=upto, papers=len(self.index), database=self.state.database)
+        self.home.write_state(self.index.directory, self.state)
+        self.caught_up = True
+        return applied
+
+    def try_catch_up(self, uow: UnitOfWorkFactory) -> int | None:
+        """`catch_up`, or None when another process is writing the index."""
+        try:
+            return self.catch_up(uow)
+        except IndexBusy:
+            return None

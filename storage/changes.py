@@ -1,0 +1,66 @@
+"""Change numbers for paper writes, and tombstones for removed keys.
+
+A transaction that writes papers first takes the next number with
+`UPDATE paper_change_counter SET value = value + 1 RETURNING value`.  The row lock that
+UPDATE takes is held until the transaction ends, so a second paper writer waits there
+until the first commits: numbers are handed out, and become visible, in commit order.
+A PostgreSQL sequence would not do: it is allocated before commit, so a transaction
+holding 100 may commit after one holding 101, and an index that caught up to 101 would
+miss 100 forever.  SQLite serialises writers anyway.  Every row the transaction writes
+carries its number, and every key it deletes leaves a tombstone with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy.orm import Session
+
+from storage.tables import PaperChangeCounterRow, PaperTombstoneRow
+
+_KEY = "paper_change"
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_KEY, None)
+
+
+def change_number(session: Session) -> int:
+    """This transaction's change number, taken (and the counter locked) on first use."""
+    number = session.info.get(_KEY)
+    if number is None:
+        number = int(
+            session.execute(
+                update(PaperChangeCounterRow)
+                .where(PaperChangeCounterRow.id == 1)
+                .values(value=PaperChangeCounterRow.value + 1)
+                .returning(PaperChangeCounterRow.value)
+            ).scalar_one()
+        )
+        session.info[_KEY] = number
+        if not session.info.get(_KEY + "_hooked"):
+            event.listen(session, "after_commit", _forget)
+            event.listen(session, "after_rollback", _forget)
+            session.info[_KEY + "_hooked"] = True
+    return int(number)
+
+
+def last_change(session: Session) -> int:
+    """The number of the last committed paper write (0 for a new database)."""
+    return int(session.scalar(select(PaperChangeCounterRow.value)) or 0)
+
+
+def database_id(session: Session) -> str:
+    """A random id made when this database was created (it names an index's source)."""
+    return str(session.scalar(select(PaperChangeCounterRow.database_id)) or "")
+
+
+def bury(session: Session, keys: Iterable[int]) -> None:
+    """Leave tombstones for deleted paper keys, stamped with this transaction's number."""
+    gone = sorted(set(keys))
+    if not gone:
+        return
+    number = change_number(session)
+    session.execute(delete(PaperTombstoneRow).where(PaperTombstoneRow.key.in_(gone)))
+    session.execute(insert(PaperTombstoneRow), [{"key": k, "change": number} for k in gone])
