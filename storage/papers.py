@@ -16,8 +16,8 @@ from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.models import Paper, PaperRecord, UpsertStats
 from bot.crashpoints import pause_point
+from bot.models import Paper, PaperRecord, UpsertStats
 from storage.changes import bury, change_number, database_id, last_change
 from storage.dialect import SqlDialect
 from storage.paper_merge import (

@@ -276,10 +276,9 @@ class PaperIndex:
         self._vocab = self._field_vocabulary("words")
         self._author_vocab = self._field_vocabulary("authors")
         self._stems: dict[str, str] = {}
-        self._title_store = TitleStore(path)
-        self._titles: dict[int, str] = self._title_store.titles
+        self._titles = TitleStore(path)
         if not reopen:
-            self._title_store.save()
+            self._titles.save({})
         self._lock = threading.RLock()
         self._writer: Any = None
 
@@ -310,13 +309,13 @@ class PaperIndex:
         """
         index = cls(directory)
         writer = index._index.writer(heap_size=_WRITER_HEAP)
-        titles = index._titles
+        titles: dict[int, str] = {}
         for paper in papers:
             writer.add_document(index._document(paper))
             titles[paper.key] = paper.title
         writer.commit()
         writer.wait_merging_threads()
-        index._title_store.save()
+        index._titles.save(titles)
         index._index.reload()
         index._searcher = index._index.searcher()
         return index
@@ -333,8 +332,7 @@ class PaperIndex:
         if not TitleStore.exists(path) or not tantivy.Index.exists(str(path)):
             raise FileNotFoundError(f"no search index in {path}")
         index = cls(path, reopen=True)
-        index._title_store.load()
-        index._titles = index._title_store.titles
+        index._titles.load()
         return index
 
     def reload(self) -> None:
@@ -342,8 +340,7 @@ class PaperIndex:
         with self._lock:
             self._index.reload()
             self._searcher = self._index.searcher()
-            self._title_store.load()
-            self._titles = self._title_store.titles
+            self._titles.load()
             self._vocab.forget()
             self._author_vocab.forget()
 
@@ -412,9 +409,7 @@ class PaperIndex:
                 for term in set(self._names.analyze(" ".join(paper.authors))):
                     self._author_vocab.add(term)
             self._writer.commit()
-            self._title_store.record(
-                [(key, None) for key in gone] + [(p.key, p.title) for p in batch]
-            )
+            self._titles.record([(key, None) for key in gone] + [(p.key, p.title) for p in batch])
             self._index.reload()
             self._searcher = self._index.searcher()
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 
+from bot.crashpoints import pause_point
 from bot.models import Paper
 from bot.ports import UnitOfWorkFactory
-from bot.crashpoints import pause_point
 from bot.search.engine import IndexBusy, PaperIndex
 from bot.search.store import IndexHome, IndexState
 
