@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import tantivy
+from rapidfuzz.distance import OSA
 
 from bot.duplicates import fold
 from bot.models import Paper, PaperCard, SearchResults
