@@ -1,5 +1,5 @@
-"""Readiness checks behind `/readyz`: the database answers, the digest clock runs, and the
-process is not shutting down.
+"""Readiness checks behind `/readyz`: the database answers, the digest clock runs, the
+search index has caught up with the database, and the process is not shutting down.
 
 `readiness_checks(database, scheduler)` returns a coroutine function that the ops HTTP
 server awaits on every probe. It reports each check separately, so a 503 says which
@@ -79,16 +79,26 @@ def check_draining(draining: Callable[[], bool] | None) -> dict[str, Any]:
     return {"ok": True, "detail": "serving"}
 
 
+def check_index(index_ready: Callable[[], bool] | None) -> dict[str, Any]:
+    if index_ready is None:
+        return {"ok": True, "detail": "no search index in this process"}
+    if index_ready():
+        return {"ok": True, "detail": "caught up with the database"}
+    return {"ok": False, "detail": "catching up with the database"}
+
+
 def readiness_checks(
     core: HasDatabase | DatabaseProbe,
     scheduler: SchedulerLike | None,
     *,
     db_timeout: float = DB_TIMEOUT_SECONDS,
     draining: Callable[[], bool] | None = None,
+    index_ready: Callable[[], bool] | None = None,
 ) -> Readiness:
     """A coroutine function answering `{"status": "ok"|"unavailable", "checks": {...}}`.
 
-    `draining` says whether the process has begun to shut down (None: it never does).
+    `draining` says whether the process has begun to shut down (None: it never does);
+    `index_ready` whether the search index has caught up (None: no index in this process).
     """
     db = core if isinstance(core, DatabaseProbe) else core.db
 
@@ -96,6 +106,7 @@ def readiness_checks(
         checks = {
             "database": await check_database(db, limit_s=db_timeout),
             "scheduler": check_scheduler(scheduler),
+            "search_index": check_index(index_ready),
             "shutdown": check_draining(draining),
         }
         ok = all(check["ok"] for check in checks.values())

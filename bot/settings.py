@@ -211,8 +211,15 @@ class Settings(BaseSettings):
     search_index_dir: str | None = Field(
         default=None,
         alias="PAPERS_SEARCH_INDEX_DIR",
-        description="Directory for a persisted search index snapshot; unset rebuilds the index "
-        "in a temporary directory at every start.",
+        description="Directory of the persisted search index; unset: beside a SQLite "
+        "database file (papers-bot.db -> papers-bot.index), else papers-bot.index in the "
+        "working directory.",
+    )
+    index_poll_seconds: float = Field(
+        default=5.0,
+        alias="PAPERS_INDEX_POLL_SECONDS",
+        gt=0,
+        description="How often a serving bot checks the database for changes to index.",
     )
     page_size: int = Field(
         default=5,

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.logging_setup import configure_logging
 from bot.settings import Settings
+from runtime.index import index_home
 from runtime.settings import load_settings
 
 if TYPE_CHECKING:
     from bot.commands.core import CommandCore
     from bot.search.engine import PaperIndex
+    from bot.search.live import LiveIndex
     from storage.db import Database
     from storage.kv_store import SqlKeyValueStore
 
@@ -45,7 +45,6 @@ class Core:
     def __init__(self, settings: Settings, *, upgrade: bool = True) -> None:
         self.settings = settings
         self.upgrade = upgrade
-        self.indexed_at = datetime.now(UTC)
 
     @cached_property
     def db(self) -> Database:
@@ -58,15 +57,28 @@ class Core:
         return SqlKeyValueStore(self.db)
 
     @cached_property
-    def search(self) -> PaperIndex:
-        from bot.search.snapshot import load_index
+    def live_index(self) -> LiveIndex:
+        """The persisted index, opened and caught up with the database if it can be.
+
+        When another process holds its writer (a serving bot, an ingest) the index is
+        used as it is on disk; `refresh_index` catches up later.
+        """
+        from bot.search.live import LiveIndex
 
         started = time.perf_counter()
-        index, self.indexed_at = load_index(self.db.uow, self.settings.search_index_dir)
+        live = LiveIndex.open(index_home(self.settings), self.db.uow)
+        live.try_catch_up(self.db.uow)
         log.info(
-            "search index ready: %d papers in %.2fs", len(index), time.perf_counter() - started
+            "search index ready: %d papers in %.2fs (%s)",
+            len(live.index),
+            time.perf_counter() - started,
+            live.home.root,
         )
-        return index
+        return live
+
+    @cached_property
+    def search(self) -> PaperIndex:
+        return self.live_index.index
 
     @cached_property
     def commands(self) -> CommandCore:
@@ -86,18 +98,12 @@ class Core:
         )
 
     def refresh_index(self) -> int:
-        """Add papers inserted or updated since the last refresh to the search index.
+        """Apply the database's changes newer than the index's (a cheap query when none).
 
-        Keys merged away in the database since then are dropped from the index too.
+        Returns how many papers were added or removed; 0 when another process is writing
+        the index, which then carries them.
         """
-        from bot.search.snapshot import catch_up, mark_covered
-
-        started = datetime.now(UTC)
-        count = catch_up(self.search, self.db.uow, self.indexed_at)
-        self.indexed_at = started
-        if self.settings.search_index_dir:
-            mark_covered(Path(self.settings.search_index_dir), started)
-        return count
+        return self.live_index.try_catch_up(self.db.uow) or 0
 
     def close(self) -> None:
         if "db" in self.__dict__:

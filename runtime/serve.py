@@ -136,6 +136,7 @@ async def run_targets(core: Core, targets: list[Platform], *, port: int) -> sign
                 ingest_jobs=ingest_jobs(settings, core.db.uow),
                 refresh_index=core.refresh_index,
                 tick_seconds=settings.digest_tick_seconds,
+                index_poll_seconds=settings.index_poll_seconds,
                 on_shutdown=lease.release,
             )
             ops_runner = None
@@ -148,7 +149,12 @@ async def run_targets(core: Core, targets: list[Platform], *, port: int) -> sign
                     ops_runner = await start_ops(
                         settings.http_host,
                         settings.metrics_port,
-                        readiness_checks(core.db, scheduler, draining=signals.event.is_set),
+                        readiness_checks(
+                            core.db,
+                            scheduler,
+                            draining=signals.event.is_set,
+                            index_ready=lambda: core.live_index.caught_up,
+                        ),
                         explicit="metrics_port" in settings.model_fields_set,
                     )
                 except BaseException:

@@ -85,6 +85,18 @@ async def _ingest_job(
     await _run_alerts(alerts)  # the batch the fetch enqueued, at once rather than next tick
 
 
+async def _refresh(refresh_index: Callable[[], int]) -> None:
+    # A cheap query when nothing changed; papers written by another process (a CLI
+    # ingest that could not take the index's writer) arrive within one poll.
+    try:
+        added = await asyncio.to_thread(refresh_index)
+    except Exception:  # the index stays as it was; the next poll tries again
+        log.exception("search index refresh failed")
+        return
+    if added:
+        log.info("search index: %d papers (re)indexed or removed", added)
+
+
 async def _tick(runner: DigestRunner, alerts: AlertRunner | None = None) -> None:
     # `run_due` counts its report in the metrics itself; counting here too would double it.
     try:
@@ -105,6 +117,7 @@ def start_clock(
     ingest_jobs: Sequence[IngestJob] = (),
     refresh_index: Callable[[], int] = lambda: 0,
     tick_seconds: float = 60,
+    index_poll_seconds: float | None = None,
     on_shutdown: Callable[[], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     alerts: AlertRunner | None = None,
@@ -122,6 +135,18 @@ def start_clock(
         coalesce=True,
         misfire_grace_time=None,
     )
+    if index_poll_seconds is not None:
+        scheduler.add_job(
+            _refresh,
+            IntervalTrigger(seconds=index_poll_seconds, timezone=UTC),
+            args=[refresh_index],
+            id="index-refresh",
+            name="search index refresh",
+            next_run_time=now(),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
     for job in ingest_jobs:
         scheduler.add_job(
             _ingest_job,

@@ -118,9 +118,11 @@ class LiveIndex:
         self.caught_up = True
         return applied
 
-    def try_catch_up(self, uow: UnitOfWorkFactory) -> int | None:
+    def try_catch_up(
+        self, uow: UnitOfWorkFactory, *, progress: Progress | None = None
+    ) -> int | None:
         """`catch_up`, or None when another process is writing the index."""
         try:
-            return self.catch_up(uow)
+            return self.catch_up(uow, progress=progress)
         except IndexBusy:
             return None

@@ -31,8 +31,11 @@ from bot.ingest.errors import IngestError
 from bot.models import PaperRecord
 from bot.text import plural
 from runtime.cli.errors import UsageError
+from runtime.cli.index_cmd import update_index
 from runtime.core import open_database
+from runtime.index import index_home
 from runtime.settings import load_settings
+from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.ingest.service import FileResult
@@ -169,6 +172,14 @@ def _fetch_progress(name: str, total: int | None) -> Iterator[Callable[[int], No
         yield update
 
 
+def _index(database: Database) -> None:
+    """Update the on-disk search index with what was just committed (DESIGN: ingest
+    updates the index in the same command, so the next search answers at once)."""
+    note = update_index(database, index_home(load_settings()))
+    if note is not None:
+        typer.echo(note, err=True)
+
+
 @app.command("seeds")
 def seeds(
     if_empty: Annotated[
@@ -191,6 +202,7 @@ def seeds(
             return
         started = datetime.now(UTC)
         results = ingest_seeds(database.uow, as_of=reference, now=started, on_result=_print_result)
+        _index(database)
         _deliver_alerts(database, since=started, as_json=as_json)
         with database.uow() as uow:
             total = uow.papers.count()
@@ -223,6 +235,7 @@ def file(
                 on_result=echo,
                 limits=ingest_limits(load_settings()),
             )
+        _index(database)
         _deliver_alerts(database, since=started, as_json=as_json)
         with database.uow() as uow:
             total = uow.papers.count()
@@ -255,6 +268,7 @@ def _store_fetched(name: str, fetch: Fetch, as_json: bool, *, expected: int | No
         except IngestError as exc:
             result = FileResult(name=name, error=str(exc))
         _print_result(result)
+        _index(database)
         if result.ok:
             _deliver_alerts(database, since=started, as_json=as_json)
         with database.uow() as uow:

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from runtime.cli import admin, alerts, digest, discord_cmd, ingest, query, reading, serve, similar
+from runtime.cli import admin, alerts, digest, discord_cmd, index_cmd, ingest, query, reading, serve, similar
 from runtime.cli.errors import run_cli
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(digest.app, name="digest")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(index_cmd.app, name="index")
 app.add_typer(discord_cmd.app, name="discord")
 app.command("search")(query.search)
 app.command("trending")(query.trending)

@@ -19,6 +19,8 @@ from bot.text import clean_text, plural
 from bot.trending.score import TrendingQuery, top_trending
 from runtime.cli.errors import UsageError
 from runtime.core import build_core, open_database
+from runtime.index import current_sqlite_index
+from runtime.settings import load_settings
 
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=1, max=100, help="How many papers.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON array.")]
@@ -75,11 +77,16 @@ def search(
     text = clean_text(" ".join(query))
     if not text:
         raise UsageError("search needs a query, e.g. papers-bot search diffusion models")
-    core = build_core()
-    try:
-        results = core.search.search(text[: core.settings.max_query_length], limit=limit)
-    finally:
-        core.close()
+    settings = load_settings()
+    index = current_sqlite_index(settings)
+    if index is not None:
+        results = index.search(text[: settings.max_query_length], limit=limit)
+    else:
+        core = build_core(settings)
+        try:
+            results = core.search.search(text[: settings.max_query_length], limit=limit)
+        finally:
+            core.close()
     print_cards(list(results.cards), as_json=as_json, title=f"Search: {text}")
 
 

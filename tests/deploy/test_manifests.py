@@ -137,7 +137,7 @@ def test_compose_services_and_order() -> None:
     assert pg["image"] == "postgres:16"
     assert "pg_isready" in " ".join(pg["healthcheck"]["test"])
     assert any(v.endswith(":/var/lib/postgresql/data") for v in pg["volumes"])
-    assert set(compose()["volumes"]) == {"pgdata"}
+    assert set(compose()["volumes"]) == {"pgdata", "search-index"}
     migrate, bot = services["migrate"], services["bot"]
     assert migrate["command"] == ["db", "upgrade"]
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"

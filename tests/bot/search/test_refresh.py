@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.models import PaperRecord
-from bot.search.snapshot import load_index
+from bot.search.engine import PaperIndex
+from bot.search.live import LiveIndex
+from bot.search.store import IndexHome
 from bot.settings import Settings
 from runtime.core import build_core
 from storage.db import Database
@@ -24,6 +26,13 @@ HF_TITLE = "Zebrafish Acoustics with Spiking Neural Networks"
 def _store(db: Database, records: list[PaperRecord], at: datetime) -> None:
     with db.uow() as uow:
         uow.papers.upsert_many(records, seen_at=at)
+
+
+def load_index(uow, directory: str) -> tuple[PaperIndex, int]:  # type: ignore[no-untyped-def]
+    """The persisted index in `directory`, opened and caught up as a process would."""
+    live = LiveIndex.open(IndexHome(directory), uow)
+    live.catch_up(uow)
+    return live.index, live.state.change
 
 
 def _keys(db: Database) -> set[int]:
@@ -44,8 +53,10 @@ def _merge(db: Database, at: datetime) -> None:
     assert len(_keys(db)) == 1
 
 
-def test_refresh_drops_the_key_of_an_absorbed_row(database_url: str) -> None:
-    settings = Settings(_env_file=None, DATABASE_URL=database_url)  # type: ignore[call-arg]
+def test_refresh_drops_the_key_of_an_absorbed_row(database_url: str, tmp_path: Path) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, DATABASE_URL=database_url, PAPERS_SEARCH_INDEX_DIR=str(tmp_path / "ix")
+    )
     core = build_core(settings)
     _two_rows_then_merge(core.db, datetime.now(UTC))
     core.refresh_index()
@@ -84,13 +95,17 @@ def test_a_snapshot_drops_keys_deleted_while_the_bot_was_down(
     assert third._titles.keys() == {survivor}
 
 
-def test_refresh_finds_rows_stamped_before_the_last_refresh(database_url: str) -> None:
+def test_refresh_finds_rows_stamped_before_the_last_refresh(
+    database_url: str, tmp_path: Path
+) -> None:
     """An ingest stamps rows when it starts; if it commits after a refresh, the next
     refresh must still index them (they are older than the refresh time)."""
-    settings = Settings(_env_file=None, DATABASE_URL=database_url)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, DATABASE_URL=database_url, PAPERS_SEARCH_INDEX_DIR=str(tmp_path / "ix")
+    )
     core = build_core(settings)
     core.refresh_index()
-    stamped = core.indexed_at - timedelta(seconds=30)
+    stamped = datetime.now(UTC) - timedelta(seconds=30)
     _store(core.db, [PaperRecord(title="Okapi gait analysis", source="hf_page")], stamped)
     core.refresh_index()
     assert [c.paper.title for c in core.search.search("okapi gait").cards] == [
@@ -98,15 +113,12 @@ def test_refresh_finds_rows_stamped_before_the_last_refresh(database_url: str) -
     ]
 
 
-def test_the_look_back_does_not_re_add_indexed_papers(sqlite_db: Database) -> None:
-    """Papers in the look-back window that the index already has are not added again
-    (a CLI search on a snapshot right after a big ingest would redo it every time)."""
-    from bot.search.engine import PaperIndex
-    from bot.search.snapshot import catch_up
-
-    index = PaperIndex()
+def test_the_look_back_does_not_re_add_indexed_papers(sqlite_db: Database, tmp_path: Path) -> None:
+    """Papers the index already has are not added again (a CLI search on a snapshot right
+    after a big ingest would redo it every time): catch-up goes by change number."""
+    live = LiveIndex.open(IndexHome(tmp_path / "ix"), sqlite_db.uow)
     start = datetime.now(UTC)
     _store(sqlite_db, [PaperRecord(title="Okapi gait analysis", source="hf_page")], start)
-    assert catch_up(index, sqlite_db.uow, start) == 1
-    assert catch_up(index, sqlite_db.uow, start + timedelta(seconds=1)) == 0
-    assert len(index) == 1
+    assert live.catch_up(sqlite_db.uow) == 1
+    assert live.catch_up(sqlite_db.uow) == 0
+    assert len(live.index) == 1

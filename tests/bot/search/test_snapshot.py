@@ -1,4 +1,4 @@
-"""Persisted search snapshots: reopened with only the changed papers added, never stale."""
+"""Persisted search indexes: reopened with only the changed papers added, never stale."""
 
 from __future__ import annotations
 
@@ -8,8 +8,17 @@ from pathlib import Path
 import pytest
 
 from bot.models import PaperRecord
-from bot.search.snapshot import COVERED_MARKER, load_index
+from bot.search.engine import PaperIndex
+from bot.search.live import LiveIndex
+from bot.search.store import STATE_FILE, IndexHome
 from storage.db import Database
+
+
+def load_index(uow, directory: str) -> tuple[PaperIndex, int]:  # type: ignore[no-untyped-def]
+    """The persisted index in `directory`, opened and caught up as a process would."""
+    live = LiveIndex.open(IndexHome(directory), uow)
+    live.try_catch_up(uow)
+    return live.index, live.state.change
 
 
 def add(db: Database, title: str, at: datetime) -> None:
@@ -25,7 +34,7 @@ def test_snapshot_is_reopened_and_caught_up(sqlite_db: Database, tmp_path: Path)
     directory = tmp_path / "index"
     add(sqlite_db, "Speech separation for the cocktail party", datetime.now(UTC))
     first, covered = load_index(sqlite_db.uow, str(directory))
-    assert len(first) == 1 and (directory / COVERED_MARKER).is_file()
+    assert len(first) == 1 and (first.directory / STATE_FILE).is_file()
     del first  # releases the snapshot's writer, as a stopped bot would
     add(sqlite_db, "Graph neural networks for molecules", datetime.now(UTC) + timedelta(seconds=1))
     second, covered_again = load_index(sqlite_db.uow, str(directory))
@@ -55,7 +64,9 @@ def test_a_broken_marker_rebuilds(sqlite_db: Database, tmp_path: Path) -> None:
     add(sqlite_db, "Vision transformers", datetime.now(UTC))
     first, _ = load_index(sqlite_db.uow, str(directory))
     del first
-    (directory / COVERED_MARKER).write_text("not a time", encoding="utf-8")
+    live = IndexHome(directory).current()
+    assert live is not None
+    (live / STATE_FILE).write_text("not a state", encoding="utf-8")
     rebuilt, _ = load_index(sqlite_db.uow, str(directory))
     assert len(rebuilt) == 1
 

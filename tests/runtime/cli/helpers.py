@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 BIN = Path(sys.executable).parent / "papers-bot"
@@ -19,6 +21,12 @@ def bot_environment(**settings: str) -> dict[str, str]:
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(_BOT_VARIABLES)}
     env.update(settings)
+    url = env.get("DATABASE_URL", "")
+    if url and not url.startswith("sqlite") and "PAPERS_SEARCH_INDEX_DIR" not in env:
+        # A PostgreSQL test database's index goes to a directory of its own (each test has
+        # its own schema), not into the working directory.
+        digest = hashlib.sha1(url.encode()).hexdigest()[:12]
+        env["PAPERS_SEARCH_INDEX_DIR"] = str(Path(tempfile.gettempdir()) / f"papers-ix-{digest}")
     return env
 
 
