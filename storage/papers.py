@@ -228,16 +228,16 @@ class SqlPaperRepository:
         return set(self.session.scalars(select(PaperRow.key)))
 
     def iter_all(self, batch_size: int = 5000) -> Iterator[Paper]:
+        return self._by_key(None, batch_size)
+
+    def _by_key(self, where: ColumnElement[bool] | None, batch_size: int) -> Iterator[Paper]:
+        """Rows matching `where`, in key order, `batch_size` at a time (keyset paging)."""
         last = 0
         while True:
-            rows = list(
-                self.session.scalars(
-                    select(PaperRow)
-                    .where(PaperRow.key > last)
-                    .order_by(PaperRow.key)
-                    .limit(batch_size)
-                )
-            )
+            query = select(PaperRow).where(PaperRow.key > last)
+            if where is not None:
+                query = query.where(where)
+            rows = list(self.session.scalars(query.order_by(PaperRow.key).limit(batch_size)))
             if not rows:
                 return
             for row in rows:
@@ -268,23 +268,7 @@ class SqlPaperRepository:
         return database_id(self.session)
 
     def changed_between(self, after: int, upto: int, batch_size: int = 5000) -> Iterator[Paper]:
-        last = 0
-        window = (PaperRow.change > after) & (PaperRow.change <= upto)
-        while True:
-            rows = list(
-                self.session.scalars(
-                    select(PaperRow)
-                    .where(window, PaperRow.key > last)
-                    .order_by(PaperRow.key)
-                    .limit(batch_size)
-                )
-            )
-            if not rows:
-                return
-            for row in rows:
-                yield to_paper(row)
-            last = rows[-1].key
-            self.session.expunge_all()
+        return self._by_key((PaperRow.change > after) & (PaperRow.change <= upto), batch_size)
 
     def removed_between(self, after: int, upto: int) -> list[int]:
         return list(
