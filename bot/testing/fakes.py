@@ -37,10 +37,10 @@ from bot.models import (
 )
 from bot.ports import MessageSink, UnitOfWork, UnitOfWorkFactory
 from bot.testing.fake_alert_ledger import FakeAlertLedger, FakeAlertRepository
+from bot.testing.fake_papers import FakePaperRepository
 from bot.testing.fake_reading_list import FakeReadingList, FakeShareLog
 from bot.testing.fake_repositories import (
     FakeDeliveryLedger,
-    FakePaperRepository,
     FakeState,
     FakeSubscriptionRepository,
 )
