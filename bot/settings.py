@@ -18,8 +18,6 @@ from typing import Literal, Self
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
-from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -332,6 +330,9 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_cron(cls, value: str, info: ValidationInfo) -> str:
         name = cls.model_fields[info.field_name or ""].alias if info.field_name else "cron"
+        # Imported here: most processes (a CLI search) never validate a crontab.
+        from apscheduler.triggers.cron import CronTrigger
+
         try:
             CronTrigger.from_crontab(value, timezone="UTC")
         except ValueError as exc:
@@ -346,6 +347,8 @@ class Settings(BaseSettings):
     def _valid_fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():
             return None
+        from cryptography.fernet import Fernet  # only when a key is configured
+
         try:
             Fernet(value.get_secret_value().encode())
         except (ValueError, binascii.Error) as exc:

@@ -8,6 +8,8 @@ opening costs nothing at any size (a pickled or marshalled dict took 0.65 s to l
 
     int64 n | int64 keys[n] (sorted) | int64 offsets[n + 1] | UTF-8 titles, concatenated
 
+(native byte order, as `array` writes it)
+
 plus an append-only log (JSON lines) of later changes, held in a small dict and folded
 into a new base when it grows.  Replaying the log over a base that already holds it gives
 the same titles, so a crash between writing the new base and emptying the log loses
@@ -16,14 +18,14 @@ nothing.
 
 from __future__ import annotations
 
+import bisect
 import json
 import mmap
 import os
-from collections.abc import Iterable, Iterator
+import struct
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 BASE_FILE = "titles.bin"
 LOG_FILE = "titles.jsonl"
@@ -43,40 +45,47 @@ def replace_file(path: Path, data: bytes | Iterable[bytes]) -> None:
 
 
 def _encode(titles: dict[int, str]) -> Iterator[bytes]:
-    keys = np.array(sorted(titles), dtype=np.int64)
-    encoded = [titles[int(k)].encode("utf-8") for k in keys]
-    offsets = np.zeros(len(keys) + 1, dtype=np.int64)
-    np.cumsum([len(e) for e in encoded], out=offsets[1:])
-    yield np.int64(len(keys)).tobytes()
+    keys = array("q", sorted(titles))
+    encoded = [titles[k].encode("utf-8") for k in keys]
+    offsets = array("q", [0])
+    total = 0
+    for title in encoded:
+        total += len(title)
+        offsets.append(total)
+    yield struct.pack("q", len(keys))
     yield keys.tobytes()
     yield offsets.tobytes()
     yield b"".join(encoded)
 
 
 class _Base:
-    """The memory-mapped base file: sorted keys, offsets and the title bytes."""
+    """The memory-mapped base file: sorted keys, offsets and the title bytes.
+
+    Read through `memoryview.cast("q")` (native int64, as `array` wrote it), so opening
+    maps the file and reads nothing: no numpy import, no copy, at any size.
+    """
 
     def __init__(self, path: Path | None) -> None:
-        self.keys: Any = np.zeros(0, dtype=np.int64)
-        self._offsets: Any = np.zeros(1, dtype=np.int64)
-        self._blob: Any = b""
+        self.keys: Sequence[int] = ()
+        self._offsets: Sequence[int] = (0,)
+        self._start = 0
+        self._blob: memoryview | bytes = b""
         if path is None or path.stat().st_size == 0:
             return
         with path.open("rb") as handle:
             self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        n = int(np.frombuffer(self._map, dtype=np.int64, count=1)[0])
-        self.keys = np.frombuffer(self._map, dtype=np.int64, count=n, offset=_HEADER)
-        self._offsets = np.frombuffer(
-            self._map, dtype=np.int64, count=n + 1, offset=_HEADER + 8 * n
-        )
+        view = memoryview(self._map)
+        (n,) = struct.unpack_from("q", view, 0)
+        self.keys = view[_HEADER : _HEADER + 8 * n].cast("q")
+        self._offsets = view[_HEADER + 8 * n : _HEADER + 8 * (2 * n + 1)].cast("q")
         self._start = _HEADER + 8 * (2 * n + 1)
-        self._blob = self._map
+        self._blob = view
 
     def get(self, key: int) -> str | None:
-        i = int(np.searchsorted(self.keys, key))
-        if i >= len(self.keys) or int(self.keys[i]) != key:
+        i = bisect.bisect_left(self.keys, key)
+        if i >= len(self.keys) or self.keys[i] != key:
             return None
-        start, end = int(self._offsets[i]), int(self._offsets[i + 1])
+        start, end = self._offsets[i], self._offsets[i + 1]
         return bytes(self._blob[self._start + start : self._start + end]).decode("utf-8")
 
 
@@ -137,7 +146,12 @@ class TitleStore:
         return set(self)
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        # O(changes since the base), not O(titles): the base's count, then the log.
+        count = len(self._base.keys)
+        for key, title in self._overlay.items():
+            in_base = self._base.get(key) is not None
+            count += (title is not None) - in_base
+        return count
 
     # ------------------------------------------------------------ writing
     def record(self, changes: Iterable[tuple[int, str | None]]) -> None:

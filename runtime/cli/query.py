@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from bot.models import PaperCard
 from bot.text import clean_text, plural
-from bot.trending.score import TrendingQuery, top_trending
 from runtime.cli.errors import UsageError
-from runtime.core import build_core, open_database
-from runtime.index import current_sqlite_index
 from runtime.settings import load_settings
+
+if TYPE_CHECKING:
+    from bot.models import PaperCard
 
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=1, max=100, help="How many papers.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON array.")]
@@ -48,6 +45,9 @@ def print_cards(cards: list[PaperCard], *, as_json: bool, title: str) -> None:
     if as_json:
         typer.echo(json.dumps([card_json(c) for c in cards], ensure_ascii=False))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
@@ -77,11 +77,16 @@ def search(
     text = clean_text(" ".join(query))
     if not text:
         raise UsageError("search needs a query, e.g. papers-bot search diffusion models")
+    from runtime.index import current_sqlite_index
+
     settings = load_settings()
     index = current_sqlite_index(settings)
     if index is not None:
+        # The index holds every change the database has: no SQLAlchemy, no migrations.
         results = index.search(text[: settings.max_query_length], limit=limit)
     else:
+        from runtime.core import build_core
+
         core = build_core(settings)
         try:
             results = core.search.search(text[: settings.max_query_length], limit=limit)
@@ -96,6 +101,9 @@ def trending(
     as_json: JsonOption = False,
 ) -> None:
     """The hottest papers of the last days, by upvotes, growth and recency."""
+    from bot.trending.score import TrendingQuery, top_trending
+    from runtime.core import open_database
+
     database = open_database()
     with database.uow() as uow:
         result = top_trending(uow, TrendingQuery(now=datetime.now(UTC), days=days, limit=limit))
