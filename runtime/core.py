@@ -42,9 +42,14 @@ def open_database(settings: Settings | None = None, *, upgrade: bool = True) -> 
 class Core:
     """Lazily built parts; `close()` disposes of whatever was built."""
 
-    def __init__(self, settings: Settings, *, upgrade: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, *, upgrade: bool = True, catch_up_on_open: bool = True
+    ) -> None:
         self.settings = settings
         self.upgrade = upgrade
+        # A serving bot opens the index and starts at once; its refresh job catches up
+        # in the background, and /readyz says "not ready" until it has.
+        self.catch_up_on_open = catch_up_on_open
 
     @cached_property
     def db(self) -> Database:
@@ -58,7 +63,8 @@ class Core:
 
     @cached_property
     def live_index(self) -> LiveIndex:
-        """The persisted index, opened and caught up with the database if it can be.
+        """The persisted index, opened (built only when there is none) and, unless
+        `catch_up_on_open` is off, caught up with the database if it can be.
 
         When another process holds its writer (a serving bot, an ingest) the index is
         used as it is on disk; `refresh_index` catches up later.
@@ -67,12 +73,16 @@ class Core:
 
         started = time.perf_counter()
         live = LiveIndex.open(index_home(self.settings), self.db.uow)
-        live.try_catch_up(self.db.uow)
+        opened = time.perf_counter() - started
+        behind = live.pending(self.db.uow)
+        if self.catch_up_on_open:
+            live.try_catch_up(self.db.uow)
         log.info(
-            "search index ready: %d papers in %.2fs (%s)",
-            len(live.index),
-            time.perf_counter() - started,
-            live.home.root,
+            "search index opened: %d papers in %.2fs, %d changes behind the database (%s)",
+            live.state.papers,
+            opened,
+            behind,
+            live.index.directory,
         )
         return live
 
@@ -103,7 +113,8 @@ class Core:
         Returns how many papers were added or removed; 0 when another process is writing
         the index, which then carries them.
         """
-        return self.live_index.try_catch_up(self.db.uow) or 0
+        # Only a serving bot refreshes: it owns the writer (docs/search.md, "Processes").
+        return self.live_index.try_catch_up(self.db.uow, own=True) or 0
 
     def close(self) -> None:
         if "db" in self.__dict__:
@@ -111,10 +122,14 @@ class Core:
 
 
 def build_core(
-    settings: Settings | None = None, *, upgrade: bool = True, configure_logs: bool = False
+    settings: Settings | None = None,
+    *,
+    upgrade: bool = True,
+    configure_logs: bool = False,
+    catch_up_on_open: bool = True,
 ) -> Core:
     """A `Core` on `settings` (default: the environment); nothing is connected yet."""
     settings = settings or load_settings()
     if configure_logs:
         configure_logging(settings)
-    return Core(settings, upgrade=upgrade)
+    return Core(settings, upgrade=upgrade, catch_up_on_open=catch_up_on_open)

@@ -87,18 +87,52 @@ class LiveIndex:
         with uow() as work:
             return max(0, work.papers.last_change() - self.state.change)
 
+    def follow(self) -> bool:
+        """Adopt what another process published since we opened; True if anything changed.
+
+        A rebuild elsewhere (`papers-bot index rebuild`) publishes a new generation: switch
+        to it, dropping our writer on the old one.  A writer elsewhere (an ingest, while
+        we only read) advances the state of our generation: reload to see its commits.
+        Costs one read of `CURRENT` (and of `state.json` for a reader): cheap per poll.
+        """
+        current = self.home.current()
+        try:
+            if current is not None and current != self.index.directory:
+                state = self.home.read_state(current)
+                if state.database == self.state.database:
+                    self.index, self.state = PaperIndex.open(current), state
+                    log.info("search index: switched to generation %s", current.name)
+                    return True
+                return False
+            if self.index.writable:
+                return False  # nobody else can have written our generation
+            state = self.home.read_state(self.index.directory)
+        except (FileNotFoundError, ValueError, KeyError):
+            return False  # half-published or removed: keep what we have
+        if state.change > self.state.change:
+            self.index.reload()
+            self.state = state
+            log.info(
+                "search index: reloaded at change %d, written by another process", state.change
+            )
+            return True
+        return False
+
     def catch_up(self, uow: UnitOfWorkFactory, *, progress: Progress | None = None) -> int:
         """Apply every change newer than the state; the papers added or removed.
 
         Raises `IndexBusy` when another process holds this index's writer: nothing is
         applied then, and a later call (or that process) picks the changes up.
         """
+        self.follow()
         if self.pending(uow) == 0:
             self.caught_up = True
             return 0
-        # The writer first: changes read before taking it could be overtaken by another
-        # writer's newer state.
+        # The writer first, then the state on disk again: another writer may have applied
+        # changes since we read it, and applying an older view over them is wasted work.
         self.index.take_writer()
+        if self.follow():
+            self.index.take_writer()
         applied = 0
         with uow() as work:
             upto = work.papers.last_change()
@@ -119,10 +153,17 @@ class LiveIndex:
         return applied
 
     def try_catch_up(
-        self, uow: UnitOfWorkFactory, *, progress: Progress | None = None
+        self, uow: UnitOfWorkFactory, *, progress: Progress | None = None, own: bool = False
     ) -> int | None:
-        """`catch_up`, or None when another process is writing the index."""
+        """`catch_up`, or None when another process is writing the index.
+
+        A reader still follows that writer: it reloads when the writer's state moves on.
+        With `own` (a serving bot) the writer is taken even when nothing is pending and
+        kept, so one long-lived process applies every change and CLI commands only read.
+        """
         try:
+            if own:
+                self.index.take_writer()
             return self.catch_up(uow, progress=progress)
         except IndexBusy:
             return None

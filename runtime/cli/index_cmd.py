@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Annotated
 
 import typer
@@ -40,11 +40,19 @@ def index_progress(total: int | None) -> Iterator[Callable[[int], None] | None]:
         yield advance
 
 
-def update_index(database: Database, home: IndexHome) -> str | None:
-    """Bring the index up to date after an ingest; a one-line note when it could not."""
+# Given the number of papers, a callback that advances a bar by a count of papers.
+IndexBar = Callable[[int], Callable[[int], None] | None]
+
+
+def update_index(database: Database, home: IndexHome, bar: IndexBar | None = None) -> str | None:
+    """Bring the index up to date after an ingest; a one-line note when it could not.
+
+    `bar` adds the index's task to the caller's progress display (ingest's own bar);
+    without it the index gets a bar of its own.
+    """
     with database.uow() as uow:
         total = uow.papers.count()
-    with index_progress(total) as progress:
+    with index_progress(total) if bar is None else nullcontext(bar(total)) as progress:
         live = LiveIndex.open(home, database.uow, progress=progress)
         applied = live.try_catch_up(database.uow, progress=progress)
     if applied is None:

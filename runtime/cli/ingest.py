@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     DownloadColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -31,14 +33,12 @@ from bot.ingest.errors import IngestError
 from bot.models import PaperRecord
 from bot.text import plural
 from runtime.cli.errors import UsageError
-from runtime.cli.index_cmd import update_index
 from runtime.core import open_database
-from runtime.index import index_home
 from runtime.settings import load_settings
-from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.ingest.service import FileResult
+    from runtime.cli.index_cmd import IndexBar
     from storage.db import Database
 
 # RetryPolicy().retries, written out: bot.ingest.http_retry imports httpx.
@@ -53,7 +53,6 @@ AsOf = Annotated[
         help="Reference date (YYYY-MM-DD) for page dates without a year; default today.",
     ),
 ]
-Echo = Callable[["FileResult"], None]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")]
 Retries = Annotated[
     int, typer.Option("--retries", min=0, max=10, help="Retries on HTTP 429/5xx or network errors.")
@@ -124,35 +123,63 @@ def _stderr_console() -> Console | None:
     return console if console.is_terminal else None
 
 
+class _Amount(ProgressColumn):
+    """Bytes for a file's task, `N/M` papers for the search index's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bytes, self._papers = DownloadColumn(), MofNCompleteColumn()
+
+    def render(self, task: Task) -> RenderableType:
+        return (self._papers if task.fields.get("papers") else self._bytes).render(task)
+
+
+class IngestBars:
+    """Per-file progress callbacks, the index's task and the summary lines, on one display."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+
+    def for_file(self, name: str) -> Callable[[int, int], None]:
+        progress = self._progress
+        assert progress is not None
+        task = progress.add_task(Path(name).name, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return update
+
+    @property
+    def files(self) -> Callable[[str], Callable[[int, int], None]] | None:
+        return self.for_file if self._progress is not None else None
+
+    def index(self, total: int) -> Callable[[int], None] | None:
+        progress = self._progress
+        if progress is None:
+            return None
+        task = progress.add_task("search index", total=total, papers=True)
+        return lambda count: progress.update(task, advance=count)
+
+    def echo(self, result: FileResult) -> None:
+        if self._progress is None:
+            _print_result(result)
+        else:
+            # Through the live console, so rich moves the bar below the line.
+            self._progress.console.print(summary_line(result), markup=False, highlight=False)
+
+
 @contextmanager
-def _progress_bar() -> Iterator[tuple[Callable[[str], Callable[[int, int], None]] | None, Echo]]:
-    """Per-file progress callbacks drawing a transient rich bar on a terminal, and the
-    function that prints each file's summary on its own line above the bar."""
+def _progress_bar() -> Iterator[IngestBars]:
+    """One transient rich display on a terminal: a bar per file, then the search index's
+    (updated in the same command), with each file's summary on its own line above."""
     console = _stderr_console()
     if console is None:
-        yield None, _print_result
+        yield IngestBars(None)
         return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-    )
+    columns = (TextColumn("{task.description}"), BarColumn(), _Amount(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-
-        def for_file(name: str) -> Callable[[int, int], None]:
-            task = progress.add_task(Path(name).name, total=None)
-
-            def update(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            return update
-
-        def echo(result: FileResult) -> None:
-            # Through the live console, so rich moves the bar below the line.
-            progress.console.print(summary_line(result), markup=False, highlight=False)
-
-        yield for_file, echo
+        yield IngestBars(progress)
 
 
 @contextmanager
@@ -172,10 +199,13 @@ def _fetch_progress(name: str, total: int | None) -> Iterator[Callable[[int], No
         yield update
 
 
-def _index(database: Database) -> None:
-    """Update the on-disk search index with what was just committed (DESIGN: ingest
+def _index(database: Database, bar: IndexBar | None = None) -> None:
+    """Update the on-disk search index with what was just committed (issue 11: ingest
     updates the index in the same command, so the next search answers at once)."""
-    note = update_index(database, index_home(load_settings()))
+    from runtime.cli.index_cmd import update_index
+    from runtime.index import index_home
+
+    note = update_index(database, index_home(load_settings()), bar)
     if note is not None:
         typer.echo(note, err=True)
 
@@ -225,17 +255,17 @@ def file(
     database = open_database()
     started = datetime.now(UTC)
     try:
-        with _progress_bar() as (progress, echo):
+        with _progress_bar() as bars:
             results = ingest_paths(
                 database.uow,
                 paths,
                 as_of=reference,
                 now=started,
-                progress=progress,
-                on_result=echo,
+                progress=bars.files,
+                on_result=bars.echo,
                 limits=ingest_limits(load_settings()),
             )
-        _index(database)
+            _index(database, bars.index)
         _deliver_alerts(database, since=started, as_json=as_json)
         with database.uow() as uow:
             total = uow.papers.count()

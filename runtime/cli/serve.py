@@ -77,7 +77,7 @@ def serve(
     from adapters.ops.http import AddressInUse
     from runtime.serve import run_targets
 
-    core = build_core(settings, configure_logs=True)
+    core = build_core(settings, configure_logs=True, catch_up_on_open=False)
     log.info("serving %s", ", ".join(t.value for t in targets))
 
     try:
