@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.dialect import SqlDialect, dialect_for
@@ -28,6 +31,27 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Arbitrary constant that identifies "papers-bot schema migration" among advisory locks.
 MIGRATION_LOCK_KEY = 0x70617065727362
+
+
+@cache
+def head_revisions() -> frozenset[str]:
+    """The heads of the migration graph, read from the version files' own assignments.
+
+    Lets `upgrade` see that a database is already current without importing alembic,
+    which is most of a cold start of `serve` (tests/storage/test_migration_heads.py checks
+    this agrees with alembic's own graph).
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("[!_]*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = re.search(r'^revision(?:: [^=]+)? = "([^"]+)"', source, re.M)
+        down = re.search(r"^down_revision(?:: [^=]+)? = (.+)$", source, re.M)
+        if revision is None or down is None:
+            raise ValueError(f"{path.name}: no revision/down_revision assignment")
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r'"([^"]+)"', down.group(1)))
+    return frozenset(revisions - parents)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -138,6 +162,9 @@ class Database:
         On PostgreSQL an advisory lock serialises replicas that start at the same moment,
         so two of them never run the same migration concurrently.
         """
+        stored = self._stored_revisions()
+        if stored and set(stored) == head_revisions():
+            return stored, stored  # current: no lock, no alembic import
         from alembic import command
 
         if self.dialect == "sqlite":
@@ -154,6 +181,15 @@ class Database:
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
                 conn.commit()
+
+    def _stored_revisions(self) -> tuple[str, ...]:
+        """The revisions in `alembic_version`, by plain SQL; empty when there is none yet."""
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        except DBAPIError:
+            return ()  # no such table: a new database
+        return tuple(sorted(str(row[0]) for row in rows))
 
     def is_current(self) -> bool:
         return inspect(self.engine).has_table("alembic_version")
