@@ -10,7 +10,9 @@ directory (tantivy's lock); others search what it held at their last catch-up.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
 
 from bot.crashpoints import pause_point
 from bot.models import Paper
@@ -31,14 +33,45 @@ def _counted(papers: Iterable[Paper], progress: Progress | None) -> Iterator[Pap
             progress(1000)
 
 
+class IndexPart(Protocol):
+    """Another artefact kept in each generation, beside tantivy (semantic vectors, issue 12).
+
+    It lives in `<generation>/<name>/` and describes the same change number as the
+    generation's state (docs/search.md, "Other artefacts in a generation").
+    """
+
+    name: str
+
+    def build(self, directory: Path, papers: Iterable[Paper]) -> None:
+        """Write the artefact for exactly `papers` into `directory` (created, empty)."""
+        ...
+
+    def open(self, directory: Path) -> None:
+        """Load it from `directory`; FileNotFoundError when absent (the index is rebuilt)."""
+        ...
+
+    def apply(self, papers: Sequence[Paper], removed: Sequence[int]) -> None:
+        """Add or replace `papers`, drop `removed`, in the opened directory; idempotent."""
+        ...
+
+
 class LiveIndex:
     """A generation of the index, the changes it has applied and its home directory."""
 
-    def __init__(self, home: IndexHome, index: PaperIndex, state: IndexState) -> None:
+    def __init__(
+        self,
+        home: IndexHome,
+        index: PaperIndex,
+        state: IndexState,
+        parts: Sequence[IndexPart] = (),
+    ) -> None:
         self.home = home
         self.index = index
         self.state = state
+        self.parts = tuple(parts)
         self.caught_up = False
+        for part in self.parts:
+            part.open(index.directory / part.name)
 
     @property
     def generation(self) -> str:
@@ -46,7 +79,12 @@ class LiveIndex:
 
     @classmethod
     def open(
-        cls, home: IndexHome, uow: UnitOfWorkFactory, *, progress: Progress | None = None
+        cls,
+        home: IndexHome,
+        uow: UnitOfWorkFactory,
+        *,
+        progress: Progress | None = None,
+        parts: Sequence[IndexPart] = (),
     ) -> LiveIndex:
         """The live generation as it is on disk; built first when there is none."""
         generation = home.current()
@@ -57,14 +95,19 @@ class LiveIndex:
                     source = work.papers.database_id()
                 if state.database != source:
                     raise ValueError(f"it was built from database {state.database or '?'}")
-                return cls(home, PaperIndex.open(generation), state)
+                return cls(home, PaperIndex.open(generation), state, parts)
             except (FileNotFoundError, ValueError, KeyError) as exc:
                 log.warning("search index in %s is unusable (%s); rebuilding it", home.root, exc)
-        return cls.rebuild(home, uow, progress=progress)
+        return cls.rebuild(home, uow, progress=progress, parts=parts)
 
     @classmethod
     def rebuild(
-        cls, home: IndexHome, uow: UnitOfWorkFactory, *, progress: Progress | None = None
+        cls,
+        home: IndexHome,
+        uow: UnitOfWorkFactory,
+        *,
+        progress: Progress | None = None,
+        parts: Sequence[IndexPart] = (),
     ) -> LiveIndex:
         """Build a new generation from the whole database and swap it in atomically."""
         building = home.new_generation()
@@ -73,12 +116,15 @@ class LiveIndex:
             upto = work.papers.last_change()
             source = work.papers.database_id()
             index = PaperIndex.build(_counted(work.papers.iter_all(), progress), building)
+            for part in parts:
+                (building / part.name).mkdir()
+                part.build(building / part.name, work.papers.iter_all())
         papers = len(index)
         del index
         home.write_state(building, IndexState(change=upto, papers=papers, database=source))
         pause_point("rebuild-before-publish")
         final = home.publish(building)
-        live = cls(home, PaperIndex.open(final), home.read_state(final))
+        live = cls(home, PaperIndex.open(final), home.read_state(final), parts)
         live.catch_up(uow)
         return live
 
@@ -100,7 +146,10 @@ class LiveIndex:
             if current is not None and current != self.index.directory:
                 state = self.home.read_state(current)
                 if state.database == self.state.database:
-                    self.index, self.state = PaperIndex.open(current), state
+                    index = PaperIndex.open(current)
+                    for part in self.parts:
+                        part.open(current / part.name)
+                    self.index, self.state = index, state
                     log.info("search index: switched to generation %s", current.name)
                     return True
                 return False
@@ -141,16 +190,21 @@ class LiveIndex:
             for paper in _counted(work.papers.changed_between(self.state.change, upto), progress):
                 batch.append(paper)
                 if len(batch) >= APPLY_BATCH:
-                    self.index.apply(batch)
+                    self._apply(batch, ())
                     applied += len(batch)
                     batch = []
-            self.index.apply(batch, removed)
+            self._apply(batch, removed)
             applied += len(batch) + len(removed)
         pause_point("index-before-state")
         self.state = IndexState(change=upto, papers=len(self.index), database=self.state.database)
         self.home.write_state(self.index.directory, self.state)
         self.caught_up = True
         return applied
+
+    def _apply(self, papers: list[Paper], removed: Sequence[int]) -> None:
+        self.index.apply(papers, removed)
+        for part in self.parts:
+            part.apply(papers, removed)
 
     def try_catch_up(
         self, uow: UnitOfWorkFactory, *, progress: Progress | None = None, own: bool = False

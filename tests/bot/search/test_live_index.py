@@ -5,10 +5,11 @@ Runs on SQLite and PostgreSQL: the change numbers live in the database.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.models import PaperRecord
+from bot.models import Paper, PaperRecord
 from bot.search.live import LiveIndex
 from bot.search.store import IndexHome
 from storage.db import Database
@@ -156,3 +157,68 @@ def test_an_index_of_another_database_is_rebuilt(tmp_path: Path) -> None:
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_a_reader_follows_the_writer_and_a_rebuilt_generation(db: Database, tmp_path: Path) -> None:
+    home = IndexHome(tmp_path / "index")
+    _store(db, [PaperRecord(title="Diffusion models for audio", source="t")])
+    owner = LiveIndex.open(home, db.uow)
+    assert owner.try_catch_up(db.uow, own=True) == 0  # a serving bot: writer kept
+    reader = LiveIndex.open(home, db.uow)
+    _store(db, [PaperRecord(title="Quokka locomotion controllers", source="t")])
+    assert reader.try_catch_up(db.uow) is None  # the owner applies, not the reader
+    assert owner.try_catch_up(db.uow, own=True) == 1
+    assert reader.try_catch_up(db.uow) == 0  # reloaded at the owner's state
+    assert _titles(reader, "quokka") == ["Quokka locomotion controllers"]
+
+    # `index rebuild` in another process publishes a new generation: both switch to it.
+    rebuilt = LiveIndex.rebuild(home, db.uow).generation
+    _store(db, [PaperRecord(title="Wombat burrow mapping", source="t")])
+    assert owner.try_catch_up(db.uow, own=True) == 1
+    assert owner.generation == rebuilt and owner.index.writable
+    assert reader.try_catch_up(db.uow) == 0
+    assert reader.generation == rebuilt
+    assert _titles(reader, "wombat burrow") == ["Wombat burrow mapping"]
+    assert reader.state == IndexHome.read_state(home.current() or home.root)
+
+
+class KeyLog:
+    """An `IndexPart` that keeps the indexed keys in a file: what vectors would do."""
+
+    name = "keys"
+
+    def __init__(self) -> None:
+        self.directory: Path | None = None
+
+    def build(self, directory: Path, papers: Iterable[Paper]) -> None:
+        (directory / "keys.txt").write_text("".join(f"{p.key}\n" for p in papers))
+
+    def open(self, directory: Path) -> None:
+        if not (directory / "keys.txt").is_file():
+            raise FileNotFoundError(directory)
+        self.directory = directory
+
+    def keys(self) -> set[int]:
+        assert self.directory is not None
+        return {int(k) for k in (self.directory / "keys.txt").read_text().split()}
+
+    def apply(self, papers: Sequence[Paper], removed: Sequence[int]) -> None:
+        keys = (self.keys() | {p.key for p in papers}) - set(removed)
+        assert self.directory is not None
+        (self.directory / "keys.txt").write_text("".join(f"{k}\n" for k in sorted(keys)))
+
+
+def test_another_artefact_lives_in_the_generation(db: Database, tmp_path: Path) -> None:
+    home = IndexHome(tmp_path / "index")
+    _store(db, [PaperRecord(title="Protein folding with transformers", source="t")])
+    LiveIndex.open(home, db.uow)  # an index from before the part existed
+    part = KeyLog()
+    live = LiveIndex.open(home, db.uow, parts=[part])  # its files are missing: rebuilt
+    assert part.directory == live.index.directory / "keys"
+    assert part.keys() == _db_keys(db)
+    _store(db, [PaperRecord(title="Graph neural networks for molecules", source="t")])
+    assert live.catch_up(db.uow) == 1
+    assert part.keys() == _db_keys(db) == set(live.index)
+    reopened = KeyLog()
+    LiveIndex.open(home, db.uow, parts=[reopened])
+    assert reopened.keys() == _db_keys(db)
