@@ -80,10 +80,6 @@ class PaperRepository(Protocol):
         """Papers published on or after `since` (or first seen then, when undated)."""
         ...
 
-    def changed_since(self, since: datetime) -> list[Paper]:
-        """Papers inserted or updated at or after `since`."""
-        ...
-
     def last_change(self) -> int:
         """The change number of the last committed paper write (0 when there was none).
 

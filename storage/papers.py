@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Table, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -33,13 +33,23 @@ from storage.tables import PaperRow, PaperTombstoneRow, SentPaperRow, UpvoteSnap
 
 # The Core table: bulk inserts through it skip the ORM's per-row bookkeeping.
 _PAPERS = cast(Table, PaperRow.__table__)
+# What `to_paper` reads, for scans that select columns instead of ORM objects.
+_COLUMNS = [
+    getattr(PaperRow, name)
+    for name in (
+        *("key", "title", "paper_id", "abstract", "authors", "author_count", "published"),
+        *("upvotes", "comments", "github_repo", "urls", "organization", "keywords"),
+        *("ai_summary", "categories", "sources", "first_seen", "updated"),
+    )
+]
 
 
 def _row_values(row: PaperRow) -> dict[str, Any]:
     return {name: getattr(row, name) for name in ROW_FIELDS}
 
 
-def to_paper(row: PaperRow) -> Paper:
+def to_paper(row: PaperRow | Row[Any]) -> Paper:
+    """A `Paper` from an ORM row or a Core row of `_COLUMNS` (same attribute names)."""
     urls = row.urls or {}
     return Paper(
         key=row.key,
@@ -231,19 +241,22 @@ class SqlPaperRepository:
         return self._by_key(None, batch_size)
 
     def _by_key(self, where: ColumnElement[bool] | None, batch_size: int) -> Iterator[Paper]:
-        """Rows matching `where`, in key order, `batch_size` at a time (keyset paging)."""
+        """Rows matching `where`, in key order, `batch_size` at a time (keyset paging).
+
+        Core rows, not ORM objects: a full read (an index rebuild) spent most of its time
+        in the ORM's per-object bookkeeping, which a read-only scan does not need.
+        """
         last = 0
         while True:
-            query = select(PaperRow).where(PaperRow.key > last)
+            query = select(*_COLUMNS).where(PaperRow.key > last)
             if where is not None:
                 query = query.where(where)
-            rows = list(self.session.scalars(query.order_by(PaperRow.key).limit(batch_size)))
+            rows = self.session.execute(query.order_by(PaperRow.key).limit(batch_size)).all()
             if not rows:
                 return
             for row in rows:
                 yield to_paper(row)
             last = rows[-1].key
-            self.session.expunge_all()
 
     def published_since(self, since: date) -> list[Paper]:
         since_dt = datetime.combine(since, time.min).astimezone()
@@ -255,10 +268,6 @@ class SqlPaperRepository:
                 )
             )
         )
-        return [to_paper(row) for row in rows]
-
-    def changed_since(self, since: datetime) -> list[Paper]:
-        rows = self.session.scalars(select(PaperRow).where(PaperRow.updated >= since))
         return [to_paper(row) for row in rows]
 
     def last_change(self) -> int:

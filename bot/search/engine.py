@@ -323,11 +323,11 @@ class PaperIndex:
 
     @classmethod
     def open(cls, directory: str | Path) -> PaperIndex:
-        """Reopen a snapshot written by `build(..., directory=)` (and later `add`s).
+        """Reopen an index written by `build(..., directory=)` (and later `apply`s).
 
-        Takes seconds at a million papers instead of a full rebuild; the caller then adds
-        the papers changed since the snapshot (`PaperRepository.changed_since`).
-        Raises FileNotFoundError when `directory` holds no snapshot.
+        Takes milliseconds at any size (files are mapped, nothing is read); `LiveIndex`
+        then applies the changes newer than its state.  Raises FileNotFoundError when
+        `directory` holds no index.
         """
         path = Path(directory)
         if not TitleStore.exists(path) or not tantivy.Index.exists(str(path)):

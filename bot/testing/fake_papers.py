@@ -133,9 +133,6 @@ class FakePaperRepository:
             or (p.published is None and p.first_seen is not None and p.first_seen >= since_dt)
         ]
 
-    def changed_since(self, since: datetime) -> list[Paper]:
-        return [p for p in self._s.papers.values() if p.updated is not None and p.updated >= since]
-
     def last_change(self) -> int:
         return self._s.change
 
