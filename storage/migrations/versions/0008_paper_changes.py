@@ -6,8 +6,8 @@ stamps the rows it writes with it, and leaves a tombstone for each key it delete
 Existing rows get change 1.  `database_id` names this database, so an index directory
 left over from another database (a deleted SQLite file, another schema) is rebuilt.
 
-Revision ID: 0006_paper_changes
-Revises: 0005_reading_list
+Revision ID: 0008_paper_changes
+Revises: 0007_alert_deliveries
 Create Date: 2026-11-30 01:00:00.000000
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_paper_changes"
-down_revision: str | Sequence[str] | None = "0005_reading_list"
+revision: str = "0008_paper_changes"
+down_revision: str | Sequence[str] | None = "0007_alert_deliveries"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
