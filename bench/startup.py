@@ -1,0 +1,290 @@
+"""Cold start at 138k: the on-disk search index beside today's rebuild-at-start, one run.
+
+Every figure is a fresh `papers-bot` process, as a user or a deploy starts it:
+
+- `ingest file CORPUS` into an empty SQLite database (the new one updates the index too);
+- `search "diffusion models"`, cold process, Python start included;
+- `serve slack` until the ops server's `/readyz` answers 200;
+- the first search after that, through the Slack stack (signed slash command, bolt,
+  rendering, the answer posted to the fake Slack's response_url);
+- `index rebuild` (new only; beside it, the baseline's rebuild at start is its search).
+
+The baseline ("old") is the tree before issue 11, exported with `git archive` and run by
+the same interpreter from its own directory, on its own database ingested in the same
+run. Wall time is what the targets are about; CPU time (user + sys of the child) is
+printed beside it because this 2-core machine is shared and wall time follows the load.
+
+    nice -n 10 .venv/bin/python bench/startup.py [--corpus PATH] [--old REV] [--plot PNG]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.adapters.slack.conftest import BOT_TOKEN, SIGNING_SECRET, sign, slash_body  # noqa: E402
+from tests.adapters.slack.fake_slack import FakeSlack  # noqa: E402
+
+CORPUS = REPO.parent / "shared" / "corpus" / "papers.jsonl.gz"
+QUERY = "diffusion models"
+TARGETS = {"ingest": 30.0, "search": 1.0, "readyz": 3.0, "first_search": 0.1, "rebuild": 20.0}
+
+
+def old_revision() -> str:
+    """The commit before the on-disk index landed (the parent of the one adding live.py)."""
+    added = subprocess.run(
+        ["git", "log", "--diff-filter=A", "--format=%H", "--", "bot/search/live.py"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return f"{added[-1]}^" if added else "HEAD"
+
+
+def export(revision: str, into: Path) -> None:
+    into.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", revision], cwd=REPO, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+
+
+class Tree:
+    """One version of papers-bot: how to start its CLI, and its database."""
+
+    def __init__(self, name: str, source: Path, workdir: Path) -> None:
+        self.name = name
+        self.source = source
+        self.db = workdir / f"{name}.db"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERS_", "SLACK_"))}
+        self.env.update(
+            DATABASE_URL=f"sqlite:///{self.db}",
+            PYTHONPATH=str(source),
+            PAPERS_LOG_FORMAT="text",
+            PAPERS_LOG_LEVEL="WARNING",
+        )
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "runtime.cli.main", *args]
+
+
+def timed(tree: Tree, *args: str, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall s, CPU s) of one CLI process; it must succeed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        tree.command(*args),
+        env={**tree.env, **(env or {})},
+        cwd=tree.source,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{tree.name} {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def serve_figures(tree: Tree, warm_runs: int) -> dict[str, float]:
+    """Seconds from spawning `serve slack` to /readyz 200, then per search through Slack."""
+    fake = await FakeSlack().start()
+    port, ops = free_port(), free_port()
+    env = {
+        **tree.env,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "PAPERS_HF_API_URL": fake.api_url,
+        "PAPERS_ARXIV_API_URL": fake.api_url + "arxiv",
+        "PAPERS_METRICS_PORT": str(ops),
+    }
+    started = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        *tree.command("serve", "slack", "--port", str(port)),
+        env=env,
+        cwd=tree.source,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    figures: dict[str, float] = {}
+    try:
+        async with aiohttp.ClientSession() as session:
+            while True:
+                if proc.returncode is not None:
+                    raise SystemExit(f"{tree.name} serve exited with {proc.returncode}")
+                try:
+                    async with session.get(f"http://127.0.0.1:{ops}/readyz") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.05)
+            figures["readyz"] = time.perf_counter() - started
+            searches = []
+            for i in range(1 + warm_runs):
+                body = slash_body(f"search {QUERY}", response_url=fake.response_url(f"s{i}"))
+                headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+                began = time.perf_counter()
+                async with session.post(
+                    f"http://127.0.0.1:{port}/slack/events", data=body, headers=headers
+                ) as resp:
+                    assert resp.status == 200, resp.status
+                await fake.wait_for(
+                    lambda calls, i=i: any(c.path == f"/response/s{i}" for c in calls)
+                )
+                searches.append(time.perf_counter() - began)
+            figures["first_search"] = searches[0]
+            figures["warm_search_median"] = statistics.median(searches[1:])
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 60)
+        await fake.stop()
+    return figures
+
+
+def measure(tree: Tree, corpus: Path, searches: int, *, new: bool) -> dict[str, Any]:
+    print(f"[{tree.name}] ingest {corpus.name} …", flush=True)
+    results: dict[str, Any] = {}
+    results["ingest"], results["ingest_cpu"] = timed(tree, "ingest", "file", str(corpus))
+    print(f"[{tree.name}] search ×{searches} …", flush=True)
+    runs = [timed(tree, "search", QUERY, "--limit", "5") for _ in range(searches)]
+    results["search_runs"] = [wall for wall, _ in runs]
+    results["search"] = statistics.median(wall for wall, _ in runs)
+    results["search_cpu"] = statistics.median(cpu for _, cpu in runs)
+    print(f"[{tree.name}] serve slack …", flush=True)
+    results.update(asyncio.run(serve_figures(tree, warm_runs=5)))
+    if new:
+        print(f"[{tree.name}] index rebuild …", flush=True)
+        results["rebuild"], results["rebuild_cpu"] = timed(tree, "index", "rebuild")
+    else:
+        # Before issue 11 every process rebuilt the index: its cold search is a rebuild.
+        results["rebuild"], results["rebuild_cpu"] = results["search"], results["search_cpu"]
+    return results
+
+
+ROWS = [
+    ("ingest", "ingest 138k into an empty db (new: index included)"),
+    ("search", "`papers-bot search`, cold process"),
+    ("readyz", "`serve slack` until /readyz 200"),
+    ("first_search", "first search through Slack"),
+    ("rebuild", "index rebuild (old: rebuild at start)"),
+]
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        "| what | target | new wall s | new CPU s | old wall s | old CPU s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for key, label in ROWS:
+        new, old = results["new"], results["old"]
+        cells = [label, f"≤ {TARGETS[key]:g}"]
+        for side in (new, old):
+            cells.append(f"{side[key]:.3f}" if side[key] < 1 else f"{side[key]:.1f}")
+            cpu = side.get(f"{key}_cpu")
+            cells.append("" if cpu is None else f"{cpu:.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [label.replace("`", "") for _, label in ROWS]
+    y = range(len(ROWS))
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    ax.barh(
+        [i + 0.2 for i in y],
+        [results["old"][k] for k, _ in ROWS],
+        0.4,
+        label="rebuild at start (before)",
+    )
+    ax.barh(
+        [i - 0.2 for i in y], [results["new"][k] for k, _ in ROWS], 0.4, label="index on disk (now)"
+    )
+    ax.scatter(
+        [TARGETS[k] for k, _ in ROWS],
+        list(y),
+        marker="|",
+        s=400,
+        color="black",
+        label="target",
+        zorder=3,
+    )
+    ax.set_yticks(list(y), labels)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds, wall (log scale), 138,083 papers, shared 2-core machine")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.4, -0.2), ncol=3, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--old", default=None, help="baseline revision (default: before issue 11)")
+    parser.add_argument("--searches", type=int, default=5, help="cold searches (new)")
+    parser.add_argument("--json", type=Path, default=REPO / "bench/results/startup-138k.json")
+    parser.add_argument("--plot", type=Path, default=REPO / "docs/startup.png")
+    parser.add_argument("--replot", action="store_true", help="table and plot from --json")
+    args = parser.parse_args()
+    if args.replot:
+        results = json.loads(args.json.read_text(encoding="utf-8"))
+        print(table(results))
+        plot(results, args.plot)
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="papers-startup-"))
+    try:
+        revision = args.old or old_revision()
+        export(revision, workdir / "old-src")
+        trees = {
+            "new": Tree("new", REPO, workdir),
+            "old": Tree("old", workdir / "old-src", workdir),
+        }
+        results = {
+            "new": measure(trees["new"], args.corpus, args.searches, new=True),
+            "old": measure(trees["old"], args.corpus, 1, new=False),
+        }
+        results["meta"] = {"old_revision": revision, "load_average": os.getloadavg()}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(table(results))
+    plot(results, args.plot)
+    print(f"results in {args.json}, plot in {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
