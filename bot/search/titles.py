@@ -70,6 +70,10 @@ class _Base:
         self._offsets: Sequence[int] = (0,)
         self._start = 0
         self._blob: memoryview | bytes = b""
+        # Titles decoded so far: re-ranking looks up ~300 candidates per search, mostly
+        # the same popular ones. It grows with use, never beyond the dict of all titles
+        # that the index kept before the titles were mapped.
+        self._decoded: dict[int, str | None] = {}
         if path is None or path.stat().st_size == 0:
             return
         with path.open("rb") as handle:
@@ -82,11 +86,17 @@ class _Base:
         self._blob = view
 
     def get(self, key: int) -> str | None:
+        try:
+            return self._decoded[key]
+        except KeyError:
+            pass
         i = bisect.bisect_left(self.keys, key)
-        if i >= len(self.keys) or self.keys[i] != key:
-            return None
-        start, end = self._offsets[i], self._offsets[i + 1]
-        return bytes(self._blob[self._start + start : self._start + end]).decode("utf-8")
+        found = None
+        if i < len(self.keys) and self.keys[i] == key:
+            start, end = self._offsets[i] + self._start, self._offsets[i + 1] + self._start
+            found = bytes(self._blob[start:end]).decode("utf-8")
+        self._decoded[key] = found
+        return found
 
 
 class TitleStore:
