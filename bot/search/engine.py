@@ -433,7 +433,7 @@ class PaperIndex:
     def word_counts(self) -> dict[str, int]:
         """A copy of the typo-expansion vocabulary (surface word -> document frequency),
         so saved searches get the typo fixes a search gets (`VocabularySpeller`)."""
-        return dict(self._vocab.df)
+        return self._vocab.counts()
 
     # ------------------------------------------------------------------ queries
     def _term(self, field: str, term: str, boost: float) -> Any:

@@ -85,6 +85,14 @@ class Vocabulary:
         if term and (letter := self._letters.get(term[0])) is not None:
             letter.add(term, 1)
 
+    def counts(self) -> dict[str, int]:
+        """Every word with its document frequency: the whole term dictionary, read now."""
+        found = {str(term): int(df) for term, df in self._load("")}
+        for letter in self._letters.values():
+            for term, df in letter.df.items():
+                found.setdefault(term, df)
+        return found
+
     def forget(self) -> None:
         """Drop what was loaded (after another process changed the index)."""
         self._letters.clear()

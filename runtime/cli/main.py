@@ -1,11 +1,11 @@
 """Entry point of the `papers-bot` console script.
 
 Sub-command groups live in their own modules (ingest, query, admin, serve, digest,
-discord, alerts, index, reading, similar) and are mounted here, lazily: a module is imported only when its
-command runs (or when `--help` lists them all). A cold `papers-bot search` therefore never
-imports SQLAlchemy, alembic, the chat platforms or the ingest parsers it does not use
-(docs/search.md, "Cold start"). Exit codes follow DESIGN.md §2: 0 success, 2 usage error,
-1 runtime error, with errors on stderr in one line.
+discord, alerts, index, reading, similar) and are mounted here, lazily: a module is
+imported only when its command runs (or when `--help` lists them all). A cold
+`papers-bot search` therefore never imports SQLAlchemy, alembic, the chat platforms or
+the ingest parsers it does not use (docs/search.md, "Cold start"). Exit codes follow
+DESIGN.md §2: 0 success, 2 usage error, 1 runtime error, with errors on stderr in one line.
 """
 
 from __future__ import annotations
