@@ -27,7 +27,8 @@ from bot.alerts.ledger import AlertReport, enqueue_new_papers
 from bot.alerts.models import AlertStatus
 from bot.alerts.runner import AlertRunner
 from bot.digests.clock import new_worker_id
-from bot.follow.matching import Speller, VocabularySpeller
+from bot.follow.matching import Speller
+from bot.follow.speller import VocabularySpeller
 from bot.models import Platform
 from bot.ports import MessageSink
 from bot.settings import Settings
