@@ -307,3 +307,23 @@ class AlertItemRow(Base):
     )
     position: Mapped[int] = mapped_column(Integer)
     alerts: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+# -- Paper vectors (issue 12) ----------------------------------------------------------
+
+
+class PaperVectorRow(Base):
+    """The embedding of one paper under one model (`model` = encoder name@version).
+
+    `fingerprint` hashes the text that was embedded, so a paper whose title or abstract
+    changed is embedded again; `vector` is little-endian float16, unit length.
+    """
+
+    __tablename__ = "paper_vectors"
+
+    paper_key: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("papers.key", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(128), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(32))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)

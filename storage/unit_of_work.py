@@ -14,6 +14,7 @@ from storage.dialect import SqlDialect
 from storage.papers import SqlPaperRepository
 from storage.reading_list import SqlReadingList, SqlShareLog
 from storage.subscriptions import SqlSubscriptionRepository
+from storage.vectors import SqlPaperVectors
 
 
 class SqlUnitOfWork:
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
         self.alert_ledger = SqlAlertLedger(self.session, self._dialect)
         self.reading_list = SqlReadingList(self.session, self._dialect)
         self.shares = SqlShareLog(self.session, self._dialect)
+        self.vectors = SqlPaperVectors(self.session, self._dialect)
         return self
 
     def __exit__(

@@ -34,7 +34,7 @@ import shutil
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -49,17 +49,23 @@ from bot.paging import MAX_LIMIT, MAX_OFFSET, clamp
 from bot.search.more_like_this import lexical_neighbours
 from bot.search.query import ParsedQuery, parse_query
 from bot.search.ranking import (
+    DENSE_CANDIDATES,
     TITLE_WEIGHTS,
     RankWeights,
     hybrid,
     query_kind,
     title_similarity,
+    wants_dense,
     weights_for,
 )
 from bot.search.titles import TitleStore
 from bot.search.vocabulary import Vocabulary
 
-__all__ = ["IndexBusy", "PaperIndex", "typo_budget"]
+__all__ = ["DenseSearch", "IndexBusy", "PaperIndex", "typo_budget"]
+
+# (query text, k) -> the k nearest papers as (key, cosine), best first: the semantic half,
+# composed at the edge from an encoder and a `bot.search.vectors.VectorIndex`.
+DenseSearch = Callable[[str, int], Sequence[tuple[int, float]]]
 
 _EPOCH = date(1970, 1, 1)
 _NO_DATE = -1_000_000
@@ -690,7 +696,7 @@ class PaperIndex:
             cap = max(CANDIDATES, offset + limit)
             hits = self._candidates(parsed, cap)
             ranked = self._rerank(parsed, hits) if parsed.has_text else self._by_date(hits)
-            ranked = self._fuse(ranked)
+            ranked = self._fuse(parsed, ranked)
             # One card per work: later versions (an ACL paper of an arXiv preprint) fold in.
             works = fold(
                 ranked, title=lambda item: self._titles.get(item[1].key, ""), paper=self._paper_at
@@ -715,12 +721,41 @@ class PaperIndex:
     def _paper_at(self, item: tuple[float, _Hit]) -> Paper:
         return _paper_from_doc(self._searcher.doc(item[1].address).to_dict())
 
-    @staticmethod
-    def _fuse(ranked: list[tuple[float, _Hit]]) -> list[tuple[float, _Hit]]:
-        """The seam for semantic search: dense candidates join the lexical ones here."""
+    _dense: DenseSearch | None = None
+
+    def use_dense(self, dense: DenseSearch | None) -> None:
+        """Fuse dense candidates into description queries from now on (None: stop)."""
+        self._dense = dense
+
+    def _fuse(
+        self, parsed: ParsedQuery, ranked: list[tuple[float, _Hit]]
+    ) -> list[tuple[float, _Hit]]:
+        """Dense candidates join the lexical ones here (`ranking.hybrid`), for the queries
+        `ranking.wants_dense` picks; every other query keeps its lexical ranking."""
+        dense: Sequence[tuple[int, float]] = ()
+        if self._dense is not None and parsed.has_text:
+            content = [w for t in parsed.terms for w in self._names.analyze(t)]
+            kind = query_kind([w for w in content if w not in STOPWORDS])
+            filtered = bool(parsed.phrases or parsed.authors or parsed.since)
+            if wants_dense(kind, filtered=filtered):
+                dense = self._dense(parsed.text, DENSE_CANDIDATES)
         by_key = {hit.key: hit for _, hit in ranked}
-        fused = hybrid([(hit.key, score) for score, hit in ranked])
+        for key, _ in dense:
+            if key not in by_key and (hit := self._hit_for(key)) is not None:
+                by_key[key] = hit
+        fused = hybrid(
+            [(hit.key, score) for score, hit in ranked],
+            [(key, cosine) for key, cosine in dense if key in by_key],
+        )
         return [(score, by_key[key]) for key, score in fused]
+
+    def _hit_for(self, key: int) -> _Hit | None:
+        """A candidate only the dense side found (None if the paper is not indexed)."""
+        query = tantivy.Query.term_query(self._schema, "key", key)
+        found = self._searcher.search(query, 1, count=False).hits
+        if not found:
+            return None
+        return _Hit(key, 0.0, found[0][1], False, _NO_DATE, 0)
 
     def _matched_authors(self, parsed: ParsedQuery, paper: Paper) -> tuple[str, ...]:
         """The paper's authors an `author:` filter matched (same typo budget as the filter)."""

@@ -8,8 +8,12 @@ Two kinds of query want different rankings (docs/search.md, "Ranking by query ki
   OR-ed, as in plain FTS5.  Title similarity there mostly rewards short, generic titles whose
   words all occur in the long query (rapidfuzz's `token_set_ratio` is 100 for any subset).
 
-`fuse` is the seam for the semantic half: it merges ranked lists (lexical now, dense later)
-by reciprocal-rank fusion.
+`fuse` is the seam for the semantic half: it merges ranked lists (lexical and dense) by
+reciprocal-rank fusion. `wants_dense` says which queries get dense candidates: descriptions
+without filters. Measured on bench/queries (docs/search.md), fusion lifts descriptions well
+above either side, leaves titles where they were, and lowers author and topic queries,
+where the encoder alone is weak; a filter (`author:`, `since:`, a phrase) must hold for every
+result, which the nearest neighbours of the whole text do not respect.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import TypeVar
 from rapidfuzz import fuzz
 
 __all__ = [
+    "DENSE_CANDIDATES",
     "DESCRIPTION_MIN_WORDS",
     "RRF_K",
     "QueryKind",
@@ -30,6 +35,7 @@ __all__ = [
     "hybrid",
     "query_kind",
     "title_similarity",
+    "wants_dense",
     "weights_for",
 ]
 
@@ -37,6 +43,8 @@ __all__ = [
 # The title set's longest query has 10 content words; the description set's shortest 11.
 DESCRIPTION_MIN_WORDS = 11
 RRF_K = 60
+# Dense candidates fused with the lexical ones (the lexical side brings up to 200).
+DENSE_CANDIDATES = 100
 
 K = TypeVar("K", bound=Hashable)
 
@@ -93,6 +101,11 @@ def query_kind(content_words: Sequence[str]) -> QueryKind:
     if len(content_words) >= DESCRIPTION_MIN_WORDS:
         return QueryKind.DESCRIPTION
     return QueryKind.TITLE
+
+
+def wants_dense(kind: QueryKind, *, filtered: bool) -> bool:
+    """Whether dense candidates join this query: a description without filters."""
+    return kind is QueryKind.DESCRIPTION and not filtered
 
 
 def weights_for(kind: QueryKind) -> RankWeights:

@@ -6,6 +6,9 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+import numpy as np
+from numpy.typing import NDArray
+
 from bot.alerts.models import AlertBatch, AlertDelivery
 from bot.follow.matching import Alert
 from bot.models import (
@@ -45,6 +48,8 @@ class FakeState:
     changes: dict[int, int] = field(default_factory=dict)
     tombstones: dict[int, int] = field(default_factory=dict)
     change: int = 0
+    # Paper vectors by (model, paper key): (fingerprint, vector).
+    vectors: dict[tuple[str, int], tuple[str, NDArray[np.float32]]] = field(default_factory=dict)
 
     def copy(self) -> FakeState:
         return FakeState(
@@ -63,6 +68,7 @@ class FakeState:
             changes=dict(self.changes),
             tombstones=dict(self.tombstones),
             change=self.change,
+            vectors=dict(self.vectors),
         )
 
     def new_id(self) -> int:

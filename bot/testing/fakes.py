@@ -44,6 +44,7 @@ from bot.testing.fake_repositories import (
     FakeState,
     FakeSubscriptionRepository,
 )
+from bot.testing.fake_vectors import FakePaperVectors
 
 __all__ = [
     "ALL_DAYS",
@@ -141,6 +142,7 @@ class FakeUnitOfWork:
         self.alert_ledger = FakeAlertLedger(self._db.state)
         self.reading_list = FakeReadingList(self._db.state)
         self.shares = FakeShareLog(self._db.state)
+        self.vectors = FakePaperVectors(self._db.state)
         return self
 
     def __exit__(
@@ -172,6 +174,7 @@ class FakeUnitOfWork:
         state.alert_deliveries, state.alert_items = restored.alert_deliveries, restored.alert_items
         state.changes, state.tombstones = restored.changes, restored.tombstones
         state.change = restored.change
+        state.vectors = restored.vectors
 
 
 @dataclass

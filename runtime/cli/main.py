@@ -1,7 +1,7 @@
 """Entry point of the `papers-bot` console script.
 
 Sub-command groups live in their own modules (ingest, query, admin, serve, digest,
-discord, alerts, index, reading, similar) and are mounted here, lazily: a module is
+discord, alerts, index, reading, similar, embed) and are mounted here, lazily: a module is
 imported only when its command runs (or when `--help` lists them all). A cold
 `papers-bot search` therefore never imports SQLAlchemy, alembic, the chat platforms or
 the ingest parsers it does not use (docs/search.md, "Cold start"). Exit codes follow
@@ -34,8 +34,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # Reading list and citations (issue 14).
     "cite": ("runtime.cli.reading", "cite"),
     "list": ("runtime.cli.reading", "list_app"),
-    # More like this (issue 12).
+    # More like this, and vectors for search by meaning (issue 12).
     "similar": ("runtime.cli.similar", "similar"),
+    "embed": ("runtime.cli.embed", "embed"),
 }
 
 

@@ -1,0 +1,166 @@
+"""The query-time vector index: paper key -> unit vector, nearest neighbours by cosine.
+
+A small API over a usearch HNSW graph with int8 vectors (1 byte a dimension, so 1M papers
+at 256 dimensions take about 260 MB plus the graph):
+- `VectorIndex.build(pairs, model=..., dimensions=...)` from (paper key, vector) pairs;
+- `extend(pairs)` adds or replaces vectors (a changed paper keeps its key);
+- `save(directory)` writes `vectors.usearch` and `vectors.json` (model, dimensions, count);
+- `VectorIndex.open(directory)` memory-maps the saved graph read-only (`view`): opening
+  costs milliseconds and the pages are shared by every process that opens the same files;
+- `search(query, k)` returns (key, cosine) pairs, best first.
+
+The vectors themselves are durable elsewhere (the `paper_vectors` table, see
+`bot.search.embedder`); this index is derived from them and can always be rebuilt.
+
+**Putting it into an index generation directory** (the on-disk index, issue 11): after the
+lexical index of a generation is written, call
+`VectorIndex.build(vectors_port.vectors(model_id), model=model_id, dimensions=d)` and
+`.save(generation_dir / "vectors")`, before the generation is published; at start-up,
+`VectorIndex.open(generation_dir / "vectors")` and compare `.model` with the encoder's
+`model_key(encoder)`: on a mismatch, ignore the index (lexical only) until the next
+generation is built from re-embedded vectors. Between generations, `extend()` the opened
+index with the vectors of papers embedded since (an opened view is copied into memory
+first, see `extend`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bot.search.embedding import EmbeddingUnavailable
+
+GRAPH_FILE = "vectors.usearch"
+META_FILE = "vectors.json"
+# HNSW parameters: usearch's defaults (16 links, 128 candidates when adding); a wider
+# search beam than its default 64 costs little at k <= 100 and keeps recall near exact.
+EXPANSION_SEARCH = 128
+
+Pairs = Iterable[tuple[int, NDArray[np.float32]]]
+
+
+def _usearch() -> Any:
+    try:
+        from usearch.index import Index
+    except ImportError as exc:
+        raise EmbeddingUnavailable(
+            f"the vector index needs 'usearch': pip install 'papers-bot[semantic]' ({exc})"
+        ) from exc
+    return Index
+
+
+class VectorIndex:
+    """Nearest neighbours by cosine over unit vectors keyed by paper key."""
+
+    def __init__(self, graph: Any, *, model: str, dimensions: int, viewed: bool) -> None:
+        self._graph = graph
+        self.model = model
+        self.dimensions = dimensions
+        self._viewed = viewed
+
+    @classmethod
+    def empty(cls, *, model: str, dimensions: int) -> VectorIndex:
+        index = _usearch()
+        graph = index(ndim=dimensions, metric="cos", dtype="i8", expansion_search=EXPANSION_SEARCH)
+        return cls(graph, model=model, dimensions=dimensions, viewed=False)
+
+    @classmethod
+    def build(
+        cls, pairs: Pairs, *, model: str, dimensions: int, chunk: int = 20_000
+    ) -> VectorIndex:
+        built = cls.empty(model=model, dimensions=dimensions)
+        built.extend(pairs, chunk=chunk)
+        return built
+
+    def __len__(self) -> int:
+        return len(self._graph)
+
+    def __contains__(self, key: int) -> bool:
+        return bool(self._graph.contains(key))
+
+    def extend(self, pairs: Pairs, *, chunk: int = 20_000) -> int:
+        """Add (key, vector) pairs; a key already present gets the new vector. Returns the
+        number of pairs taken."""
+        if self._viewed:
+            # A memory-mapped view is read-only: copy it into memory once, then grow that.
+            index = _usearch()
+            graph = index(ndim=self.dimensions, metric="cos", dtype="i8")
+            graph.load(self._path)
+            graph.expansion_search = EXPANSION_SEARCH
+            self._graph, self._viewed = graph, False
+        taken = 0
+        keys: list[int] = []
+        rows: list[NDArray[np.float32]] = []
+        for key, vector in pairs:
+            keys.append(key)
+            rows.append(vector)
+            if len(keys) >= chunk:
+                taken += self._add(keys, rows)
+                keys, rows = [], []
+        if keys:
+            taken += self._add(keys, rows)
+        return taken
+
+    def _add(self, keys: list[int], rows: list[NDArray[np.float32]]) -> int:
+        array = np.asarray(keys, dtype=np.uint64)
+        matrix = np.vstack(rows).astype(np.float32, copy=False)
+        if matrix.shape[1] != self.dimensions:
+            raise ValueError(f"vectors have {matrix.shape[1]} dimensions, not {self.dimensions}")
+        present = np.fromiter((self._graph.contains(int(k)) for k in array), bool, len(array))
+        if present.any():
+            self._graph.remove(array[present])
+        self._graph.add(array, matrix)
+        return len(keys)
+
+    def search(self, query: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
+        """The `k` nearest papers to a unit `query` vector: (key, cosine), best first."""
+        if len(self) == 0 or k < 1:
+            return []
+        matches = self._graph.search(np.asarray(query, dtype=np.float32), min(k, len(self)))
+        keys = np.asarray(matches.keys, dtype=np.int64)
+        distances = np.asarray(matches.distances, dtype=np.float32)
+        return [(int(key), 1.0 - float(d)) for key, d in zip(keys, distances, strict=True)]
+
+    def vector(self, key: int) -> NDArray[np.float32] | None:
+        """The stored vector of `key` (int8-quantised, so approximate), unit length."""
+        if key not in self:
+            return None
+        found = np.asarray(self._graph.get(key, dtype=np.float32), dtype=np.float32).reshape(-1)
+        unit: NDArray[np.float32] = found / max(float(np.linalg.norm(found)), 1e-12)
+        return unit
+
+    def save(self, directory: Path) -> None:
+        """Write the graph and its description into `directory`; each file is replaced
+        atomically, the description last, so a reader never pairs it with a half graph."""
+        directory.mkdir(parents=True, exist_ok=True)
+        graph = directory / GRAPH_FILE
+        self._graph.save(str(graph) + ".tmp")
+        os.replace(str(graph) + ".tmp", graph)
+        meta = {"model": self.model, "dimensions": self.dimensions, "count": len(self)}
+        (directory / (META_FILE + ".tmp")).write_text(json.dumps(meta) + "\n", encoding="utf-8")
+        os.replace(directory / (META_FILE + ".tmp"), directory / META_FILE)
+
+    @classmethod
+    def open(cls, directory: Path) -> VectorIndex:
+        """Memory-map a saved index read-only. Raises FileNotFoundError when there is none."""
+        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        path = directory / GRAPH_FILE
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        index = _usearch()
+        graph = index(ndim=int(meta["dimensions"]), metric="cos", dtype="i8")
+        graph.view(str(path))
+        graph.expansion_search = EXPANSION_SEARCH
+        opened = cls(
+            graph, model=str(meta["model"]), dimensions=int(meta["dimensions"]), viewed=True
+        )
+        opened._path = str(path)
+        return opened
+
+    _path: str = ""

@@ -1,0 +1,38 @@
+"""In-memory paper vectors (issue 12), behind `FakeDatabase`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bot.ports import PaperVector
+from bot.testing.fake_repositories import FakeState
+
+
+class FakePaperVectors:
+    def __init__(self, state: FakeState) -> None:
+        self.state = state
+
+    def fingerprints(self, model: str) -> dict[int, str]:
+        return {key: fp for (m, key), (fp, _) in self.state.vectors.items() if m == model}
+
+    def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
+        for v in vectors:
+            # float16 like the SQL store, so tests see the same rounding.
+            stored = np.asarray(v.vector, dtype=np.float16).astype(np.float32)
+            self.state.vectors[(model, v.key)] = (v.fingerprint, stored)
+
+    def vectors(
+        self, model: str, batch_size: int = 5000
+    ) -> Iterator[tuple[int, NDArray[np.float32]]]:
+        found = [(key, vec) for (m, key), (_, vec) in self.state.vectors.items() if m == model]
+        found.sort(key=lambda pair: pair[0])
+        yield from found
+
+    def prune(self, keep_model: str) -> int:
+        gone = [k for k in self.state.vectors if k[0] != keep_model]
+        for k in gone:
+            del self.state.vectors[k]
+        return len(gone)

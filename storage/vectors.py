@@ -1,0 +1,87 @@
+"""The SQL paper vectors (issue 12): one row per (paper, model), float16 bytes.
+
+The rows are the durable copy of every embedding: a restart or a second replica reads them
+instead of running the encoder again, and the query-time index (`bot.search.vectors`) is
+rebuilt from them. A model change leaves the old rows alone until `prune`, so a half-done
+re-embedding never leaves search without vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import cast
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Table, delete, select, tuple_
+from sqlalchemy.orm import Session
+
+from bot.ports import PaperVector
+from storage.dialect import SqlDialect
+from storage.tables import PaperVectorRow
+
+_VECTORS = cast(Table, PaperVectorRow.__table__)
+# Parameters per DELETE … IN: well under SQLite's 32,766 variables.
+_CHUNK = 2000
+
+
+def to_bytes(vector: NDArray[np.float32]) -> bytes:
+    return np.asarray(vector, dtype="<f2").tobytes()
+
+
+def from_bytes(raw: bytes) -> NDArray[np.float32]:
+    return np.frombuffer(raw, dtype="<f2").astype(np.float32)
+
+
+class SqlPaperVectors:
+    def __init__(self, session: Session, dialect: SqlDialect) -> None:
+        self.session = session
+        self.dialect = dialect
+
+    def fingerprints(self, model: str) -> dict[int, str]:
+        rows = self.session.execute(
+            select(PaperVectorRow.paper_key, PaperVectorRow.fingerprint).where(
+                PaperVectorRow.model == model
+            )
+        )
+        return {int(key): str(fingerprint) for key, fingerprint in rows}
+
+    def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
+        # Delete then insert: portable, and one statement each per chunk.
+        for start in range(0, len(vectors), _CHUNK):
+            chunk = vectors[start : start + _CHUNK]
+            pairs = [(v.key, model) for v in chunk]
+            self.session.execute(
+                delete(_VECTORS).where(tuple_(_VECTORS.c.paper_key, _VECTORS.c.model).in_(pairs))
+            )
+            rows = [
+                {
+                    "paper_key": v.key,
+                    "model": model,
+                    "fingerprint": v.fingerprint,
+                    "vector": to_bytes(v.vector),
+                }
+                for v in chunk
+            ]
+            self.dialect.insert_new_rows(self.session, _VECTORS, rows)
+
+    def vectors(
+        self, model: str, batch_size: int = 5000
+    ) -> Iterator[tuple[int, NDArray[np.float32]]]:
+        last = -1
+        while True:
+            rows = self.session.execute(
+                select(PaperVectorRow.paper_key, PaperVectorRow.vector)
+                .where(PaperVectorRow.model == model, PaperVectorRow.paper_key > last)
+                .order_by(PaperVectorRow.paper_key)
+                .limit(batch_size)
+            ).all()
+            if not rows:
+                return
+            for key, raw in rows:
+                yield int(key), from_bytes(raw)
+            last = int(rows[-1][0])
+
+    def prune(self, keep_model: str) -> int:
+        result = self.session.execute(delete(_VECTORS).where(_VECTORS.c.model != keep_model))
+        return int(getattr(result, "rowcount", 0) or 0)

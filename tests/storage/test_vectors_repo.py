@@ -1,0 +1,75 @@
+"""The paper-vector store on the fakes, SQLite and PostgreSQL: the same assertions on each."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from bot.models import PaperRecord
+from bot.ports import PaperVector
+from bot.testing.fakes import FakeDatabase
+from storage.db import Database
+
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(db_or_fake: Database | FakeDatabase) -> Database | FakeDatabase:
+    with db_or_fake.uow() as uow:
+        uow.papers.upsert_many(
+            [PaperRecord(title=f"Paper {i}", source="hf-page") for i in range(3)], seen_at=NOW
+        )
+    return db_or_fake
+
+
+def _keys(db: Database | FakeDatabase) -> list[int]:
+    with db.uow() as uow:
+        return sorted(p.key for p in uow.papers.iter_all())
+
+
+def _unit(seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal(8).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_vectors_round_trip_per_model_as_float16(db: Database | FakeDatabase) -> None:
+    a, b, c = _keys(db)
+    with db.uow() as uow:
+        uow.vectors.put_many(
+            "m@1", [PaperVector(a, "fa", _unit(1)), PaperVector(b, "fb", _unit(2))]
+        )
+        uow.vectors.put_many("m@2", [PaperVector(c, "fc", _unit(3))])
+    with db.uow() as uow:
+        assert uow.vectors.fingerprints("m@1") == {a: "fa", b: "fb"}
+        assert uow.vectors.fingerprints("m@2") == {c: "fc"}
+        stored = list(uow.vectors.vectors("m@1", batch_size=1))
+    assert [k for k, _ in stored] == [a, b]
+    np.testing.assert_allclose(stored[0][1], _unit(1), atol=1e-3)
+    assert stored[0][1].dtype == np.float32
+
+
+def test_put_replaces_and_prune_keeps_only_one_model(db: Database | FakeDatabase) -> None:
+    a, b, _ = _keys(db)
+    with db.uow() as uow:
+        uow.vectors.put_many("old", [PaperVector(a, "x", _unit(1)), PaperVector(b, "x", _unit(1))])
+        uow.vectors.put_many("new", [PaperVector(a, "x", _unit(1))])
+    with db.uow() as uow:
+        uow.vectors.put_many("new", [PaperVector(a, "y", _unit(4))])
+    with db.uow() as uow:
+        assert uow.vectors.fingerprints("new") == {a: "y"}
+        np.testing.assert_allclose(dict(uow.vectors.vectors("new"))[a], _unit(4), atol=1e-3)
+        assert uow.vectors.prune("new") == 2
+    with db.uow() as uow:
+        assert uow.vectors.fingerprints("old") == {}
+        assert uow.vectors.fingerprints("new") == {a: "y"}
+
+
+def test_a_failed_unit_of_work_keeps_no_vector(db: Database | FakeDatabase) -> None:
+    a, _, _ = _keys(db)
+    with pytest.raises(RuntimeError), db.uow() as uow:
+        uow.vectors.put_many("m", [PaperVector(a, "x", _unit(1))])
+        raise RuntimeError("boom")
+    with db.uow() as uow:
+        assert uow.vectors.fingerprints("m") == {}
