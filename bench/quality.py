@@ -10,9 +10,16 @@ any paper by that author (and topic) counts (`relevance.grade`); topics P@5 / nD
 (`relevance.TopicIndex`).  Latency is warm: every query is run once to warm up, then timed
 with `search(limit=10)`; p50 / p95 over all four sets.
 
+With `--dense`, two more engines (issue 12): `dense`, cosine over the paper vectors of the
+default encoder (`bot.search.embedding.default_encoder`, usearch index), and
+`papers-bot+dense`, the engine with those dense candidates fused into description queries
+(`PaperIndex.use_dense`). The latency line is then the hybrid's, query embedding included.
+`--size N` searches the query targets plus random papers up to N instead of the corpus.
+
 Building the 138k index takes minutes on a loaded machine, so `--directory` keeps it (and
-the FTS5 database) and later runs reopen it:
+the FTS5 database, and the vectors) and later runs reopen it:
     python bench/quality.py --directory /tmp/papers-quality-138k [--json out.json]
+    python bench/quality.py --size 20000 --dense --directory /tmp/papers-quality-20k
 Delete the directory after changing what the index stores.
 """
 
@@ -23,6 +30,7 @@ import gzip
 import json
 import math
 import os
+import random
 import re
 import sqlite3
 import statistics
@@ -83,6 +91,51 @@ def open_engine(rows: list[dict[str, Any]], directory: Path | None) -> tuple[Pap
     target = directory / "engine" if directory is not None else None
     papers = (to_paper(i, r) for i, r in enumerate(rows))
     return PaperIndex.build(papers, directory=target), time.perf_counter() - started
+
+
+def sample(
+    rows: list[dict[str, Any]], size: int, sets: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The query targets plus random papers, `size` in all (the corpus when size is 0)."""
+    if not size or size >= len(rows):
+        return rows
+    wanted = {str(r["target_id"]) for qs in sets.values() for r in qs if r.get("target_id")}
+    chosen = [r for r in rows if str(r["id"]) in wanted]
+    rest = [r for r in rows if str(r["id"]) not in wanted]
+    return chosen + random.Random(0).sample(rest, size - len(chosen))
+
+
+def open_vectors(rows: list[dict[str, Any]], directory: Path | None) -> tuple[Any, Any, float]:
+    """The encoder and a vector index over every row (key = row number), cached by model."""
+    import numpy as np
+
+    from bot.search.embedder import model_key
+    from bot.search.embedding import default_encoder, paper_text
+    from bot.search.vectors import VectorIndex
+
+    encoder = default_encoder(threads=1, workers=max(1, os.cpu_count() or 1))
+    name = model_key(encoder).replace("/", "_") + f"-{len(rows)}.npy"
+    cached = directory / name if directory is not None else None
+    seconds = 0.0
+    if cached is not None and cached.exists():
+        vectors = np.load(cached)
+    else:
+        started = time.perf_counter()
+        vectors = encoder.encode([paper_text(r["title"], r.get("abstract")) for r in rows])
+        seconds = time.perf_counter() - started
+        if cached is not None:
+            np.save(cached, vectors)
+    index = VectorIndex.build(
+        zip(range(len(rows)), vectors, strict=True), model=model_key(encoder), dimensions=384
+    )
+    return encoder, index, seconds
+
+
+def dense_search(encoder: Any, index: Any) -> Callable[[str], list[int]]:
+    def search(query: str) -> list[int]:
+        return [key for key, _ in index.search(encoder.encode([query])[0], DEPTH)]
+
+    return search
 
 
 def open_fts5(rows: list[dict[str, Any]], directory: Path | None) -> sqlite3.Connection:
@@ -187,10 +240,12 @@ def main() -> int:
     parser.add_argument("--directory", type=Path, help="keep the built index here and reuse it")
     parser.add_argument("--no-baseline", action="store_true", help="skip FTS5")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--size", type=int, default=0, help="search a sample of N papers")
+    parser.add_argument("--dense", action="store_true", help="add dense and hybrid engines")
     args = parser.parse_args()
 
     sets = load_sets()
-    rows = load_rows(args.corpus)
+    rows = sample(load_rows(args.corpus), args.size, sets)
     by_id = {str(r["id"]): i for i, r in enumerate(rows)}
     if args.directory is not None:
         args.directory.mkdir(parents=True, exist_ok=True)
@@ -203,10 +258,21 @@ def main() -> int:
     if not args.no_baseline:
         engines["fts5-bm25"] = fts5_search(open_fts5(rows, args.directory))
     results = {name: score(fn, sets, rows, by_id, topic_grades) for name, fn in engines.items()}
+    embedded = None
+    if args.dense:
+        encoder, vectors, embedded = open_vectors(rows, args.directory)
+        dense = {"dense": dense_search(encoder, vectors)}
+        results["dense"] = score(dense["dense"], sets, rows, by_id, topic_grades)
+        index.use_dense(lambda text, k: vectors.search(encoder.encode([text])[0], k))
+        engines["dense"] = dense["dense"]
+        engines["papers-bot+dense"] = engine_search(index)
+        results["papers-bot+dense"] = score(engine_search(index), sets, rows, by_id, topic_grades)
     timing = latency(index, [q["query"] for qs in sets.values() for q in qs])
     load = os.getloadavg()[0]
 
     print(f"{len(rows):,} papers; index ready in {opened:.1f} s; load average {load:.1f}")
+    if embedded:
+        print(f"embedded {len(rows):,} papers in {embedded:.0f} s ({len(rows) / embedded:.1f}/s)")
     print("| query set (metric) | " + " | ".join(engines) + " |")
     print("| --- | " + " | ".join("---" for _ in engines) + " |")
     for name in SETS:
@@ -215,12 +281,14 @@ def main() -> int:
             f"{results[e][name][0]:.3f} / {results[e][name][1]:.3f}" for e in engines
         )
         print(f"| {name}, {len(sets[name])} ({metric}) | {cells} |")
-    print(f"papers-bot warm latency: p50 {timing['p50_ms']:.1f} ms, p95 {timing['p95_ms']:.1f} ms")
+    label = "papers-bot+dense" if args.dense else "papers-bot"
+    print(f"{label} warm latency: p50 {timing['p50_ms']:.1f} ms, p95 {timing['p95_ms']:.1f} ms")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "papers": len(rows),
             "load": load,
+            "embed_seconds": embedded,
             "latency": timing,
             "results": {e: {s: list(v) for s, v in r.items()} for e, r in results.items()},
         }
