@@ -14,13 +14,11 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
-import numpy as np
-from numpy.typing import NDArray
-
 if TYPE_CHECKING:
     from bot.alerts.models import AlertPost
     from bot.alerts.ports import AlertLedger
     from bot.follow.matching import Alert, AlertKind
+    from bot.search.vector_ports import PaperVectorStore
 
 from bot.models import (
     ChannelRef,
@@ -329,37 +327,6 @@ class ShareLog(Protocol):
         self, channel: ChannelRef, paper_key: int, *, user: str, now: datetime
     ) -> FirstShare:
         """Remember this share unless the channel saw the paper before; returns the first."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class PaperVector:
-    """A paper's embedding: `fingerprint` names the text it was computed from."""
-
-    key: int
-    fingerprint: str
-    vector: NDArray[np.float32]
-
-
-class PaperVectorStore(Protocol):
-    """Durable paper embeddings, one per (paper, model); `model` is encoder name@version."""
-
-    def fingerprints(self, model: str) -> dict[int, str]:
-        """Paper key -> fingerprint of every paper embedded under `model`."""
-        ...
-
-    def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
-        """Store (or replace) vectors under `model`."""
-        ...
-
-    def vectors(
-        self, model: str, batch_size: int = 5000
-    ) -> Iterator[tuple[int, NDArray[np.float32]]]:
-        """Every (paper key, vector) under `model`, in key order, read in batches."""
-        ...
-
-    def prune(self, keep_model: str) -> int:
-        """Delete the vectors of every other model; returns how many rows went."""
         ...
 
 

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Table, delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from bot.ports import PaperVector
+from bot.search.vector_ports import PaperVector
 from storage.dialect import SqlDialect
 from storage.tables import PaperVectorRow
 

@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.models import Paper
-from bot.ports import PaperVector, UnitOfWorkFactory
+from bot.ports import UnitOfWorkFactory
 from bot.search.embedding import Encoder, paper_text
+from bot.search.vector_ports import PaperVector
 
 DEFAULT_BATCH = 1024
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.ports import PaperVector
+from bot.search.vector_ports import PaperVector
 from bot.testing.fake_repositories import FakeState
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bot.models import PaperRecord
-from bot.ports import PaperVector
+from bot.search.vector_ports import PaperVector
 from bot.testing.fakes import FakeDatabase
 from storage.db import Database
 

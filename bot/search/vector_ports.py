@@ -1,0 +1,45 @@
+"""The paper-vector store port (`UnitOfWork.vectors`, issue 12), implemented by storage.
+
+Kept beside the search code rather than in `bot/ports.py`, which the module size limit
+keeps to the repositories every part uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+@dataclass(frozen=True, slots=True)
+class PaperVector:
+    """A paper's embedding: `fingerprint` names the text it was computed from."""
+
+    key: int
+    fingerprint: str
+    vector: NDArray[np.float32]
+
+
+class PaperVectorStore(Protocol):
+    """Durable paper embeddings, one per (paper, model); `model` is encoder name@version."""
+
+    def fingerprints(self, model: str) -> dict[int, str]:
+        """Paper key -> fingerprint of every paper embedded under `model`."""
+        ...
+
+    def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
+        """Store (or replace) vectors under `model`."""
+        ...
+
+    def vectors(
+        self, model: str, batch_size: int = 5000
+    ) -> Iterator[tuple[int, NDArray[np.float32]]]:
+        """Every (paper key, vector) under `model`, in key order, read in batches."""
+        ...
+
+    def prune(self, keep_model: str) -> int:
+        """Delete the vectors of every other model; returns how many rows went."""
+        ...
