@@ -50,6 +50,7 @@ from bot.search.more_like_this import lexical_neighbours
 from bot.search.query import ParsedQuery, parse_query
 from bot.search.ranking import (
     DENSE_CANDIDATES,
+    DENSE_RRF_K,
     TITLE_WEIGHTS,
     RankWeights,
     hybrid,
@@ -746,6 +747,7 @@ class PaperIndex:
         fused = hybrid(
             [(hit.key, score) for score, hit in ranked],
             [(key, cosine) for key, cosine in dense if key in by_key],
+            k=DENSE_RRF_K,
         )
         return [(score, by_key[key]) for key, score in fused]
 

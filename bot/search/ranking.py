@@ -27,6 +27,7 @@ from rapidfuzz import fuzz
 
 __all__ = [
     "DENSE_CANDIDATES",
+    "DENSE_RRF_K",
     "DESCRIPTION_MIN_WORDS",
     "RRF_K",
     "QueryKind",
@@ -43,8 +44,11 @@ __all__ = [
 # The title set's longest query has 10 content words; the description set's shortest 11.
 DESCRIPTION_MIN_WORDS = 11
 RRF_K = 60
-# Dense candidates fused with the lexical ones (the lexical side brings up to 200).
+# Dense candidates fused with the lexical ones (the lexical side brings up to 200), and the
+# fusion constant for them: at 20k papers k = 10 measured 0.705 / 0.812 on descriptions,
+# k = 60 0.673 / 0.766 (lexical alone 0.686 / 0.766); a small k trusts both leaders more.
 DENSE_CANDIDATES = 100
+DENSE_RRF_K = 10
 
 K = TypeVar("K", bound=Hashable)
 
