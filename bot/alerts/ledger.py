@@ -180,7 +180,7 @@ class AlertRunLedger:
             stale = uow.alert_ledger.reclaim_stale(
                 worker=self.worker_id,
                 now=now,
-                older_than=self.clock() - self.stale_after,
+                older_than=now - self.stale_after,  # claimed_at is the claimer's `now` too
                 is_alive=self._other_alive if self.is_alive else None,
                 platforms=self.platforms,
             )

@@ -73,7 +73,7 @@ class RunLedger:
             stale = uow.deliveries.reclaim_stale(
                 worker=self.worker_id,
                 now=now,
-                older_than=self.clock() - self.stale_after,
+                older_than=now - self.stale_after,  # claimed_at is the claimer's `now` too
                 is_alive=self._other_alive if self.is_alive else None,
             )
             for delivery in stale:
