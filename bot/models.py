@@ -156,6 +156,10 @@ class PaperCard:
         """The stored keys of every version shown by this card."""
         return frozenset((self.paper.key, *(p.key for p in self.versions)))
 
+    # Channel taste (issue 13): why a digest chose this paper ("like “X”, 👍 on 12 Nov"),
+    # plain text that each renderer escapes; None for papers not chosen by taste.
+    why: str | None = None
+
     def shown_authors(self, limit: int) -> list[str]:
         """Up to `limit` names in paper order, the matched authors always among them."""
         names = [a for a in self.paper.authors if a and a.strip()]
@@ -249,6 +253,7 @@ class ReplyKind(enum.StrEnum):
     INFO = "info"
     READING_LIST = "reading_list"
     CITATION = "citation"
+    TASTE = "taste"
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,3 +446,36 @@ class Attachment:
     filename: str
     content: bytes
     title: str | None = None
+
+
+# -- Channel taste (issue 13) -------------------------------------------------------------
+
+
+class VoteSource(enum.StrEnum):
+    """How a vote was cast. A button or command names one paper; a reaction names a whole
+    digest message, so it counts less and never replaces a vote on one paper."""
+
+    BUTTON = "button"
+    REACTION = "reaction"
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """One person's 👍 (+1) or 👎 (-1) on one paper in one channel. Never shown to others."""
+
+    channel: ChannelRef
+    paper_key: int
+    user: str
+    value: int
+    voted_at: datetime
+    source: VoteSource = VoteSource.BUTTON
+    # A reaction on a digest of n papers votes for each with weight 1/n.
+    weight: float = 1.0
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TasteSettings:
+    """A channel's taste switch (`taste off` returns its digest to plain trending)."""
+
+    enabled: bool = True

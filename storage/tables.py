@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -152,6 +153,8 @@ class DeliveryRow(Base):
     __table_args__ = (
         UniqueConstraint("subscription_id", "digest_date", name="uq_delivery_per_day"),
         Index("ix_deliveries_status", "status"),
+        # Channel taste (issue 13): a reaction names the digest message only.
+        Index("ix_deliveries_message_id", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
@@ -327,3 +330,41 @@ class PaperVectorRow(Base):
     model: Mapped[str] = mapped_column(String(128), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(32))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# -- Channel taste (issue 13) -----------------------------------------------------------
+
+
+class VoteRow(Base):
+    """One person's 👍/👎 on one paper in one channel; a new vote replaces the old."""
+
+    __tablename__ = "votes"
+    __table_args__ = (Index("ix_votes_workspace", "platform", "workspace"),)
+
+    channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    paper_key: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("papers.key", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Kept apart from the key so an uninstall can delete a whole workspace's votes.
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(64), default="")
+    channel: Mapped[str] = mapped_column(String(64))
+    value: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    source: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    voted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChannelTasteRow(Base):
+    """A channel's taste switch; a channel without a row has taste on."""
+
+    __tablename__ = "channel_taste"
+    __table_args__ = (Index("ix_channel_taste_workspace", "platform", "workspace"),)
+
+    channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(64), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

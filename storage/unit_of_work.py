@@ -15,6 +15,7 @@ from storage.papers import SqlPaperRepository
 from storage.reading_list import SqlReadingList, SqlShareLog
 from storage.subscriptions import SqlSubscriptionRepository
 from storage.vectors import SqlPaperVectors
+from storage.votes import SqlVoteRepository
 
 
 class SqlUnitOfWork:
@@ -34,6 +35,7 @@ class SqlUnitOfWork:
         self.reading_list = SqlReadingList(self.session, self._dialect)
         self.shares = SqlShareLog(self.session, self._dialect)
         self.vectors = SqlPaperVectors(self.session, self._dialect)
+        self.votes = SqlVoteRepository(self.session, self._dialect)
         return self
 
     def __exit__(

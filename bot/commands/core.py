@@ -21,6 +21,7 @@ from bot.commands.help import HELP_TEXT
 from bot.commands.parser import parse, search_command
 from bot.commands.reading import PaperFetcher, ReadingListCommands, resolve_paper
 from bot.commands.similar import SimilarCommands
+from bot.commands.taste import TasteCommands
 from bot.commands.types import (
     AlertMatches,
     AlertSearch,
@@ -193,6 +194,10 @@ class CommandCore:
             neighbours = search
         similar = SimilarPapers(uow, search, neighbours, fetch_paper)
         self._handlers.update(SimilarCommands(similar, config.page_size).handlers())
+        # Channel taste (issue 13): votes and the taste commands; `taste.react` takes
+        # reactions, `taste.forget_workspace` an uninstall.
+        self.taste = TasteCommands(uow, self.clock)
+        self._handlers.update(self.taste.handlers())
 
     def parse(self, text: str) -> Command:
         """Command text as a typed command, with this core's limits applied."""

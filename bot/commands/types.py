@@ -20,6 +20,7 @@ __all__ = [
     "AlertMatches",
     "AlertSearch",
     "AssignSaved",
+    "CastVote",
     "Cite",
     "Command",
     "ExportList",
@@ -29,9 +30,12 @@ __all__ = [
     "Invalid",
     "MarkDone",
     "RemoveSaved",
+    "ResetTaste",
     "Save",
     "Search",
+    "SetTaste",
     "ShowList",
+    "ShowTaste",
     "Similar",
     "Subscribe",
     "Subscriptions",
@@ -235,6 +239,50 @@ class Similar(Command):
     ref: str = ""
     paper_key: int | None = None
     number: int | None = None
+
+
+# -- Channel taste (issue 13) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CastVote(Command):
+    """A 👍 (`value` 1) or 👎 (-1) on one paper: a card button names it by `paper_key`,
+    text (`vote up ID`) by `ref`. Pressing the same vote again takes it back."""
+
+    verb: ClassVar[str] = "vote"
+    channel_only: ClassVar[bool] = True
+
+    value: int
+    ref: str = ""
+    paper_key: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowTaste(Command):
+    """What the channel likes and dislikes, its vote counts and since when."""
+
+    verb: ClassVar[str] = "taste"
+    channel_only: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResetTaste(Command):
+    """Forget every vote of the channel."""
+
+    verb: ClassVar[str] = "taste"
+    needs_manage: ClassVar[bool] = True
+    channel_only: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetTaste(Command):
+    """`taste off` (digests rank as plain trending) or `taste on`; votes are kept."""
+
+    verb: ClassVar[str] = "taste"
+    needs_manage: ClassVar[bool] = True
+    channel_only: ClassVar[bool] = True
+
+    enabled: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -87,6 +87,8 @@ class Job:
     weekly: bool = False  # a weekly digest (its title says so)
     # The planned papers as the ledger stores them; by default the keys of `papers`.
     paper_keys: tuple[int, ...] = ()
+    # Channel taste (issue 13): one "why" per paper, parallel to `papers` (or empty).
+    why: tuple[str | None, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.paper_keys:
@@ -182,7 +184,10 @@ class Attempts:
             delivery_id=job.delivery_id,
             channel=job.channel,
             digest_date=job.digest_date,
-            cards=tuple(PaperCard(paper=p, rank=i + 1) for i, p in enumerate(job.papers)),
+            cards=tuple(
+                PaperCard(paper=p, rank=i + 1, why=job.why[i] if i < len(job.why) else None)
+                for i, p in enumerate(job.papers)
+            ),
             title=digest_title(job.digest_date, weekly=job.weekly),
             more_url=MORE_URL,
         )

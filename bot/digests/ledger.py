@@ -198,6 +198,7 @@ class RunLedger:
                         plan.papers,
                         zones[plan.subscription_id],
                         weekly=plan.subscription_id in weekly,
+                        why=plan.why,
                     )
                 )
             elif plan.action == "empty":

@@ -4,6 +4,12 @@ Pure decisions over data read through a `UnitOfWork`; nothing here writes. Trend
 papers are ranked once per window per run (`Ranking`) and then filtered per
 subscription (keywords, minimum upvotes, and papers the channel already had, in any of
 their versions: `bot.duplicates`).
+
+A channel that has voted enough (channel taste, issue 13) gets the same eligible papers
+re-ranked by its taste instead (`bot.taste`): its keywords then count as pseudo-votes
+rather than as a filter, one slot in five explores outside the taste, and each paper
+carries its "why". The exclusion of papers the channel already had is applied first, so
+"never the same paper twice" holds either way.
 """
 
 from __future__ import annotations
@@ -25,12 +31,16 @@ from bot.models import (
     SubscriptionSpec,
 )
 from bot.ports import ClaimRequest, UnitOfWork
+from bot.taste.channel import TasteRanker, effective_votes
+from bot.taste.features import FeatureSpace
 from bot.text import title_key
 from bot.trending.score import TrendingQuery, matches_keywords, top_trending
 
 # Enough ranked candidates that keyword filters and the "never twice" rule still leave N.
 _CANDIDATES = 100_000
 _MAX_CATCH_UP_STEPS = 5_000
+# The best-trending eligible papers a channel's taste chooses among (and fits features on).
+TASTE_POOL = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +132,12 @@ class Ranking:
     the ranking itself outlives them.
     """
 
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, taste: TasteRanker | None = None) -> None:
         self.now = now
+        self.taste = taste or TasteRanker()
         self._ranked: dict[int, list[PaperCard]] = {}
         self._keyword_hits: dict[tuple[int, tuple[str, ...]], bool] = {}
+        self._spaces: dict[int, FeatureSpace] = {}
 
     def ranked(self, uow: UnitOfWork, span_days: int) -> list[PaperCard]:
         if span_days not in self._ranked:
@@ -139,9 +151,18 @@ class Ranking:
     def pick(
         self, uow: UnitOfWork, sub: Subscription, day: date, *, exclude: set[int]
     ) -> tuple[Paper, ...]:
+        return tuple(paper for paper, _why in self.pick_explained(uow, sub, day, exclude=exclude))
+
+    def pick_explained(
+        self, uow: UnitOfWork, sub: Subscription, day: date, *, exclude: set[int]
+    ) -> list[tuple[Paper, str | None]]:
+        """The channel's papers with their "why" (None for papers chosen as today)."""
         spec = sub.spec
         span = digest_span_days(spec, day)
-        chosen: list[Paper] = []
+        by_taste = self._by_taste(uow, sub, span, exclude)
+        if by_taste is not None:
+            return by_taste
+        chosen: list[tuple[Paper, str | None]] = []
         for card in self.ranked(uow, span):
             paper = card.paper
             # Never the same work twice: no version of it may have reached the channel.
@@ -149,10 +170,39 @@ class Ranking:
                 continue
             if spec.keywords and not self._matches(paper, spec.keywords):
                 continue
-            chosen.append(paper)
+            chosen.append((paper, None))
             if len(chosen) >= spec.top_n:
                 break
-        return tuple(chosen)
+        return chosen
+
+    def _by_taste(
+        self, uow: UnitOfWork, sub: Subscription, span: int, exclude: set[int]
+    ) -> list[tuple[Paper, str | None]] | None:
+        """Papers ranked by the channel's taste; None in cold start or with taste off."""
+        votes = uow.votes.for_channel(sub.channel)
+        if effective_votes(votes) < self.taste.min_votes:
+            return None
+        if not uow.votes.settings(sub.channel).enabled:
+            return None
+        spec = sub.spec
+        ranked = self.ranked(uow, span)
+        candidates = [
+            card.paper
+            for card in ranked
+            if card.keys.isdisjoint(exclude) and (card.paper.upvotes or 0) >= spec.min_upvotes
+        ][:TASTE_POOL]
+        if not candidates:
+            return None
+        if span not in self._spaces:
+            # One feature space per window per run, shared by every channel.
+            self._spaces[span] = self.taste.space([c.paper for c in ranked[:TASTE_POOL]])
+        voted = {p.key: p for p in uow.papers.get_many(sorted({v.paper_key for v in votes}))}
+        model = self.taste.model(
+            self._spaces[span], votes, voted, keywords=spec.keywords, background=candidates
+        )
+        if model is None:
+            return None
+        return [(p.paper, p.why) for p in self.taste.pick(model, candidates, spec.top_n)]
 
     def _matches(self, paper: Paper, keywords: tuple[str, ...]) -> bool:
         key = (paper.key, keywords)
@@ -164,9 +214,9 @@ class Ranking:
 class Planner:
     """Plans each due subscription of one run at `now`, sharing one `Ranking`."""
 
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, taste: TasteRanker | None = None) -> None:
         self.now = now
-        self.ranking = Ranking(now)
+        self.ranking = Ranking(now, taste)
 
     def plan(
         self, uow: UnitOfWork, sub: Subscription, exclude: Callable[[Subscription], set[int]]
@@ -183,9 +233,11 @@ class Planner:
             last = occurrence.skipped[-1] if occurrence.skipped else None
             return occurrence, PlannedDigest(sub.id, sub.channel, last, "skip")
         day = occurrence.deliver
-        papers = self.ranking.pick(uow, sub, day, exclude=exclude(sub))
+        picked = self.ranking.pick_explained(uow, sub, day, exclude=exclude(sub))
+        papers = tuple(paper for paper, _why in picked)
+        why = tuple(w for _paper, w in picked) if any(w for _p, w in picked) else ()
         action: Action = "send" if papers else "empty"
-        return occurrence, PlannedDigest(sub.id, sub.channel, day, action, papers)
+        return occurrence, PlannedDigest(sub.id, sub.channel, day, action, papers, why=why)
 
 
 def claim_request(plan: PlannedDigest) -> ClaimRequest:

@@ -21,6 +21,8 @@ class PlannedDigest:
     action: Action
     papers: tuple[Paper, ...] = ()
     note: str = ""
+    # Channel taste (issue 13): why each paper was chosen, parallel to `papers` (or empty).
+    why: tuple[str | None, ...] = ()
 
 
 @dataclass

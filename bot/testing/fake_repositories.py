@@ -20,6 +20,7 @@ from bot.models import (
     SavedPaper,
     Subscription,
     SubscriptionSpec,
+    Vote,
 )
 from bot.ports import ClaimRequest, FinishRequest
 
@@ -50,6 +51,9 @@ class FakeState:
     change: int = 0
     # Paper vectors by (model, paper key): (fingerprint, vector).
     vectors: dict[tuple[str, int], tuple[str, NDArray[np.float32]]] = field(default_factory=dict)
+    # Channel taste (issue 13): votes by (channel key, paper key, user); channels set off.
+    votes: dict[tuple[str, int, str], Vote] = field(default_factory=dict)
+    taste_off: set[ChannelRef] = field(default_factory=set)
 
     def copy(self) -> FakeState:
         return FakeState(
@@ -69,6 +73,8 @@ class FakeState:
             tombstones=dict(self.tombstones),
             change=self.change,
             vectors=dict(self.vectors),
+            votes=dict(self.votes),
+            taste_off=set(self.taste_off),
         )
 
     def new_id(self) -> int:

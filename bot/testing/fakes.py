@@ -45,6 +45,7 @@ from bot.testing.fake_repositories import (
     FakeSubscriptionRepository,
 )
 from bot.testing.fake_vectors import FakePaperVectors
+from bot.testing.fake_votes import FakeVoteRepository
 
 __all__ = [
     "ALL_DAYS",
@@ -143,6 +144,7 @@ class FakeUnitOfWork:
         self.reading_list = FakeReadingList(self._db.state)
         self.shares = FakeShareLog(self._db.state)
         self.vectors = FakePaperVectors(self._db.state)
+        self.votes = FakeVoteRepository(self._db.state)
         return self
 
     def __exit__(
@@ -175,6 +177,7 @@ class FakeUnitOfWork:
         state.changes, state.tombstones = restored.changes, restored.tombstones
         state.change = restored.change
         state.vectors = restored.vectors
+        state.votes, state.taste_off = restored.votes, restored.taste_off
 
 
 @dataclass

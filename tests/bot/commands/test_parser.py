@@ -115,10 +115,13 @@ def test_a_single_word_is_a_verb_a_suggestion_or_a_search(word: str) -> None:
     alert_verbs = {"follow", "alert", "following", "unfollow"}
     # Reading list and citations (issue 14): the same, for verbs that need a paper.
     reading_verbs = {"save", "list", "cite", "done", "remove", "assign", "export"}
+    # Channel taste (issue 13): `vote` needs a direction and a paper.
+    taste_verbs = {"taste", "vote"}
+    used = alert_verbs | reading_verbs | taste_verbs
     if isinstance(parsed, Invalid):
-        assert "did you mean" in parsed.error or parsed.attempted in alert_verbs | reading_verbs
+        assert "did you mean" in parsed.error or parsed.attempted in used
     else:
-        assert parsed.verb in verbs | alert_verbs | reading_verbs
+        assert parsed.verb in verbs | used
 
 
 # -- issue 10 and issue 15 item 10: mistakes are answered, not swallowed -------------------
