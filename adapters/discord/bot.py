@@ -1,7 +1,9 @@
 """The discord.py client: a `commands.Bot` (or `AutoShardedBot`) carrying the `/papers` cog.
 
-- Intents are minimal: only `guilds`, which slash commands and channel resolution need. The
-  bot reads no message content and no member lists.
+- Intents are minimal: `guilds`, which slash commands and channel resolution need, and
+  `guild_reactions` (channel taste, issue 13: 👍/👎 reactions on digests arrive as raw
+  reaction events). Neither is privileged; the bot reads no message content and no
+  member lists.
 - `AllowedMentions.none()` is the client default, so no paper title, abstract or user
   input can ever ping `@everyone`, a role or a user.
 - The cog and the persistent page buttons are registered in `setup_hook`, which runs on
@@ -18,7 +20,13 @@ from discord.ext import commands
 
 from adapters.discord.cog import PapersCog
 from adapters.discord.config import DiscordSettings
-from adapters.discord.views import AlertsAllButton, PageButton, SaveButton, SimilarButton
+from adapters.discord.views import (
+    AlertsAllButton,
+    PageButton,
+    SaveButton,
+    SimilarButton,
+    VoteButton,
+)
 from bot.commands.core import CommandCore
 from bot.ports import KeyValueStore
 
@@ -28,6 +36,7 @@ log = logging.getLogger(__name__)
 def bot_options() -> dict[str, object]:
     intents = discord.Intents.none()
     intents.guilds = True
+    intents.guild_reactions = True
     return {
         # Slash commands only; a mention prefix keeps discord.ext happy without the
         # privileged message-content intent.
@@ -42,7 +51,7 @@ async def _setup(bot: PapersBot | ShardedPapersBot) -> None:
     await bot.add_cog(PapersCog(bot))
     # Page buttons carry their state in the custom_id, so registering the DynamicItem
     # template is all it takes for buttons on old messages to work after a restart.
-    bot.add_dynamic_items(PageButton, SaveButton, AlertsAllButton, SimilarButton)
+    bot.add_dynamic_items(PageButton, SaveButton, AlertsAllButton, SimilarButton, VoteButton)
 
 
 class PapersBot(commands.Bot):

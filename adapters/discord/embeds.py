@@ -131,6 +131,9 @@ def card_embed(
     summary = paper.ai_summary or paper.abstract
     if summary and abstract_chars > 0:
         parts.append(shorten(_md(summary), abstract_chars))
+    if card.why:
+        # Channel taste (issue 13): why the digest chose this paper.
+        parts.append(f"-# {shorten(_md(card.why), 200)}")
     if card.first_share is not None:
         # Link memory; sent with AllowedMentions.none(), so the mention never pings.
         first = card.first_share

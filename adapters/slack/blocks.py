@@ -51,6 +51,10 @@ ACTION_NEXT = "papers_next"
 ACTION_PREVIOUS = "papers_previous"
 ACTION_SHARE = "papers_share"
 ACTION_SAVE = "papers_save"
+# Channel taste (issue 13): 👍 / 👎 on a card; the value is the paper key.
+ACTION_VOTE_UP = "papers_vote_up"
+ACTION_VOTE_DOWN = "papers_vote_down"
+WHY_MAX = 200
 LISTING_SHOWN = 40
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
@@ -135,6 +139,9 @@ def card_text(card: PaperCard, *, abstract_limit: int = ABSTRACT_MAX) -> str:
         links.append(f"<{code}|Code>")
     if links:
         lines.append(" | ".join(links))
+    if card.why:
+        # Channel taste: why the digest chose this paper (our text, with a paper title in it).
+        lines.append(f"_{safe_text(card.why, WHY_MAX)}_")
     if card.first_share is not None:
         # Link memory: a mention only for a real user id (user_mention), never a broadcast.
         first = card.first_share
@@ -158,6 +165,16 @@ def save_button(card: PaperCard) -> ButtonElement:
     return ButtonElement(text="Save", action_id=ACTION_SAVE, value=str(card.paper.key))
 
 
+def vote_buttons(card: PaperCard) -> list[ButtonElement]:
+    """👍 and 👎 for the card's paper, beside "More like this"; the channel's taste
+    learns from them."""
+    key = str(card.paper.key)
+    return [
+        ButtonElement(text=plain("👍", 10), action_id=ACTION_VOTE_UP, value=key),
+        ButtonElement(text=plain("👎", 10), action_id=ACTION_VOTE_DOWN, value=key),
+    ]
+
+
 def card_blocks(
     card: PaperCard, *, abstract_limit: int = ABSTRACT_MAX, compact: bool = False
 ) -> list[Block]:
@@ -166,7 +183,7 @@ def card_blocks(
         return [SectionBlock(text=text, accessory=card_menu(card))]
     return [
         SectionBlock(text=text, accessory=save_button(card)),
-        ActionsBlock(elements=[similar_button(card)]),
+        ActionsBlock(elements=[similar_button(card), *vote_buttons(card)]),
     ]
 
 
@@ -382,6 +399,9 @@ def render_reply(
     if reply.kind == ReplyKind.HELP:
         # Help text is our own, written in mrkdwn with backticks; it carries no user input.
         intro = shorten(reply.text, SECTION_MAX)
+    if reply.kind == ReplyKind.TASTE:
+        # The taste summary is one fact per line; each line is escaped on its own.
+        intro = "\n".join(safe_text(line, 600) for line in reply.text.splitlines()[:8])
     if intro:
         head.append(SectionBlock(text=MarkdownTextObject(text=intro)))
     if reply.listing:

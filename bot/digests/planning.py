@@ -202,7 +202,9 @@ class Ranking:
         )
         if model is None:
             return None
-        return [(p.paper, p.why) for p in self.taste.pick(model, candidates, spec.top_n)]
+        hits = [self._matches(p, spec.keywords) for p in candidates] if spec.keywords else []
+        picks = self.taste.pick(model, candidates, spec.top_n, keyword_hits=hits)
+        return [(p.paper, p.why) for p in picks]
 
     def _matches(self, paper: Paper, keywords: tuple[str, ...]) -> bool:
         key = (paper.key, keywords)

@@ -71,5 +71,12 @@ class TasteRanker:
             min_votes=self.min_votes,
         )
 
-    def pick(self, model: TasteModel, candidates: Sequence[Paper], top_n: int) -> list[TastePick]:
-        return rank(model, candidates, top_n)
+    def pick(
+        self,
+        model: TasteModel,
+        candidates: Sequence[Paper],
+        top_n: int,
+        *,
+        keyword_hits: Sequence[bool] = (),
+    ) -> list[TastePick]:
+        return rank(model, candidates, top_n, keyword_hits=keyword_hits)

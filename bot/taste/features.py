@@ -74,7 +74,10 @@ class PaperFeatures(Protocol):
 class TfidfSpace:
     def __init__(self, vectorizer: TfidfVectorizer) -> None:
         self._vectorizer = vectorizer
-        self._cache: dict[int, Any] = {}
+        # Transforming is the costly part of a retrain, and a paper's row never changes
+        # within a space: rows are computed once, kept in one matrix, found by paper key.
+        self._matrix: Any = None
+        self._row: dict[int, int] = {}
         self._terms: Sequence[str] | None = None
 
     @property
@@ -86,22 +89,28 @@ class TfidfSpace:
     def vectors(self, papers: Sequence[Paper]) -> Matrix:
         from scipy import sparse
 
-        # Transforming is the costly part of a retrain; a paper's row never changes within
-        # a space, so each is computed once.
-        missing = [p for p in papers if p.key not in self._cache]
+        missing: dict[int, Paper] = {}
+        for p in papers:
+            if p.key not in self._row:
+                missing.setdefault(p.key, p)
         if missing:
-            rows = self._vectorizer.transform([paper_text(p) for p in missing])
-            for i, paper in enumerate(missing):
-                self._cache[paper.key] = rows[i]
+            rows = self._vectorizer.transform([paper_text(p) for p in missing.values()])
+            base = 0 if self._matrix is None else self._matrix.shape[0]
+            self._row.update((key, base + i) for i, key in enumerate(missing))
+            self._matrix = (
+                rows.tocsr()
+                if self._matrix is None
+                else sparse.vstack([self._matrix, rows], format="csr")
+            )
         if not papers:
-            return sparse.csr_matrix((0, len(self._vectorizer.vocabulary_)))
-        return sparse.vstack([self._cache[p.key] for p in papers], format="csr")
+            return sparse.csr_matrix((0, len(self._vectorizer.vocabulary_)), dtype=np.float32)
+        return self._matrix[[self._row[p.key] for p in papers]]
 
 
 class TfidfFeatures:
     """TF-IDF over title + abstract, fitted on the pool a ranking job works on."""
 
-    def __init__(self, *, max_features: int = 50_000, min_df: int = 1) -> None:
+    def __init__(self, *, max_features: int = 20_000, min_df: int = 1) -> None:
         self.max_features = max_features
         self.min_df = min_df
 

@@ -1,8 +1,12 @@
 """Ranking a channel's candidates by its taste, with exploration and one "why" per pick.
 
-The candidates arrive in trending order; that order is the prior. Each candidate's taste
-margin and its trending rank are standardised and blended (`PRIOR_WEIGHT`), so a hugely
-trending paper can still make it and ties among equally liked papers go to the hotter.
+The candidates arrive in trending order; that order, with the channel's keyword matches
+first, is how the digest ranked before it had votes, and it is the prior. Each
+candidate's taste margin and its trending rank are standardised and blended
+(`PRIOR_WEIGHT`), and a keyword match adds `KEYWORD_PRIOR` (standard deviations of taste),
+so a hugely trending paper can still make it, ties go to the hotter paper, and a young
+model refines the keyword digest instead of replacing it (in bench/taste.py, dropping the
+keyword prior let two of six channels lock onto a wrong topic from their first votes).
 
 So that the channel does not collapse onto one topic, one slot in five (`EXPLORE_EVERY`)
 goes to the best-trending candidate from *outside* its taste (below the median margin),
@@ -23,6 +27,7 @@ from bot.text import clean_text, shorten
 __all__ = ["EXPLORE_EVERY", "EXPLORING", "PRIOR_WEIGHT", "TastePick", "explore_slots", "rank"]
 
 PRIOR_WEIGHT = 0.35
+KEYWORD_PRIOR = 0.75
 EXPLORE_EVERY = 5
 # Cosine similarity in TF-IDF space above which "like X" is a fair description.
 LIKE_SIMILARITY = 0.2
@@ -61,14 +66,18 @@ def rank(
     candidates: Sequence[Paper],
     top_n: int,
     *,
+    keyword_hits: Sequence[bool] = (),
     explore: bool = True,
 ) -> list[TastePick]:
-    """The channel's `top_n` papers from `candidates` (given best-trending first)."""
+    """The channel's `top_n` papers from `candidates` (given best-trending first);
+    `keyword_hits` says which candidates match the subscription's keywords."""
     if top_n <= 0 or not candidates:
         return []
     taste = standardise(model.scores(candidates))
     prior = standardise(-np.log1p(np.arange(len(candidates), dtype=float)))
     blended = taste + PRIOR_WEIGHT * prior
+    if keyword_hits:
+        blended = blended + KEYWORD_PRIOR * np.asarray(keyword_hits, dtype=float)
     n_explore = explore_slots(top_n) if explore and len(candidates) > top_n else 0
     order = [int(i) for i in np.argsort(-blended, kind="stable")]
     chosen = order[: top_n - n_explore]

@@ -72,7 +72,8 @@ async def test_serve_discord_in_process(
     try:
         await asyncio.wait_for(gateway.ready.wait(), HANG_GUARD_SECONDS)
         assert gateway.identify is not None
-        assert gateway.identify["intents"] == 1  # GUILDS only: no privileged intents
+        # GUILDS | GUILD_MESSAGE_REACTIONS (channel taste): no privileged intents.
+        assert gateway.identify["intents"] == 1 | 1 << 10
         assert isinstance(sinks[Platform.DISCORD], DiscordSink)
 
         await gateway.dispatch(

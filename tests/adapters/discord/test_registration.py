@@ -17,6 +17,8 @@ ALERT_SUBCOMMANDS = {"follow", "alert", "following", "unfollow"}
 SUBCOMMANDS |= {"save", "list", "cite"}
 # More like this (issue 12).
 SUBCOMMANDS |= {"similar"}
+# Channel taste (issue 13).
+SUBCOMMANDS |= {"taste"}
 MESSAGE_MENU = {"name": "Paper card", "type": 3}
 
 

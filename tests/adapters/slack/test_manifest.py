@@ -18,7 +18,15 @@ def test_manifest_declares_what_the_app_uses() -> None:
     assert command["command"] == "/papers"
     assert command["url"].endswith("/slack/events")
     settings = data["settings"]
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "link_shared"}
+    # Channel taste (issue 13) adds the reactions and the uninstall events.
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "app_mention",
+        "link_shared",
+        "reaction_added",
+        "reaction_removed",
+        "app_uninstalled",
+        "tokens_revoked",
+    }
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
     assert set(data["features"]["unfurl_domains"]) == {
