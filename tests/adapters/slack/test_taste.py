@@ -4,14 +4,12 @@ loopback fake."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from adapters.slack.blocks import ACTION_VOTE_DOWN, ACTION_VOTE_UP
 from adapters.slack.sink import SlackSink, sink_client
-from bot.digests.runner import DigestRunner
-from bot.digests.schedule import next_run_after
-from bot.models import ChannelRef, PaperRecord, Platform, SubscriptionSpec, Weekday
+from bot.models import ChannelRef, Platform
 from bot.settings import Settings
 from runtime.core import Core
 from tests.adapters.slack.conftest import (
@@ -23,9 +21,15 @@ from tests.adapters.slack.conftest import (
 )
 from tests.adapters.slack.fake_slack import TEAM_ID, FakeSlack
 from tests.adapters.slack.test_app import run_command, wait_response
+from tests.adapters.taste_helpers import (
+    DIGEST_AT,
+    add_papers,
+    deliver_digest,
+    last_digest,
+    stored_votes,
+)
 
 CHANNEL = ChannelRef(Platform.SLACK, "C0GENERAL", TEAM_ID)
-DIGEST_AT = datetime(2025, 11, 7, 9, 5, tzinfo=UTC)
 
 
 def vote_buttons(blocks: list[dict[str, Any]], action_id: str) -> list[dict[str, Any]]:
@@ -39,10 +43,7 @@ def vote_buttons(blocks: list[dict[str, Any]], action_id: str) -> list[dict[str,
 
 
 def votes(core: Core, channel: ChannelRef = CHANNEL) -> list[tuple[int, str, int, str]]:
-    with core.db.uow() as uow:
-        return sorted(
-            (v.paper_key, v.user, v.value, v.source.value) for v in uow.votes.for_channel(channel)
-        )
+    return stored_votes(core.db, channel)
 
 
 async def press(
@@ -57,53 +58,8 @@ async def press(
     return reply.text_dump()
 
 
-SPEECH = "speech separation of overlapping talkers with a neural mask estimator"
-PROTEIN = "protein structure prediction with equivariant graph networks"
-
-
-def add_papers(core: Core, day: date, prefix: str) -> None:
-    """Four speech and four protein papers published on `day`; speech is hotter."""
-    records = [
-        PaperRecord(
-            title=f"{prefix} {topic.split(' with ')[0].title()} {i}",
-            source="test",
-            paper_id=f"2511.{prefix_number(prefix)}{n:03d}",
-            abstract=f"We study {topic}. Variant {i} of the method.",
-            authors=("A. Author",),
-            published=day,
-            upvotes=upvotes,
-        )
-        for n, (topic, i, upvotes) in enumerate(
-            [(SPEECH, i, 90 - i) for i in range(4)] + [(PROTEIN, i, 40 - i) for i in range(4)]
-        )
-    ]
-    with core.db.uow() as uow:
-        uow.papers.upsert_many(records, seen_at=datetime.combine(day, time(0), tzinfo=UTC))
-
-
-def prefix_number(prefix: str) -> int:
-    return sum(ord(c) for c in prefix) % 90 + 10
-
-
-async def deliver_digest(core: Core, settings: Settings, at: datetime = DIGEST_AT) -> None:
-    """Subscribe the channel (once) and run the real digest runner into the fake."""
-    with core.db.uow() as uow:
-        if uow.subscriptions.for_channel(CHANNEL) is None:
-            spec = SubscriptionSpec(
-                channel=CHANNEL, at=time(9, 0), timezone="UTC", weekdays=tuple(Weekday)
-            )
-            uow.subscriptions.upsert(
-                spec, next_run_at=next_run_after(spec, at - timedelta(hours=1))
-            )
-    runner = DigestRunner(
-        core.db.uow,
-        {Platform.SLACK: SlackSink(sink_client(settings, BOT_TOKEN))},
-        worker_id="test",
-        clock=lambda: at,
-        per_channel_interval=0,
-    )
-    report = await runner.run_due(at)
-    assert report.sent == 1, report.summary()
+def slack_sink(settings: Settings) -> SlackSink:
+    return SlackSink(sink_client(settings, BOT_TOKEN))
 
 
 async def test_vote_buttons_on_search_cards_record_and_replace(
@@ -138,11 +94,10 @@ async def test_vote_buttons_on_search_cards_record_and_replace(
 async def test_reactions_on_a_digest_vote_and_their_removal_takes_them_back(
     served: Served, fake: FakeSlack, core: Core, settings: Settings
 ) -> None:
-    add_papers(core, DIGEST_AT.date(), "d1")
-    await deliver_digest(core, settings)
+    add_papers(core.db, DIGEST_AT.date(), "d1")
+    await deliver_digest(core.db, CHANNEL, slack_sink(settings))
     (post,) = fake.calls_to("chat.postMessage")
-    digest_ts = _digest_ts(core)
-    digest_keys = _digest_keys(core)
+    digest_ts, digest_keys = last_digest(core.db)
     assert len(digest_keys) > 1
     # The digest's cards carry the buttons too.
     assert vote_buttons(post.blocks, ACTION_VOTE_UP)
@@ -189,30 +144,6 @@ async def test_reactions_on_a_digest_vote_and_their_removal_takes_them_back(
     assert all(v[2] == -1 for v in votes(core))
 
 
-def _digest_ts(core: Core) -> str:
-    with core.db.uow() as uow:
-        sub = uow.subscriptions.for_channel(CHANNEL)
-        assert sub is not None
-    from sqlalchemy import select
-
-    from storage.tables import DeliveryRow
-
-    with core.db.uow() as uow:
-        ts = uow.session.scalar(select(DeliveryRow.message_id))
-    assert ts
-    return str(ts)
-
-
-def _digest_keys(core: Core) -> list[int]:
-    from sqlalchemy import select
-
-    from storage.tables import DeliveryRow
-
-    with core.db.uow() as uow:
-        keys = uow.session.scalar(select(DeliveryRow.paper_keys))
-    return [int(k) for k in keys or ()]
-
-
 async def test_taste_reset_and_uninstall_delete_the_votes(
     served: Served, fake: FakeSlack, core: Core
 ) -> None:
@@ -250,11 +181,12 @@ async def test_taste_reset_and_uninstall_delete_the_votes(
 async def test_the_next_digest_is_ordered_by_the_votes_and_says_why(
     served: Served, fake: FakeSlack, core: Core, settings: Settings
 ) -> None:
-    add_papers(core, DIGEST_AT.date(), "d1")
-    await deliver_digest(core, settings)
+    add_papers(core.db, DIGEST_AT.date(), "d1")
+    await deliver_digest(core.db, CHANNEL, slack_sink(settings))
     first = fake.calls_to("chat.postMessage")[0].text_dump()
     assert first.index("Speech Separation") < first.index("Protein Structure"), "trending order"
-    for i, key in enumerate(_digest_keys(core)):
+    d1 = last_digest(core.db)[1]
+    for i, key in enumerate(d1):
         with core.db.uow() as uow:
             (paper,) = uow.papers.get_many([key])
         action = ACTION_VOTE_UP if "Protein" in paper.title else ACTION_VOTE_DOWN
@@ -262,8 +194,8 @@ async def test_the_next_digest_is_ordered_by_the_votes_and_says_why(
             await press(served, fake, action, str(key), f"v{i}{user}", user=user)
 
     next_day = DIGEST_AT + timedelta(days=1)
-    add_papers(core, next_day.date(), "d2")
-    await deliver_digest(core, settings, next_day)
+    add_papers(core.db, next_day.date(), "d2")
+    await deliver_digest(core.db, CHANNEL, slack_sink(settings), next_day)
     second = fake.calls_to("chat.postMessage")[1]
     sections = [
         b["text"]["text"] for b in second.blocks if b.get("type") == "section" and "accessory" in b
@@ -274,7 +206,6 @@ async def test_the_next_digest_is_ordered_by_the_votes_and_says_why(
     assert all("like “" in text or "taste for" in text for text in sections[:4])
     # ... and one slot in five explores outside the taste, labelled as such.
     assert "Speech Separation" in sections[4] and "exploring" in sections[4]
-    d1 = {int(k) for k in _digest_keys(core)}
     with core.db.uow() as uow:
         sent = uow.deliveries.sent_paper_keys(CHANNEL)
-    assert d1 < sent and len(sent) == 10, "never the same paper twice"
+    assert set(d1) < sent and len(sent) == 10, "never the same paper twice"
