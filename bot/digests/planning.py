@@ -186,10 +186,12 @@ class Ranking:
             return None
         spec = sub.spec
         ranked = self.ranked(uow, span)
+        # A paper the channel already voted on (from a search card, say) has been seen.
+        seen = exclude | {v.paper_key for v in votes}
         candidates = [
             card.paper
             for card in ranked
-            if card.keys.isdisjoint(exclude) and (card.paper.upvotes or 0) >= spec.min_upvotes
+            if card.keys.isdisjoint(seen) and (card.paper.upvotes or 0) >= spec.min_upvotes
         ][:TASTE_POOL]
         if not candidates:
             return None
