@@ -66,6 +66,9 @@ def render_card(card: PaperCard) -> RenderableType:
         # A terminal hyperlink: the search URL is long and would wrap over several lines.
         link = Style(color="blue", underline=True, link=paper.search_url)
         lines.append(Text("search arXiv for this title", style=link))
+    if card.why:
+        # Channel taste (issue 13): why the digest chose this paper.
+        lines.append(Text(card.why, style="italic magenta"))
     if card.first_share is not None:
         first = card.first_share
         lines.append(
@@ -75,9 +78,11 @@ def render_card(card: PaperCard) -> RenderableType:
             )
         )
     if paper.paper_id:
-        # The console's "Save" and "More like this" buttons: the commands that do the same.
+        # The console's "Save", "More like this" and 👍 / 👎 buttons (channel taste, issue 13):
+        # the commands that do the same.
         similar = f"similar {card.rank}" if card.rank is not None else f"similar {paper.paper_id}"
-        lines.append(Text(f"save {paper.paper_id} · {similar}", style="dim green"))
+        votes = f"vote up {paper.paper_id} · vote down {paper.paper_id}"
+        lines.append(Text(f"save {paper.paper_id} · {similar} · {votes}", style="dim green"))
     return Group(*lines, Text(""))
 
 

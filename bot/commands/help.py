@@ -26,5 +26,10 @@ HELP_TEXT = """\
    `list export bibtex` (a .bib file of the whole list).
 `/papers cite ID|URL` — BibTeX for one paper.
 `/papers similar ID|URL|title` — papers like this one (or press More like this on a card).
+👍 / 👎 on a card (or a :+1: / :-1: reaction on a digest) — teach this channel's digest what
+   it likes; after a few votes it ranks by the channel's taste, says why it picked each paper
+   and keeps one slot in five for something different. Your vote is never shown to others.
+`/papers taste` — what the channel likes and dislikes, its vote counts and since when;
+   `taste reset` forgets every vote, `taste off` returns to plain trending, `taste on`.
 `/papers help` — this message.
 """
