@@ -34,8 +34,9 @@ from pathlib import Path
 
 from corpus_papers import DEFAULT_CORPUS, load_papers
 
-from bot.models import ChannelRef, Paper, Platform, Vote
+from bot.models import ChannelRef, Paper, Platform
 from bot.taste.channel import TasteRanker, effective_votes
+from bot.taste.votes_port import Vote
 from bot.trending.score import matches_keywords
 
 # Interest (venue family in the ids) -> the obvious keyword a channel would subscribe with.

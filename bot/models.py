@@ -446,36 +446,3 @@ class Attachment:
     filename: str
     content: bytes
     title: str | None = None
-
-
-# -- Channel taste (issue 13) -------------------------------------------------------------
-
-
-class VoteSource(enum.StrEnum):
-    """How a vote was cast. A button or command names one paper; a reaction names a whole
-    digest message, so it counts less and never replaces a vote on one paper."""
-
-    BUTTON = "button"
-    REACTION = "reaction"
-
-
-@dataclass(frozen=True, slots=True)
-class Vote:
-    """One person's 👍 (+1) or 👎 (-1) on one paper in one channel. Never shown to others."""
-
-    channel: ChannelRef
-    paper_key: int
-    user: str
-    value: int
-    voted_at: datetime
-    source: VoteSource = VoteSource.BUTTON
-    # A reaction on a digest of n papers votes for each with weight 1/n.
-    weight: float = 1.0
-    message_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TasteSettings:
-    """A channel's taste switch (`taste off` returns its digest to plain trending)."""
-
-    enabled: bool = True

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.alerts.ports import AlertLedger
     from bot.follow.matching import Alert, AlertKind
     from bot.search.vector_ports import PaperVectorStore
+    from bot.taste.votes_port import VoteRepository
 
 from bot.models import (
     ChannelRef,
@@ -34,10 +35,7 @@ from bot.models import (
     SearchResults,
     Subscription,
     SubscriptionSpec,
-    TasteSettings,
     UpsertStats,
-    Vote,
-    VoteSource,
 )
 
 
@@ -330,51 +328,6 @@ class ShareLog(Protocol):
         self, channel: ChannelRef, paper_key: int, *, user: str, now: datetime
     ) -> FirstShare:
         """Remember this share unless the channel saw the paper before; returns the first."""
-        ...
-
-
-class VoteRepository(Protocol):
-    """Each channel's votes and taste switch (issue 13): one vote per (channel, paper,
-    person); a new vote replaces the old. Who voted is stored to make that rule hold and
-    is never read back for display."""
-
-    def get(self, channel: ChannelRef, paper_key: int, user: str) -> Vote | None:
-        """This person's vote on this paper in this channel, if any."""
-        ...
-
-    def put(self, vote: Vote) -> None:
-        """Record the vote, replacing this person's earlier vote on the paper here."""
-        ...
-
-    def retract(
-        self, channel: ChannelRef, paper_keys: Sequence[int], user: str, *, source: VoteSource
-    ) -> int:
-        """Delete this person's votes of `source` on these papers. Returns how many."""
-        ...
-
-    def for_channel(self, channel: ChannelRef) -> list[Vote]:
-        """The channel's votes, oldest first."""
-        ...
-
-    def reset(self, channel: ChannelRef) -> int:
-        """Forget every vote of the channel (`taste reset`). Returns how many."""
-        ...
-
-    def forget_workspace(self, platform: str, workspace: str) -> int:
-        """Delete every vote and taste setting of a workspace or guild (app uninstalled)."""
-        ...
-
-    def settings(self, channel: ChannelRef) -> TasteSettings:
-        """The channel's taste switch (on unless `taste off`)."""
-        ...
-
-    def set_enabled(self, channel: ChannelRef, enabled: bool, *, now: datetime) -> None:
-        """Turn the channel's taste on or off."""
-        ...
-
-    def digest_papers(self, channel: ChannelRef, message_id: str) -> tuple[int, ...]:
-        """The papers of the digest posted in `channel` as message `message_id` (the
-        delivery ledger's message id), or () when that message is no digest."""
         ...
 
 

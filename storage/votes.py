@@ -15,7 +15,8 @@ from typing import cast
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import ChannelRef, Platform, TasteSettings, Vote, VoteSource
+from bot.models import ChannelRef, Platform
+from bot.taste.votes_port import TasteSettings, Vote, VoteSource
 from storage.dialect import SqlDialect
 from storage.tables import ChannelTasteRow, DeliveryRow, SubscriptionRow, VoteRow
 

@@ -20,13 +20,9 @@ from discord.ext import commands
 
 from adapters.discord.cog import PapersCog
 from adapters.discord.config import DiscordSettings
-from adapters.discord.views import (
-    AlertsAllButton,
-    PageButton,
-    SaveButton,
-    SimilarButton,
-    VoteButton,
-)
+from adapters.discord.taste import TasteListeners
+from adapters.discord.views import AlertsAllButton, PageButton, SaveButton, SimilarButton
+from adapters.discord.vote_buttons import VoteButton
 from bot.commands.core import CommandCore
 from bot.ports import KeyValueStore
 
@@ -49,6 +45,7 @@ def bot_options() -> dict[str, object]:
 
 async def _setup(bot: PapersBot | ShardedPapersBot) -> None:
     await bot.add_cog(PapersCog(bot))
+    await bot.add_cog(TasteListeners(bot))
     # Page buttons carry their state in the custom_id, so registering the DynamicItem
     # template is all it takes for buttons on old messages to work after a restart.
     bot.add_dynamic_items(PageButton, SaveButton, AlertsAllButton, SimilarButton, VoteButton)

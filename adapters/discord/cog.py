@@ -20,6 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from adapters.discord.taste import taste_app_command
 from adapters.discord.translate import build_request
 from adapters.discord.views import NONE_MENTIONS, run_with_deferral, send_reply
 from bot.commands.options import (
@@ -41,12 +42,9 @@ from bot.commands.types import (
     Invalid,
     MarkDone,
     RemoveSaved,
-    ResetTaste,
     Save,
     Search,
-    SetTaste,
     ShowList,
-    ShowTaste,
     Subscribe,
     Subscriptions,
     Trending,
@@ -168,29 +166,6 @@ def list_command(action: str | None, number: int | None, user: str | None) -> Co
     return AssignSaved(position=number, user=user)
 
 
-# Thumbs reactions (any skin tone) and which way they vote.
-_THUMBS = {"👍": 1, "👎": -1}
-
-
-def reaction_vote(emoji: str) -> int | None:
-    """+1 / -1 for a thumbs emoji, with or without a skin-tone modifier; else None."""
-    return (
-        _THUMBS.get(emoji[:1])
-        if emoji
-        and emoji.rstrip("\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff\ufe0f") in _THUMBS
-        else None
-    )
-
-
-def taste_command(action: str | None) -> Command:
-    """The typed `/papers taste` option as a taste command."""
-    if action == "reset":
-        return ResetTaste()
-    if action in {"off", "on"}:
-        return SetTaste(enabled=action == "on")
-    return ShowTaste()
-
-
 class PapersCog(
     commands.GroupCog,
     group_name="papers",
@@ -205,6 +180,9 @@ class PapersCog(
             name=PAPER_CARD_MENU, callback=self.paper_card
         )
         bot.tree.add_command(self.paper_card_menu)
+        # Channel taste (issue 13): `/papers taste`, built in adapters/discord/taste.py.
+        assert self.app_command is not None  # a GroupCog always has its group
+        self.app_command.add_command(taste_app_command(self._run))
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(PAPER_CARD_MENU, type=discord.AppCommandType.message)
@@ -447,57 +425,6 @@ class PapersCog(
     @app_commands.describe(paper="An arXiv or ACL Anthology id, a link to the paper, or its title")
     async def similar(self, interaction: discord.Interaction[Any], paper: str) -> None:
         await self._run(interaction, similar_command(paper))
-
-    # -- Channel taste (issue 13) ----------------------------------------------------------
-
-    @app_commands.command(name="taste", description="What this channel's votes taught its digest")
-    @app_commands.describe(action="What to do (default: show the channel's taste)")
-    @app_commands.choices(
-        action=[
-            app_commands.Choice(name="Show", value="show"),
-            app_commands.Choice(name="Reset (forget every vote)", value="reset"),
-            app_commands.Choice(name="Off (plain trending)", value="off"),
-            app_commands.Choice(name="On", value="on"),
-        ]
-    )
-    async def taste(
-        self,
-        interaction: discord.Interaction[Any],
-        action: app_commands.Choice[str] | None = None,
-    ) -> None:
-        await self._run(interaction, taste_command(action.value if action else None))
-
-    @commands.Cog.listener()
-    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        await self._reaction(payload, added=True)
-
-    @commands.Cog.listener()
-    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
-        await self._reaction(payload, added=False)
-
-    async def _reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
-        """👍/👎 on one of our digest messages votes; raw events need no message cache."""
-        value = reaction_vote(str(payload.emoji.name or ""))
-        me = self.bot.user
-        if value is None or payload.guild_id is None or (me and payload.user_id == me.id):
-            return
-        channel = ChannelRef(Platform.DISCORD, str(payload.channel_id), str(payload.guild_id))
-        await asyncio.to_thread(
-            self.handler.taste.react,
-            channel,
-            str(payload.message_id),
-            str(payload.user_id),
-            value,
-            added=added,
-        )
-
-    @commands.Cog.listener()
-    async def on_guild_remove(self, guild: discord.Guild) -> None:
-        """The bot left or was removed from a server: its channels' votes are deleted."""
-        gone = await asyncio.to_thread(
-            self.handler.taste.forget_workspace, "discord", str(guild.id)
-        )
-        log.info("removed from guild %s: deleted %d votes", guild.id, gone)
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError

@@ -26,7 +26,7 @@ from adapters.discord.embeds import render_reply
 from adapters.discord.translate import build_request
 from bot.commands.core import CommandCore
 from bot.commands.parser import replay
-from bot.commands.types import AlertMatches, CastVote, Save, Similar
+from bot.commands.types import AlertMatches, Save, Similar
 from bot.models import PageCursor, PaperCard, Reply, ReplyKind
 from bot.paging import button_int
 from bot.ports import KeyValueStore
@@ -275,6 +275,8 @@ def add_save_buttons(view: discord.ui.View, cards: tuple[PaperCard, ...]) -> Non
             label = f"More like {number}"
             view.add_item(SimilarButton(card.paper.key, label=label, row=row + 1))
     # Channel taste (issue 13): 👍 / 👎 under them, when there is room.
+    from adapters.discord.vote_buttons import add_vote_buttons
+
     add_vote_buttons(view, cards)
 
 
@@ -290,49 +292,6 @@ def reply_view(reply: Reply) -> discord.ui.View | None:
     view = page_view(reply.cursor) or discord.ui.View(timeout=None)
     add_save_buttons(view, reply.cards)
     return view if view.children else None
-
-
-# -- 👍 / 👎 buttons (channel taste, issue 13) --------------------------------------------
-
-VOTE_TEMPLATE = re.compile(r"papers:vote:(?P<way>up|down):(?P<key>\d{1,18})")
-# With up to five cards, Save and More like N fill rows 1 and 2: 👍 N and 👎 N take rows 3
-# and 4. Longer lists (trending 25, a digest of 10) have no room left; there the channel
-# votes with 👍/👎 reactions on the digest, or from a search.
-MAX_VOTE_CARDS = 5
-
-
-class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_TEMPLATE):
-    """A card's 👍 or 👎: the channel's taste learns from it (answered to the voter only)."""
-
-    def __init__(self, way: str, key: int, *, label: str, row: int | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.secondary,
-                label=label,
-                custom_id=f"papers:vote:{way}:{key}",
-                row=row,
-            )
-        )
-        self.way = way
-        self.key = key
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> VoteButton:
-        label = getattr(item, "label", None) or ("👍" if match["way"] == "up" else "👎")
-        return cls(match["way"], int(match["key"]), label=label)
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        handler: CommandCore = interaction.client.handler
-        command = CastVote(value=1 if self.way == "up" else -1, paper_key=self.key)
-        request = build_request(interaction, command)
-        reply = await run_with_deferral(interaction, handler.dispatch(request))
-        await send_reply(interaction, reply, kv=interaction.client.kv)
 
 
 def page_view(cursor: PageCursor | None) -> discord.ui.View | None:
@@ -466,13 +425,3 @@ async def send_reply(
 
 def shorten_filename(name: str) -> str:
     return f"📎 {discord.utils.escape_markdown(name)[:100]}"
-
-
-def add_vote_buttons(view: discord.ui.View, cards: tuple[PaperCard, ...]) -> None:
-    """👍 N in row 3 and 👎 N in row 4, for lists of up to `MAX_VOTE_CARDS` cards."""
-    if not cards or len(cards) > MAX_VOTE_CARDS:
-        return
-    for i, card in enumerate(cards):
-        number = card.rank if card.rank is not None else i + 1
-        view.add_item(VoteButton("up", card.paper.key, label=f"👍 {number}", row=3))
-        view.add_item(VoteButton("down", card.paper.key, label=f"👎 {number}", row=4))

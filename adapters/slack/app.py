@@ -30,8 +30,6 @@ from adapters.slack.blocks import (
     ACTION_PREVIOUS,
     ACTION_SAVE,
     ACTION_SHARE,
-    ACTION_VOTE_DOWN,
-    ACTION_VOTE_UP,
     SlackMessage,
     decode_button,
     render_reply,
@@ -41,6 +39,9 @@ from adapters.slack.card_actions import ACTION_CARD_MENU, ACTION_SIMILAR, card_a
 from adapters.slack.config import SlackSettings
 from adapters.slack.guard import SignatureGuard
 from adapters.slack.installation_store import DbInstallationStore, DbOAuthStateStore
+from adapters.slack.respond import error_reply as _error_reply
+from adapters.slack.respond import send_response
+from adapters.slack.taste import register_taste_listeners
 from adapters.slack.translate import (
     action_request,
     command_request,
@@ -53,7 +54,7 @@ from adapters.slack.translate import (
 )
 from bot.commands.core import CommandCore
 from bot.commands.parser import replay
-from bot.commands.types import AlertMatches, CastVote, Save
+from bot.commands.types import AlertMatches, Save
 from bot.models import ChannelRef, CommandRequest, Platform, Reply, ReplyKind
 from bot.ports import KeyValueStore
 
@@ -74,8 +75,6 @@ BOT_SCOPES = [
     # Channel taste (issue 13): :+1: / :-1: reactions on digests count as votes.
     "reactions:read",
 ]
-# Reaction names (skin tones stripped) that vote, and which way.
-VOTE_REACTIONS = {"+1": 1, "thumbsup": 1, "-1": -1, "thumbsdown": -1}
 MAX_UNFURLS = 10
 NOT_INSTALLED_TEXT = (
     ":warning: papers-bot is not installed in this workspace (or its install was revoked). "
@@ -186,23 +185,6 @@ def build_slack_app(
 
 
 # -- listeners -------------------------------------------------------------------------
-
-
-async def send_response(respond: AsyncRespond, message: SlackMessage, **kwargs: Any) -> bool:
-    """POST to the response_url; logs (never raises) when Slack refuses it."""
-    try:
-        result = await respond(text=message.text, blocks=message.block_dicts(), **kwargs)
-    except (TimeoutError, OSError) as exc:
-        log.warning("response_url post failed: %s", type(exc).__name__)
-        return False
-    if result.status_code >= 300:
-        log.warning("response_url post answered HTTP %s", result.status_code)
-        return False
-    return True
-
-
-def _error_reply(text: str) -> SlackMessage:
-    return render_reply(Reply(ReplyKind.ERROR, text))
 
 
 async def upload_attachment(client: AsyncWebClient, request: CommandRequest, reply: Reply) -> Reply:
@@ -364,6 +346,7 @@ def register_listeners(bot: SlackBot) -> None:
 
     app.action(ACTION_SIMILAR)(on_card_button)
     app.action(ACTION_CARD_MENU)(on_card_button)
+    # Channel taste (issue 13): 👍/👎 buttons, reactions, forgetting votes on uninstall.
     register_taste_listeners(bot)
 
     @app.event("app_mention")
@@ -455,82 +438,3 @@ def register_listeners(bot: SlackBot) -> None:
             log.error(
                 "error while handling Slack %s: %s", kind, type(error).__name__, exc_info=error
             )
-
-
-# -- Channel taste (issue 13) ------------------------------------------------------------
-
-
-def reaction_vote(name: object) -> int | None:
-    """+1 / -1 for a thumbs reaction (any skin tone), None for every other reaction."""
-    return VOTE_REACTIONS.get(str(name or "").split("::", 1)[0])
-
-
-def register_taste_listeners(bot: SlackBot) -> None:
-    """👍/👎 buttons, thumbs reactions on digests, and forgetting votes on uninstall."""
-    app = bot.app
-    commands = bot.commands
-
-    async def on_vote(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        # Ack at once (Slack's 3 s); the vote is recorded and confirmed right after.
-        await ack()
-        action = (body.get("actions") or [{}])[0]
-        value = str(action.get("value") or "")
-        if not value.isdigit():
-            await send_response(
-                respond, _error_reply("That button has expired."), replace_original=False
-            )
-            return
-        direction = 1 if action.get("action_id") == ACTION_VOTE_UP else -1
-        request = action_request(body, command=CastVote(value=direction, paper_key=int(value)))
-        reply = await commands.dispatch(request)
-        # Ephemeral, to the voter only: nobody else learns who voted.
-        await send_response(
-            respond, render_reply(reply, paging=False, share=False), replace_original=False
-        )
-
-    app.action(ACTION_VOTE_UP)(on_vote)
-    app.action(ACTION_VOTE_DOWN)(on_vote)
-
-    async def on_reaction(event: dict[str, Any], body: dict[str, Any], added: bool) -> None:
-        value = reaction_vote(event.get("reaction"))
-        item = event.get("item") or {}
-        if value is None or item.get("type") != "message" or not item.get("ts"):
-            return
-        channel = ChannelRef(
-            Platform.SLACK, str(item.get("channel") or ""), body.get("team_id") or None
-        )
-        touched = await asyncio.to_thread(
-            commands.taste.react,
-            channel,
-            str(item["ts"]),
-            str(event.get("user") or ""),
-            value,
-            added=added,
-        )
-        if touched:
-            log.info("slack reaction vote on a digest", extra={"channel": channel.key})
-
-    @app.event("reaction_added")
-    async def on_reaction_added(event: dict[str, Any], body: dict[str, Any]) -> None:
-        await on_reaction(event, body, True)
-
-    @app.event("reaction_removed")
-    async def on_reaction_removed(event: dict[str, Any], body: dict[str, Any]) -> None:
-        await on_reaction(event, body, False)
-
-    async def forget(body: dict[str, Any], why: str) -> None:
-        team = str(body.get("team_id") or "")
-        if not team:
-            return
-        gone = await asyncio.to_thread(commands.taste.forget_workspace, "slack", team)
-        log.info("%s: deleted %d votes of the workspace", why, gone, extra={"team": team})
-
-    @app.event("app_uninstalled")
-    async def on_uninstalled(body: dict[str, Any]) -> None:
-        await forget(body, "app uninstalled")
-
-    @app.event("tokens_revoked")
-    async def on_tokens_revoked(event: dict[str, Any], body: dict[str, Any]) -> None:
-        # Only the bot's own tokens going means the app is gone; a user token does not.
-        if (event.get("tokens") or {}).get("bot"):
-            await forget(body, "bot token revoked")

@@ -166,7 +166,8 @@ def save_button(card: PaperCard) -> ButtonElement:
 
 
 def vote_buttons(card: PaperCard) -> list[ButtonElement]:
-    """👍 and 👎 for the card's paper, beside "More like this"; the channel's taste
+    """👍 and 👎 for the card's paper, beside "More like this" (lists of up to 12 cards: a
+    longer list's "⋯" menus would not fit the message with them); the channel's taste
     learns from them."""
     key = str(card.paper.key)
     return [

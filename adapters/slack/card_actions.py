@@ -1,6 +1,5 @@
-"""A card's own buttons beyond Save: "More like this" (issue 12), 👍 / 👎 (channel taste,
-issue 13, in `blocks.vote_buttons`), and the "⋯" menu that holds all four on lists too long
-for a button row per card.
+"""A card's own buttons beyond Save: "More like this" (issue 12), and the "⋯" menu that
+holds Save and More like this on lists too long for a button row per card.
 
 A card is its section (Save as the accessory) plus an actions row with "More like this".
 That costs a block per card, so up to `CARD_ROWS_MAX` cards; a longer list (trending 25)
@@ -12,7 +11,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ButtonElement, Option, OverflowMenuElement, PlainTextObject
 
-from bot.commands.types import CastVote, Command, Save, Similar
+from bot.commands.types import Command, Save, Similar
 from bot.models import PaperCard
 
 ACTION_SIMILAR = "papers_similar"
@@ -28,17 +27,13 @@ def similar_button(card: PaperCard) -> ButtonElement:
 
 
 def card_menu(card: PaperCard) -> OverflowMenuElement:
-    """Save, More like this, 👍 and 👎 in one "⋯" menu, for lists too long for a row per
-    card."""
+    """Save and More like this in one "⋯" menu, for lists too long for a row per card."""
     key = card.paper.key
     return OverflowMenuElement(
         action_id=ACTION_CARD_MENU,
         options=[
             Option(text=PlainTextObject(text="Save"), value=f"save:{key}"),
             Option(text=PlainTextObject(text="More like this"), value=f"similar:{key}"),
-            # Channel taste (issue 13).
-            Option(text=PlainTextObject(text="👍 Like"), value=f"up:{key}"),
-            Option(text=PlainTextObject(text="👎 Not interested"), value=f"down:{key}"),
         ],
     )
 
@@ -53,6 +48,4 @@ def card_action_command(value: str | None) -> Command | None:
         return Similar(paper_key=int(key))
     if kind == "save":
         return Save(paper_key=int(key))
-    if kind in {"up", "down"}:
-        return CastVote(value=1 if kind == "up" else -1, paper_key=int(key))
     return None

@@ -38,10 +38,10 @@ from bot.commands.options import (
     zones_for_city,
 )
 from bot.commands.similar import similar_command
+from bot.commands.taste_syntax import read_taste, read_vote
 from bot.commands.types import (
     AlertSearch,
     AssignSaved,
-    CastVote,
     Cite,
     Command,
     ExportList,
@@ -51,12 +51,9 @@ from bot.commands.types import (
     Invalid,
     MarkDone,
     RemoveSaved,
-    ResetTaste,
     Save,
     Search,
-    SetTaste,
     ShowList,
-    ShowTaste,
     Similar,
     Subscribe,
     Subscriptions,
@@ -356,40 +353,6 @@ def _list(rest: str, _max_length: int) -> Command:
     return AssignSaved(position=position, user=shorten(mention_id(tokens[2]), 64, ""))
 
 
-# -- Channel taste (issue 13) -------------------------------------------------------------
-_UP = {"up", "+", "+1", "👍", "like", "yes"}
-_DOWN = {"down", "-", "-1", "👎", "dislike", "no"}
-
-
-def _taste(rest: str, _max_length: int) -> Command:
-    action = rest.split()[0].lower() if rest else ""
-    if not action:
-        return ShowTaste()
-    if action in {"reset", "forget", "clear"}:
-        return ResetTaste()
-    if action in {"off", "disable", "stop"}:
-        return SetTaste(enabled=False)
-    if action in {"on", "enable", "start"}:
-        return SetTaste(enabled=True)
-    return Invalid(
-        error=f"`taste {shorten(action, 20)}`: try `taste`, `taste reset`, `taste off` "
-        "or `taste on`.",
-        attempted="taste",
-    )
-
-
-def _vote(rest: str, _max_length: int) -> Command:
-    tokens = rest.split()
-    direction = tokens[0].lower() if tokens else ""
-    if direction not in _UP | _DOWN or len(tokens) < 2:
-        return Invalid(
-            error="Say which way and which paper, e.g. `vote up 2401.12345` or "
-            "`vote down 2401.12345` (or press 👍/👎 on a card).",
-            attempted="vote",
-        )
-    return CastVote(value=1 if direction in _UP else -1, ref=shorten(tokens[1], 300, ""))
-
-
 _VERBS = (
     _Verb("search", ("find", "s"), search_command),
     _Verb("trending", ("top", "trend", "hot"), _trending),
@@ -405,8 +368,8 @@ _VERBS = (
     # More like this (issue 12).
     _Verb("similar", ("morelikethis", "more-like-this"), similar_command),
     # Channel taste (issue 13).
-    _Verb("taste", (), _taste),
-    _Verb("vote", (), _vote),
+    _Verb("taste", (), read_taste),
+    _Verb("vote", (), read_vote),
 )
 VERBS = tuple(v.name for v in _VERBS)
 ALIASES = {alias: v.name for v in _VERBS for alias in v.aliases}

@@ -14,18 +14,11 @@ from typing import Any
 
 from bot.commands.reading import PaperFetcher, resolve_paper
 from bot.commands.types import CastVote, Command, ResetTaste, SetTaste, ShowTaste
-from bot.models import (
-    ChannelRef,
-    CommandRequest,
-    Paper,
-    Reply,
-    ReplyKind,
-    Vote,
-    VoteSource,
-)
+from bot.models import ChannelRef, CommandRequest, Paper, Reply, ReplyKind
 from bot.ports import UnitOfWorkFactory
 from bot.taste.channel import TasteRanker, effective_votes, votes_to_papers
 from bot.taste.model import TasteModel, VotedPaper
+from bot.taste.votes_port import Vote, VoteSource
 from bot.text import clean_text, plural, shorten
 
 __all__ = ["TasteCommands"]

@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.models import Paper, Vote
+from bot.models import Paper
 from bot.taste.features import FeatureSpace, PaperFeatures, TfidfFeatures
 from bot.taste.model import MIN_VOTES, TasteModel, VotedPaper, fit_taste
 from bot.taste.ranking import TastePick, rank
+from bot.taste.votes_port import Vote
 
 __all__ = ["TasteRanker", "effective_votes", "votes_to_papers"]
 

@@ -32,16 +32,19 @@ if TYPE_CHECKING:
 
 __all__ = ["MIN_VOTES", "TasteModel", "VotedPaper", "fit_taste"]
 
-# Below this many votes (person x paper) a channel has no model: a linear model over
-# thousands of words fitted on two or three papers learns their incidental words, and
-# the benchmark shows it ranking worse than the keywords alone (bench/taste.py --min-votes).
-# Five is one digest voted on once, so an active channel leaves cold start on day one.
-MIN_VOTES = 5
+# Below this many votes (person x paper) a channel has no model and its digest ranks as
+# before. A linear model over thousands of words fitted on a handful of votes learns their
+# incidental words and then only shows more of them: in bench/taste.py (6 channels x 3
+# seeds) a threshold of 5 let several channels lock onto a wrong topic (learned taste
+# 1.43x the keyword digest from day 10), 12 did not (1.64x). Twelve is about two digests
+# voted on by a couple of members: an active channel leaves cold start within days.
+MIN_VOTES = 12
 MAX_AGREEMENT = 3.0  # a paper's weight stops growing after three concurring votes
 PSEUDO_WEIGHT = 1.0  # one keyword counts as much as one 👍
 BACKGROUND_MAX = 400  # weak negatives drawn from the pool
-BACKGROUND_SHARE = 0.1  # the background's total weight, relative to the voted papers'
-CLASS_WEIGHT: str | None = None
+# The background's total weight relative to the voted papers': small, since the channel's
+# next good papers are among them (0.5 did worse in bench/taste.py).
+BACKGROUND_SHARE = 0.1
 REGULARISATION = 1.0  # LogisticRegression C; bench/taste.py: 4.0 and 0.5 both did worse
 
 
@@ -157,9 +160,7 @@ def fit_taste(
 
     # newton-cg: on 1,000+ rows x 20k sparse columns it converges in tens of milliseconds
     # where liblinear took hundreds on noisy labels (bench/taste.py times it).
-    classifier = LogisticRegression(
-        C=REGULARISATION, solver="newton-cg", max_iter=100, class_weight=CLASS_WEIGHT
-    )
+    classifier = LogisticRegression(C=REGULARISATION, solver="newton-cg", max_iter=100)
     classifier.fit(space.vectors(examples), np.asarray(labels), sample_weight=np.asarray(weights))
     liked = tuple(item for item in voted if item.score > 0)
     liked_vectors = space.vectors([item.paper for item in liked]) if liked else None

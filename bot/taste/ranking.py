@@ -5,8 +5,7 @@ first, is how the digest ranked before it had votes, and it is the prior. Each
 candidate's taste margin and its trending rank are standardised and blended
 (`PRIOR_WEIGHT`), and a keyword match adds `KEYWORD_PRIOR` (standard deviations of taste),
 so a hugely trending paper can still make it, ties go to the hotter paper, and a young
-model refines the keyword digest instead of replacing it (in bench/taste.py, dropping the
-keyword prior let two of six channels lock onto a wrong topic from their first votes).
+model refines the keyword digest instead of replacing it.
 
 So that the channel does not collapse onto one topic, one slot in five (`EXPLORE_EVERY`)
 goes to the best-trending candidate from *outside* its taste (below the median margin),
@@ -26,8 +25,11 @@ from bot.text import clean_text, shorten
 
 __all__ = ["EXPLORE_EVERY", "EXPLORING", "PRIOR_WEIGHT", "TastePick", "explore_slots", "rank"]
 
-PRIOR_WEIGHT = 0.35
-KEYWORD_PRIOR = 0.75
+# Standard deviations of taste that the trending prior and a keyword match are worth. In
+# bench/taste.py (whose trending order is random) 0.35/0.75, 0.15/0.4 and 0.15/0 scored
+# within a few hundredths of each other; the smaller prior keeps real trending a tie-breaker.
+PRIOR_WEIGHT = 0.15
+KEYWORD_PRIOR = 0.4
 EXPLORE_EVERY = 5
 # Cosine similarity in TF-IDF space above which "like X" is a fair description.
 LIKE_SIMILARITY = 0.2

@@ -20,9 +20,9 @@ from bot.models import (
     SavedPaper,
     Subscription,
     SubscriptionSpec,
-    Vote,
 )
 from bot.ports import ClaimRequest, FinishRequest
+from bot.taste.votes_port import Vote
 
 # (channel key, paper key) of an alert -> (delivery id, position, alert descriptions).
 _AlertItem = tuple[int, int, tuple[str, ...]]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.models import ChannelRef, TasteSettings, Vote, VoteSource
+from bot.models import ChannelRef
+from bot.taste.votes_port import TasteSettings, Vote, VoteSource
 from bot.testing.fake_repositories import FakeState
 
 

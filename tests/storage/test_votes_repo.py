@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.models import ChannelRef, DeliveryStatus, PaperRecord, Platform, Vote, VoteSource
+from bot.models import ChannelRef, DeliveryStatus, PaperRecord, Platform
 from bot.ports import ClaimRequest, FinishRequest
+from bot.taste.votes_port import Vote, VoteSource
 from bot.testing.fakes import FakeDatabase, subscribe
 from storage.db import Database
 

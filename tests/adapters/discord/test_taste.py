@@ -5,6 +5,7 @@ loopback fake."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -177,6 +178,11 @@ async def test_the_next_digest_is_ordered_by_the_votes(
         way = "up" if "Protein" in embed["title"] else "down"
         await _press(bot, fake_api, first.json, custom_id.replace(":up:", f":{way}:"), n)
 
+    # Two more members voted the same way (the fake feeds one user's interactions).
+    with core.db.uow() as uow:
+        for vote in uow.votes.for_channel(CHANNEL):
+            for user in (OTHER_USER, "600000000000000003"):
+                uow.votes.put(replace(vote, user=user))
     next_day = DIGEST_AT + timedelta(days=1)
     add_papers(core.db, next_day.date(), "d2")
     await deliver_digest(core.db, CHANNEL, DiscordSink(bot), next_day)

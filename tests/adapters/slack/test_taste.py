@@ -190,7 +190,7 @@ async def test_the_next_digest_is_ordered_by_the_votes_and_says_why(
         with core.db.uow() as uow:
             (paper,) = uow.papers.get_many([key])
         action = ACTION_VOTE_UP if "Protein" in paper.title else ACTION_VOTE_DOWN
-        for user in ("U0ALICE", "U0BOB"):
+        for user in ("U0ALICE", "U0BOB", "U0CAROL"):
             await press(served, fake, action, str(key), f"v{i}{user}", user=user)
 
     next_day = DIGEST_AT + timedelta(days=1)

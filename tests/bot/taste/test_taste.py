@@ -20,13 +20,12 @@ from bot.models import (
     Platform,
     ReplyKind,
     SearchResults,
-    Vote,
-    VoteSource,
 )
 from bot.taste.channel import TasteRanker
 from bot.taste.features import TfidfFeatures
 from bot.taste.model import MIN_VOTES, VotedPaper, fit_taste
 from bot.taste.ranking import EXPLORING, rank
+from bot.taste.votes_port import Vote, VoteSource
 from bot.testing.fakes import FakeDatabase, FakeSink, subscribe
 from storage.db import Database
 
@@ -183,18 +182,19 @@ def test_votes_replace_and_the_summary_counts_without_naming_voters(
     changed = core.handle(request(CastVote(value=-1, paper_key=keys["protein"][0])))
     assert "Changed your vote" in changed.text
     for i, key in enumerate(keys["protein"] + keys["speech"]):
-        core.handle(
-            request(
-                CastVote(value=1 if key in keys["protein"] else -1, paper_key=key), user=f"U{i + 2}"
+        for user in (f"U{i + 2}", f"V{i + 2}"):
+            core.handle(
+                request(
+                    CastVote(value=1 if key in keys["protein"] else -1, paper_key=key), user=user
+                )
             )
-        )
     summary = core.handle(request(ShowTaste()))
-    assert summary.text.startswith("3 votes 👍 and 4 👎 on 6 papers, since 12 Nov 2026")
+    assert summary.text.startswith("6 votes 👍 and 7 👎 on 6 papers, since 12 Nov 2026")
     assert (
         "Likes: " in summary.text and "protein" in summary.text.split("Likes: ")[1].split("\n")[0]
     )
     assert "Most liked: “Protein study" in summary.text
-    assert not any(f"U{i}" in summary.text for i in range(10))
+    assert not any(f"{c}{i}" in summary.text for c in "UV" for i in range(10))
     assert "don't know" in core.handle(request(CastVote(value=1, ref="9999.99999"))).text
 
 
@@ -314,7 +314,7 @@ def test_the_ranker_takes_any_feature_port() -> None:
             return Dense()
 
     pool = papers_of("speech", 5, 1) + papers_of("protein", 5, 10)
-    ranker = TasteRanker(features=DenseFeatures())
+    ranker = TasteRanker(features=DenseFeatures(), min_votes=1)
     space = ranker.space(pool)
     votes = [Vote(CHANNEL, p.key, "U1", 1, NOW) for p in pool[5:8]] + [
         Vote(CHANNEL, p.key, "U1", -1, NOW) for p in pool[:3]
