@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from bot.alerts.ports import AlertLedger
     from bot.follow.matching import Alert, AlertKind
     from bot.search.vector_ports import PaperVectorStore
-    from bot.taste.votes_port import VoteRepository
 
 from bot.models import (
     ChannelRef,
@@ -37,6 +36,7 @@ from bot.models import (
     SubscriptionSpec,
     UpsertStats,
 )
+from bot.taste.votes_port import HasVotes  # channel taste (issue 13): `UnitOfWork.votes`
 
 
 class PaperRepository(Protocol):
@@ -331,7 +331,7 @@ class ShareLog(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(HasVotes, Protocol):
     """One transaction. Commits on a clean exit from the `with` block, else rolls back."""
 
     # Read-only members, so an implementation may narrow them to its concrete repositories
@@ -359,9 +359,6 @@ class UnitOfWork(Protocol):
 
     @property
     def vectors(self) -> PaperVectorStore: ...
-
-    @property
-    def votes(self) -> VoteRepository: ...
 
     def __enter__(self) -> Self: ...
 

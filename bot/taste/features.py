@@ -9,7 +9,9 @@ the dimensions when they mean something to a reader (TF-IDF words), else it is N
 `TfidfFeatures` is the implementation used today: scikit-learn's `TfidfVectorizer` over
 title + abstract (uni- and bigrams, English stop words dropped, sublinear tf).
 
-Plugging in dense paper vectors (issue 12) later is one class, no caller changes:
+Plugging in dense paper vectors (issue 12, now stored per paper behind
+`bot.search.vector_ports.PaperVectorStore`, read with `uow.vectors.vectors(model)`) is one
+class, no caller changes:
 
     class EmbeddingFeatures:
         def __init__(self, vectors_for: Callable[[Sequence[Paper]], np.ndarray]) -> None: ...

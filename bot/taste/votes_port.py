@@ -12,7 +12,7 @@ from typing import Protocol
 
 from bot.models import ChannelRef
 
-__all__ = ["TasteSettings", "Vote", "VoteRepository", "VoteSource"]
+__all__ = ["HasVotes", "TasteSettings", "Vote", "VoteRepository", "VoteSource"]
 
 
 class VoteSource(enum.StrEnum):
@@ -88,3 +88,10 @@ class VoteRepository(Protocol):
         """The papers of the digest posted in `channel` as message `message_id` (the
         delivery ledger's message id), or () when that message is no digest."""
         ...
+
+
+class HasVotes(Protocol):
+    """The votes member of `bot.ports.UnitOfWork`, declared here with the port it returns."""
+
+    @property
+    def votes(self) -> VoteRepository: ...
