@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 
 if TYPE_CHECKING:
     from bot.alerts.models import AlertPost
-    from bot.alerts.ports import AlertLedger
-    from bot.follow.matching import Alert, AlertKind
+    from bot.alerts.ports import AlertLedger, AlertRepository
     from bot.search.vector_ports import PaperVectorStore
 
 from bot.models import (
@@ -268,28 +267,6 @@ class DeliveryLedger(Protocol):
 
     def count(self, status: DeliveryStatus | None = None) -> int:
         """How many deliveries exist, or how many have `status`."""
-        ...
-
-
-class AlertRepository(Protocol):
-    """Each channel's alerts (followed authors, saved searches), in the order they were made."""
-
-    def add(
-        self, channel: ChannelRef, kind: AlertKind, query: str, *, created_by: str | None
-    ) -> tuple[Alert, bool]:
-        """Add the alert unless the channel has it already; True if it was added."""
-        ...
-
-    def for_channel(self, channel: ChannelRef) -> list[Alert]:
-        """The channel's alerts, oldest first (the numbering `following` shows)."""
-        ...
-
-    def remove(self, alert_id: int) -> bool:
-        """Delete one alert. False if it no longer exists."""
-        ...
-
-    def every(self) -> list[tuple[Alert, ChannelRef]]:
-        """Every channel's alerts with their channels (what alert delivery matches)."""
         ...
 
 

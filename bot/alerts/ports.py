@@ -1,4 +1,4 @@
-"""The alert delivery ledger port (`UnitOfWork.alert_ledger`), implemented by storage.
+"""The alert ports (`UnitOfWork.alert_ledger`, `UnitOfWork.alerts`), implemented by storage.
 
 Kept beside the alert models rather than in `bot/ports.py`, which the module size limit
 keeps to the repositories every part uses.
@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.alerts.models import AlertBatch, AlertDelivery, AlertFinish, AlertStatus, ChannelPlan
+
+if TYPE_CHECKING:
+    from bot.follow.matching import Alert, AlertKind
+    from bot.models import ChannelRef
 
 
 class AlertLedger(Protocol):
@@ -77,4 +81,26 @@ class AlertLedger(Protocol):
 
     def count(self, status: AlertStatus | None = None) -> int:
         """How many deliveries exist, or how many have `status`."""
+        ...
+
+
+class AlertRepository(Protocol):
+    """Each channel's alerts (followed authors, saved searches), in the order they were made."""
+
+    def add(
+        self, channel: ChannelRef, kind: AlertKind, query: str, *, created_by: str | None
+    ) -> tuple[Alert, bool]:
+        """Add the alert unless the channel has it already; True if it was added."""
+        ...
+
+    def for_channel(self, channel: ChannelRef) -> list[Alert]:
+        """The channel's alerts, oldest first (the numbering `following` shows)."""
+        ...
+
+    def remove(self, alert_id: int) -> bool:
+        """Delete one alert. False if it no longer exists."""
+        ...
+
+    def every(self) -> list[tuple[Alert, ChannelRef]]:
+        """Every channel's alerts with their channels (what alert delivery matches)."""
         ...
