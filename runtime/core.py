@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from bot.commands.core import CommandCore
     from bot.search.engine import PaperIndex
     from bot.search.live import LiveIndex
+    from bot.search.similar import Neighbours
+    from bot.search.vector_part import VectorPart
     from storage.db import Database
     from storage.kv_store import SqlKeyValueStore
 
@@ -72,7 +74,8 @@ class Core:
         from bot.search.live import LiveIndex
 
         started = time.perf_counter()
-        live = LiveIndex.open(index_home(self.settings), self.db.uow)
+        parts = [self.vectors] if self.vectors is not None else []
+        live = LiveIndex.open(index_home(self.settings), self.db.uow, parts=parts)
         opened = time.perf_counter() - started
         behind = live.pending(self.db.uow)
         if self.catch_up_on_open:
@@ -87,8 +90,26 @@ class Core:
         return live
 
     @cached_property
+    def vectors(self) -> VectorPart | None:
+        """The generation's vector index when the `semantic` extra is installed."""
+        from runtime.dense import vector_part
+
+        return vector_part(self.db.uow)
+
+    @cached_property
     def search(self) -> PaperIndex:
-        return self.live_index.index
+        from runtime.dense import use_dense
+
+        index = self.live_index.index
+        use_dense(index, self.vectors)
+        return index
+
+    @cached_property
+    def neighbours(self) -> Neighbours:
+        """ "More like this": lexical neighbours, fused with the vectors' when there are any."""
+        from runtime.dense import neighbours
+
+        return neighbours(self.search, self.vectors)
 
     @cached_property
     def commands(self) -> CommandCore:
@@ -102,9 +123,8 @@ class Core:
         )
         # Links to papers not stored yet are looked up on arXiv (link memory, save, cite).
         fetcher = ArxivPaperFetcher(self.db.uow, self.settings.arxiv_api_url)
-        # "More like this" (issue 12): the index's lexical neighbours, until dense vectors.
         return CommandCore(
-            self.db.uow, self.search, config, fetch_paper=fetcher, neighbours=self.search
+            self.db.uow, self.search, config, fetch_paper=fetcher, neighbours=self.neighbours
         )
 
     def refresh_index(self) -> int:

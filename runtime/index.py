@@ -63,5 +63,15 @@ def current_sqlite_index(settings: Settings) -> PaperIndex | None:
     if head != (state.change, state.database):
         return None
     from bot.search.engine import PaperIndex  # tantivy: only once the index is wanted
+    from runtime.dense import use_dense, vector_part
 
-    return PaperIndex.open(generation)
+    index = PaperIndex.open(generation)
+    part = vector_part()
+    if part is not None:
+        try:
+            # Reads one small JSON file; the graph is mapped at the first description query.
+            part.open(generation / part.name)
+        except (FileNotFoundError, ValueError, KeyError):
+            return None  # no vectors for this model yet: the full path rebuilds them
+        use_dense(index, part)
+    return index

@@ -13,12 +13,13 @@ from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Table, delete, select, tuple_
+from sqlalchemy import Table, delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.search.vector_ports import PaperVector
+from storage.changes import change_number
 from storage.dialect import SqlDialect
-from storage.tables import PaperVectorRow
+from storage.tables import PaperRow, PaperVectorRow
 
 _VECTORS = cast(Table, PaperVectorRow.__table__)
 # Parameters per DELETE … IN: well under SQLite's 32,766 variables.
@@ -47,6 +48,11 @@ class SqlPaperVectors:
         return {int(key): str(fingerprint) for key, fingerprint in rows}
 
     def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
+        if not vectors:
+            return
+        # The papers are re-stamped so that every index applies them again with their new
+        # vectors (the index's vector part reads them by key, it never embeds).
+        change = change_number(self.session)
         # Delete then insert: portable, and one statement each per chunk.
         for start in range(0, len(vectors), _CHUNK):
             chunk = vectors[start : start + _CHUNK]
@@ -64,6 +70,27 @@ class SqlPaperVectors:
                 for v in chunk
             ]
             self.dialect.insert_new_rows(self.session, _VECTORS, rows)
+            self.session.execute(
+                update(PaperRow)
+                .where(PaperRow.key.in_([v.key for v in chunk]))
+                .values(change=change)
+            )
+
+    def get_many(self, model: str, keys: Sequence[int]) -> dict[int, PaperVector]:
+        found: dict[int, PaperVector] = {}
+        unique = sorted(set(keys))
+        for start in range(0, len(unique), _CHUNK):
+            rows = self.session.execute(
+                select(
+                    PaperVectorRow.paper_key, PaperVectorRow.fingerprint, PaperVectorRow.vector
+                ).where(
+                    PaperVectorRow.model == model,
+                    PaperVectorRow.paper_key.in_(unique[start : start + _CHUNK]),
+                )
+            )
+            for key, fingerprint, raw in rows:
+                found[int(key)] = PaperVector(int(key), str(fingerprint), from_bytes(raw))
+        return found
 
     def vectors(
         self, model: str, batch_size: int = 5000

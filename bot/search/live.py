@@ -147,6 +147,8 @@ class LiveIndex:
                 state = self.home.read_state(current)
                 if state.database == self.state.database:
                     index = PaperIndex.open(current)
+                    # Search by meaning stays on (its function reads the parts, reopened here).
+                    index.use_dense(self.index.dense)
                     for part in self.parts:
                         part.open(current / part.name)
                     self.index, self.state = index, state
@@ -160,6 +162,8 @@ class LiveIndex:
             return False  # half-published or removed: keep what we have
         if state.change > self.state.change:
             self.index.reload()
+            for part in self.parts:
+                part.open(self.index.directory / part.name)
             self.state = state
             log.info(
                 "search index: reloaded at change %d, written by another process", state.change

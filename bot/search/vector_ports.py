@@ -31,7 +31,13 @@ class PaperVectorStore(Protocol):
         ...
 
     def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
-        """Store (or replace) vectors under `model`."""
+        """Store (or replace) vectors under `model`, and stamp their papers with this
+        transaction's change number: an index that applied the papers before their vectors
+        existed applies them again at its next catch-up, and finds the vectors then."""
+        ...
+
+    def get_many(self, model: str, keys: Sequence[int]) -> dict[int, PaperVector]:
+        """The stored vectors of `keys` under `model` (absent keys are left out)."""
         ...
 
     def vectors(

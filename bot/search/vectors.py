@@ -87,13 +87,7 @@ class VectorIndex:
     def extend(self, pairs: Pairs, *, chunk: int = 20_000) -> int:
         """Add (key, vector) pairs; a key already present gets the new vector. Returns the
         number of pairs taken."""
-        if self._viewed:
-            # A memory-mapped view is read-only: copy it into memory once, then grow that.
-            index = _usearch()
-            graph = index(ndim=self.dimensions, metric="cos", dtype="i8")
-            graph.load(self._path)
-            graph.expansion_search = EXPANSION_SEARCH
-            self._graph, self._viewed = graph, False
+        self._own()
         taken = 0
         keys: list[int] = []
         rows: list[NDArray[np.float32]] = []
@@ -107,6 +101,15 @@ class VectorIndex:
             taken += self._add(keys, rows)
         return taken
 
+    def _own(self) -> None:
+        """A memory-mapped view is read-only: copy it into memory once before a change."""
+        if self._viewed:
+            index = _usearch()
+            graph = index(ndim=self.dimensions, metric="cos", dtype="i8")
+            graph.load(self._path)
+            graph.expansion_search = EXPANSION_SEARCH
+            self._graph, self._viewed = graph, False
+
     def _add(self, keys: list[int], rows: list[NDArray[np.float32]]) -> int:
         array = np.asarray(keys, dtype=np.uint64)
         matrix = np.vstack(rows).astype(np.float32, copy=False)
@@ -117,6 +120,15 @@ class VectorIndex:
             self._graph.remove(array[present])
         self._graph.add(array, matrix)
         return len(keys)
+
+    def remove(self, keys: Iterable[int]) -> int:
+        """Drop the vectors of `keys`; absent keys are ignored. Returns how many went."""
+        present = [key for key in keys if key in self]
+        if not present:
+            return 0
+        self._own()
+        self._graph.remove(np.asarray(present, dtype=np.uint64))
+        return len(present)
 
     def search(self, query: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         """The `k` nearest papers to a unit `query` vector: (key, cosine), best first."""

@@ -23,6 +23,19 @@ class FakePaperVectors:
             # float16 like the SQL store, so tests see the same rounding.
             stored = np.asarray(v.vector, dtype=np.float16).astype(np.float32)
             self.state.vectors[(model, v.key)] = (v.fingerprint, stored)
+        # As storage does: the papers take a new change number, so the index re-applies them.
+        self.state.change += 1
+        for v in vectors:
+            if v.key in self.state.papers:
+                self.state.changes[v.key] = self.state.change
+
+    def get_many(self, model: str, keys: Sequence[int]) -> dict[int, PaperVector]:
+        found = {}
+        for key in keys:
+            stored = self.state.vectors.get((model, key))
+            if stored is not None:
+                found[key] = PaperVector(key, stored[0], stored[1])
+        return found
 
     def vectors(
         self, model: str, batch_size: int = 5000

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bot.search.live import LiveIndex
+from bot.search.live import IndexPart, LiveIndex
 from bot.search.store import IndexHome
 from bot.text import plural
 from runtime.core import open_database
@@ -21,6 +21,14 @@ from runtime.settings import load_settings
 from storage.db import Database
 
 app = typer.Typer(help="The on-disk search index: status and rebuild.", no_args_is_help=True)
+
+
+def _parts(database: Database) -> list[IndexPart]:
+    """The artefacts kept beside tantivy: the vector index with the `semantic` extra."""
+    from runtime.dense import vector_part
+
+    part = vector_part(database.uow)
+    return [part] if part is not None else []
 
 
 @contextmanager
@@ -53,7 +61,7 @@ def update_index(database: Database, home: IndexHome, bar: IndexBar | None = Non
     with database.uow() as uow:
         total = uow.papers.count()
     with index_progress(total) if bar is None else nullcontext(bar(total)) as progress:
-        live = LiveIndex.open(home, database.uow, progress=progress)
+        live = LiveIndex.open(home, database.uow, progress=progress, parts=_parts(database))
         applied = live.try_catch_up(database.uow, progress=progress)
     if applied is None:
         return (
@@ -111,7 +119,7 @@ def rebuild() -> None:
         with database.uow() as uow:
             total = uow.papers.count()
         with index_progress(total) as progress:
-            live = LiveIndex.rebuild(home, database.uow, progress=progress)
+            live = LiveIndex.rebuild(home, database.uow, progress=progress, parts=_parts(database))
     finally:
         database.dispose()
     typer.echo(

@@ -32,7 +32,7 @@ def similar(
 
     core = build_core()
     try:
-        papers = SimilarPapers(core.db.uow, core.search, core.search)
+        papers = SimilarPapers(core.db.uow, core.search, core.neighbours)
         found = papers.resolve(ref)
         if isinstance(found, str):
             raise CliError(found)

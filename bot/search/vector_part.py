@@ -1,0 +1,199 @@
+"""The vector index as a part of each index generation, and what reads it at query time.
+
+`VectorPart` is the `bot.search.live.IndexPart` that keeps a `VectorIndex` (usearch, int8)
+in `<generation>/vectors/`, describing the same change number as the rest of the generation:
+- `build` (at `index rebuild`) indexes the stored vector of every paper of the snapshot;
+- `apply` (each catch-up batch) adds the stored vectors of changed papers, drops removed
+  papers and papers whose text changed since their vector was computed, then saves;
+- `open` reads only the small description file: the graph is memory-mapped on first use,
+  so a title search never imports numpy or usearch.
+The part never embeds: it reads `paper_vectors` (`PaperVectorStore.get_many`) and takes a
+vector only when its fingerprint matches the paper's current text. A paper without one
+is simply not there. Embedding a paper later re-stamps it with a change number
+(`put_many`), so the next catch-up applies it again and picks its vector up.
+
+A generation whose vectors were built for another model raises FileNotFoundError at open,
+which makes `LiveIndex.open` rebuild it for the current model.
+
+`dense_search` turns the part and an encoder factory into the `(text, k)` function that
+`PaperIndex.use_dense` takes; the encoder (onnxruntime) is built on the first description
+query. `HybridNeighbours` is "more like this" through the vectors, fused with the lexical
+neighbours.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.models import Paper
+from bot.ports import UnitOfWorkFactory
+from bot.search.ranking import DENSE_RRF_K, fuse
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from bot.search.embedding import Encoder
+    from bot.search.similar import Neighbours
+    from bot.search.vectors import VectorIndex
+
+__all__ = ["HybridNeighbours", "VectorPart", "dense_search"]
+
+log = logging.getLogger(__name__)
+
+PART_NAME = "vectors"
+META_FILE = "vectors.json"  # bot.search.vectors.META_FILE, without importing numpy
+READ_BATCH = 5000
+
+
+class VectorPart:
+    """The usearch index of stored paper vectors in an index generation."""
+
+    name = PART_NAME
+
+    def __init__(self, model: str, dimensions: int, uow: UnitOfWorkFactory | None = None) -> None:
+        self.model = model
+        self.dimensions = dimensions
+        self._uow = uow
+        self._directory: Path | None = None
+        self._index: VectorIndex | None = None
+        self._lock = threading.Lock()
+        self.count = 0
+
+    # -- IndexPart --------------------------------------------------------------------
+
+    def build(self, directory: Path, papers: Iterable[Paper]) -> None:
+        from bot.search.vectors import VectorIndex
+
+        index = VectorIndex.empty(model=self.model, dimensions=self.dimensions)
+        for batch in _batches(papers, READ_BATCH):
+            fresh, _ = self._stored(batch)
+            index.extend(fresh.items())
+        index.save(directory)
+        log.info("vector index built: %d papers with vectors of %s", len(index), self.model)
+
+    def open(self, directory: Path) -> None:
+        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        if meta.get("model") != self.model:
+            raise FileNotFoundError(
+                f"{directory} holds vectors of {meta.get('model')!r}, not {self.model!r}"
+            )
+        with self._lock:
+            self._directory = directory
+            self._index = None
+            self.count = int(meta.get("count", 0))
+
+    def apply(self, papers: Sequence[Paper], removed: Sequence[int]) -> None:
+        fresh, stale = self._stored(papers)
+        with self._lock:
+            index = self._opened()
+            if index is None:
+                if not fresh:
+                    return
+                from bot.search.vectors import VectorIndex
+
+                index = VectorIndex.empty(model=self.model, dimensions=self.dimensions)
+            dropped = index.remove([*stale, *removed])
+            if not fresh and not dropped:
+                return
+            index.extend(fresh.items())
+            assert self._directory is not None
+            index.save(self._directory)
+            self._index, self.count = index, len(index)
+
+    # -- query time -------------------------------------------------------------------
+
+    @property
+    def index(self) -> VectorIndex | None:
+        """The memory-mapped vector index, opened on first use; None when it is empty."""
+        with self._lock:
+            return self._opened()
+
+    def _opened(self) -> VectorIndex | None:
+        if self._index is None and self.count > 0 and self._directory is not None:
+            from bot.search.vectors import VectorIndex
+
+            self._index = VectorIndex.open(self._directory)
+        return self._index
+
+    def _stored(self, papers: Sequence[Paper]) -> tuple[dict[int, NDArray[np.float32]], list[int]]:
+        """Vectors stored for `papers` under this model and current for their text, and the
+        keys of papers without one."""
+        from bot.search.embedder import fingerprint, text_of
+
+        if self._uow is None:
+            raise RuntimeError("this vector part was opened to read only")
+        with self._uow() as unit:
+            stored = unit.vectors.get_many(self.model, [p.key for p in papers])
+        fresh: dict[int, NDArray[np.float32]] = {}
+        for paper in papers:
+            found = stored.get(paper.key)
+            if found is not None and found.fingerprint == fingerprint(text_of(paper)):
+                fresh[paper.key] = found.vector
+        return fresh, [p.key for p in papers if p.key not in fresh]
+
+
+def _batches(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
+    batch: list[Paper] = []
+    for paper in papers:
+        batch.append(paper)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def dense_search(
+    part: VectorPart, encoder: Callable[[], Encoder]
+) -> Callable[[str, int], list[tuple[int, float]]]:
+    """`PaperIndex.use_dense`'s function: the query's vector against the part's index.
+
+    The encoder is built on the first query that needs it (onnxruntime loads then, not at
+    start). If it cannot be built, one warning is logged and search stays lexical.
+    """
+    built: list[Encoder] = []
+    failed: list[str] = []
+    lock = threading.Lock()
+
+    def search(text: str, k: int) -> list[tuple[int, float]]:
+        index = part.index
+        if index is None or failed:
+            return []
+        with lock:
+            if not built:
+                from bot.search.embedding import EmbeddingUnavailable
+
+                try:
+                    built.append(encoder())
+                except EmbeddingUnavailable as exc:
+                    failed.append(str(exc))
+                    log.warning("search by meaning is off: %s", exc)
+                    return []
+        return index.search(built[0].encode([text])[0], k)
+
+    return search
+
+
+class HybridNeighbours:
+    """ "More like this" through the vectors, fused by reciprocal rank with the lexical
+    neighbours; only lexical when the paper has no vector (not embedded yet)."""
+
+    def __init__(self, lexical: Neighbours, part: VectorPart) -> None:
+        self.lexical = lexical
+        self.part = part
+
+    def neighbours(self, key: int, k: int) -> list[tuple[int, float]]:
+        lexical = self.lexical.neighbours(key, k)
+        index = self.part.index
+        vector = index.vector(key) if index is not None else None
+        if index is None or vector is None:
+            return lexical
+        dense = [(hit, cosine) for hit, cosine in index.search(vector, k + 1) if hit != key][:k]
+        fused = fuse(([hit for hit, _ in lexical], [hit for hit, _ in dense]), k=DENSE_RRF_K)
+        return fused[:k]

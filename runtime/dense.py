@@ -1,0 +1,75 @@
+"""Search by meaning, wired when the `semantic` extra is installed (issue 12).
+
+The composition root's side of `bot.search.vector_part`: whether the extra is there (found
+without importing it, so a cold title search stays cheap), the index part that keeps the
+vectors in each generation, and the calls that make search and "more like this" use it.
+Without the extra every function here answers "no" and search stays lexical.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from typing import TYPE_CHECKING
+
+from bot.search.encoder_id import DIMENSIONS, MODEL_PACKAGE
+
+if TYPE_CHECKING:
+    from bot.ports import UnitOfWorkFactory
+    from bot.search.embedding import Encoder
+    from bot.search.engine import PaperIndex
+    from bot.search.similar import Neighbours
+    from bot.search.vector_part import VectorPart
+
+# What the encoder and the vector index import (`pyproject.toml`'s `semantic` extra).
+SEMANTIC_MODULES = ("onnxruntime", "onnx", "tokenizers", "usearch", MODEL_PACKAGE)
+# PAPERS_SEMANTIC=0 turns search by meaning off where the extra is installed.
+SWITCH = "PAPERS_SEMANTIC"
+
+
+def semantic_available() -> bool:
+    """True when the extra is installed and not switched off (nothing is imported)."""
+    if os.environ.get(SWITCH, "1").strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    return all(importlib.util.find_spec(name) is not None for name in SEMANTIC_MODULES)
+
+
+def missing_semantic() -> list[str]:
+    """The extra's modules that are not installed."""
+    return [name for name in SEMANTIC_MODULES if importlib.util.find_spec(name) is None]
+
+
+def vector_part(uow: UnitOfWorkFactory | None = None) -> VectorPart | None:
+    """The index part for the default encoder's vectors, or None without the extra."""
+    if not semantic_available():
+        return None
+    from bot.search.encoder_id import default_model_key
+    from bot.search.vector_part import VectorPart
+
+    return VectorPart(default_model_key(), DIMENSIONS, uow)
+
+
+def query_encoder() -> Encoder:
+    """The encoder for query vectors: one short text at a time, so one thread."""
+    from bot.search.embedding import default_encoder
+
+    return default_encoder(threads=1)
+
+
+def use_dense(index: PaperIndex, part: VectorPart | None) -> None:
+    """Fuse dense candidates into description queries whenever the part has vectors (it
+    may gain them later, at a catch-up); without the part, search stays lexical."""
+    if part is None:
+        return
+    from bot.search.vector_part import dense_search
+
+    index.use_dense(dense_search(part, query_encoder))
+
+
+def neighbours(lexical: Neighbours, part: VectorPart | None) -> Neighbours:
+    """ "More like this": vectors fused with the lexical neighbours when there are vectors."""
+    if part is None:
+        return lexical
+    from bot.search.vector_part import HybridNeighbours
+
+    return HybridNeighbours(lexical, part)
