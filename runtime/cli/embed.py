@@ -23,12 +23,14 @@ from bot.search.embedding import EmbeddingUnavailable, default_encoder
 from bot.text import plural
 from runtime.cli.errors import CliError
 from runtime.core import open_database
+from storage.db import Database
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[int, int], None] | None]:
+def embed_progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A transient `embedding ━━━ N/M` bar on stderr, if it is a terminal."""
     console = Console(stderr=True)
     if not console.is_terminal:
         yield None
@@ -57,7 +59,7 @@ def embed(as_json: AsJson = False) -> None:
         raise CliError(str(exc)) from exc
     database = open_database()
     try:
-        with _progress() as progress:
+        with embed_progress() as progress:
             stats = embed_pending(database.uow, encoder, progress=progress)
     finally:
         database.dispose()
@@ -77,3 +79,26 @@ def embed(as_json: AsJson = False) -> None:
         f"with {stats.model} in {stats.seconds:.1f} s ({rate:.1f} papers/s)",
         err=True,
     )
+
+
+def embed_ingested(database: Database, progress: Callable[[int, int], None] | None) -> str | None:
+    """After an ingest: embed the new and changed papers (the embedder skips the others),
+    before the index update, which then takes their vectors. A one-line note when search by
+    meaning is not installed or the model cannot load; None when done (or switched off)."""
+    from runtime.dense import SWITCH, missing_semantic, semantic_available
+
+    if not semantic_available():
+        missing = missing_semantic()
+        if not missing:
+            return None  # PAPERS_SEMANTIC=0: switched off on purpose
+        return (
+            "papers not embedded for search by meaning: the 'semantic' extra is not installed "
+            f"(missing {', '.join(missing)}; pip install 'papers-bot[semantic]', "
+            f"or pass --no-embed or set {SWITCH}=0 to silence this)"
+        )
+    try:
+        encoder = default_encoder(threads=1, workers=max(1, os.cpu_count() or 1))
+    except EmbeddingUnavailable as exc:
+        return f"papers not embedded for search by meaning: {exc}"
+    embed_pending(database.uow, encoder, progress=progress)
+    return None

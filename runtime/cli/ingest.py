@@ -25,6 +25,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from runtime.cli.index_cmd import IndexBar
     from storage.db import Database
 
+# (papers embedded, papers to embed): advances the embedding bar.
+EmbedBar = Callable[[int, int], None]
 # RetryPolicy().retries, written out: bot.ingest.http_retry imports httpx.
 DEFAULT_RETRIES = 4
 
@@ -54,6 +57,12 @@ AsOf = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")]
+NoEmbed = Annotated[
+    bool,
+    typer.Option(
+        "--no-embed", help="Do not embed the new papers for search by meaning (papers-bot embed)."
+    ),
+]
 Retries = Annotated[
     int, typer.Option("--retries", min=0, max=10, help="Retries on HTTP 429/5xx or network errors.")
 ]
@@ -139,6 +148,7 @@ class IngestBars:
 
     def __init__(self, progress: Progress | None) -> None:
         self._progress = progress
+        self._embed_task: TaskID | None = None
 
     def for_file(self, name: str) -> Callable[[int, int], None]:
         progress = self._progress
@@ -160,6 +170,19 @@ class IngestBars:
             return None
         task = progress.add_task("search index", total=total, papers=True)
         return lambda count: progress.update(task, advance=count)
+
+    def embedding(self, done: int, total: int) -> None:
+        """The embedding task (a second bar, under the files'), created on first use."""
+        progress = self._progress
+        if progress is None:
+            return
+        if self._embed_task is None:
+            self._embed_task = progress.add_task("embedding", total=total, papers=True)
+        progress.update(self._embed_task, completed=done, total=total)
+
+    @property
+    def embed(self) -> Callable[[int, int], None] | None:
+        return self.embedding if self._progress is not None else None
 
     def echo(self, result: FileResult) -> None:
         if self._progress is None:
@@ -199,11 +222,29 @@ def _fetch_progress(name: str, total: int | None) -> Iterator[Callable[[int], No
         yield update
 
 
-def _index(database: Database, bar: IndexBar | None = None) -> None:
-    """Update the on-disk search index with what was just committed (issue 11: ingest
-    updates the index in the same command, so the next search answers at once)."""
+def _index(
+    database: Database,
+    bar: IndexBar | None = None,
+    *,
+    embed: bool = True,
+    embed_bar: EmbedBar | None = None,
+) -> None:
+    """Embed what was just committed (search by meaning, unless `embed` is off), then
+    update the on-disk search index with it (issue 11: ingest updates the index in the same
+    command, so the next search answers at once, with the new papers' vectors)."""
     from runtime.cli.index_cmd import update_index
     from runtime.index import index_home
+
+    if embed:
+        from runtime.cli.embed import embed_ingested, embed_progress
+
+        if embed_bar is not None:
+            skipped = embed_ingested(database, embed_bar)
+        else:
+            with embed_progress() as own_bar:
+                skipped = embed_ingested(database, own_bar)
+        if skipped is not None:
+            typer.echo(skipped, err=True)
 
     note = update_index(database, index_home(load_settings()), bar)
     if note is not None:
@@ -217,6 +258,7 @@ def seeds(
     ] = False,
     as_of: AsOf = None,
     as_json: AsJson = False,
+    no_embed: NoEmbed = False,
 ) -> None:
     """Ingest the bundled daily-papers captures (195 papers)."""
     from bot.ingest.service import ingest_seeds
@@ -232,7 +274,7 @@ def seeds(
             return
         started = datetime.now(UTC)
         results = ingest_seeds(database.uow, as_of=reference, now=started, on_result=_print_result)
-        _index(database)
+        _index(database, embed=not no_embed)
         _deliver_alerts(database, since=started, as_json=as_json)
         with database.uow() as uow:
             total = uow.papers.count()
@@ -246,6 +288,7 @@ def file(
     paths: Annotated[list[Path], typer.Argument(help="Files to ingest; the format is detected.")],
     as_of: AsOf = None,
     as_json: AsJson = False,
+    no_embed: NoEmbed = False,
 ) -> None:
     """Ingest files: HF page text, HF API JSON, arXiv Atom, or JSON Lines (plain or gzip)."""
     from bot.ingest.limits import ingest_limits
@@ -265,7 +308,7 @@ def file(
                 on_result=bars.echo,
                 limits=ingest_limits(load_settings()),
             )
-            _index(database, bars.index)
+            _index(database, bars.index, embed=not no_embed, embed_bar=bars.embed)
         _deliver_alerts(database, since=started, as_json=as_json)
         with database.uow() as uow:
             total = uow.papers.count()
@@ -277,7 +320,9 @@ def file(
 Fetch = Callable[[Callable[[int], None] | None], list[PaperRecord]]
 
 
-def _store_fetched(name: str, fetch: Fetch, as_json: bool, *, expected: int | None) -> None:
+def _store_fetched(
+    name: str, fetch: Fetch, as_json: bool, *, expected: int | None, embed: bool = True
+) -> None:
     """Fetch, then write everything in one transaction; a failed fetch writes nothing.
 
     On a terminal a counter shows the papers arriving (`expected` is the most there can be).
@@ -298,7 +343,7 @@ def _store_fetched(name: str, fetch: Fetch, as_json: bool, *, expected: int | No
         except IngestError as exc:
             result = FileResult(name=name, error=str(exc))
         _print_result(result)
-        _index(database)
+        _index(database, embed=embed and result.ok)
         if result.ok:
             _deliver_alerts(database, since=started, as_json=as_json)
         with database.uow() as uow:
@@ -316,6 +361,7 @@ def hf(
     limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="Page size.")] = 100,
     retries: Retries = DEFAULT_RETRIES,
     as_json: AsJson = False,
+    no_embed: NoEmbed = False,
 ) -> None:
     """Fetch Hugging Face daily papers (default: the latest day) and ingest them."""
     chosen = [(k, v) for k, v in (("date", day), ("week", week), ("month", month)) if v]
@@ -344,7 +390,7 @@ def hf(
             )
         return parse_hf_items(items)
 
-    _store_fetched(name, fetch, as_json, expected=None)
+    _store_fetched(name, fetch, as_json, expected=None, embed=not no_embed)
 
 
 @app.command("arxiv")
@@ -355,6 +401,7 @@ def arxiv(
     ] = 100,
     retries: Retries = DEFAULT_RETRIES,
     as_json: AsJson = False,
+    no_embed: NoEmbed = False,
 ) -> None:
     """Fetch the newest papers of an arXiv category (at most one request every 3 s)."""
     settings = load_settings()
@@ -375,7 +422,9 @@ def arxiv(
                 on_progress=on_progress,
             )
 
-    _store_fetched(f"arxiv cat:{category}", fetch, as_json, expected=max_results)
+    _store_fetched(
+        f"arxiv cat:{category}", fetch, as_json, expected=max_results, embed=not no_embed
+    )
 
 
 def _deliver_alerts(database: Database, *, since: datetime, as_json: bool) -> None:

@@ -20,6 +20,9 @@ def bot_environment(**settings: str) -> dict[str, str]:
     token or database URL that happens to be exported in the shell running the tests.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(_BOT_VARIABLES)}
+    # Search by meaning is off unless a test turns it on: embedding the seeds at every
+    # ingest would cost each CLI test seconds (tests/runtime/cli/test_semantic_cli.py).
+    env["PAPERS_SEMANTIC"] = "0"
     env.update(settings)
     url = env.get("DATABASE_URL", "")
     if url and not url.startswith("sqlite") and "PAPERS_SEARCH_INDEX_DIR" not in env:

@@ -30,12 +30,14 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stder
 """
 
 
-def _search(url: str, cwd: Path, *query: str) -> tuple[list[dict[str, object]], set[str]]:
+def _search(
+    url: str, cwd: Path, *query: str, env: dict[str, str] | None = None
+) -> tuple[list[dict[str, object]], set[str]]:
     result = subprocess.run(
         [sys.executable, "-c", SEARCH_IN_PROCESS, "search", *query, "--json"],
         capture_output=True,
         text=True,
-        env=bot_environment(DATABASE_URL=url),
+        env=bot_environment(DATABASE_URL=url, **(env or {})),
         cwd=cwd,
         timeout=120,
         check=False,
