@@ -143,6 +143,8 @@ class PaperCard:
     # Other versions of the same work (`bot.duplicates`): an ACL Anthology paper of an
     # arXiv preprint, say. Shown once, with every version's link.
     versions: tuple[Paper, ...] = ()
+    # The digest topic (subscription keyword) this paper matched, lexically or by meaning.
+    topic: str | None = None
 
     def version_links(self) -> list[tuple[str, str]]:
         """(label, url) of the other versions, e.g. `("ACL Anthology 2024.acl-long.1", url)`."""

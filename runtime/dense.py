@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bot.search.encoder_id import DIMENSIONS, MODEL_PACKAGE
 
 if TYPE_CHECKING:
+    from bot.digests.topics import TopicMatcher
     from bot.ports import UnitOfWorkFactory
     from bot.search.embedding import Encoder
     from bot.search.engine import PaperIndex
@@ -73,3 +74,13 @@ def neighbours(lexical: Neighbours, part: VectorPart | None) -> Neighbours:
     from bot.search.vector_part import HybridNeighbours
 
     return HybridNeighbours(lexical, part)
+
+
+def topic_matcher() -> TopicMatcher | None:
+    """Digest topics matched by meaning too, with the extra; None: lexical only."""
+    if not semantic_available():
+        return None
+    from bot.digests.topics import SemanticTopics
+    from bot.search.encoder_id import default_model_key
+
+    return SemanticTopics(query_encoder, default_model_key())

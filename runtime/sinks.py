@@ -78,10 +78,13 @@ def build_runner(
     concurrency: int = 64,
 ) -> DigestRunner:
     """The digest runner of this process, holding `lease` (acquired by the caller)."""
+    from runtime.dense import topic_matcher
+
     return DigestRunner(
         database.uow,
         sinks,
         worker_id=lease.worker_id,
         concurrency=concurrency,
         is_alive=lease.is_alive,
+        topics=topic_matcher(),
     )

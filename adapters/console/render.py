@@ -69,6 +69,8 @@ def render_card(card: PaperCard) -> RenderableType:
     if card.why:
         # Channel taste (issue 13): why the digest chose this paper.
         lines.append(Text(card.why, style="italic magenta"))
+    if card.topic:
+        lines.append(Text(f"topic: {card.topic}", style="italic green"))
     if card.first_share is not None:
         first = card.first_share
         lines.append(

@@ -134,6 +134,9 @@ def card_embed(
     if card.why:
         # Channel taste (issue 13): why the digest chose this paper.
         parts.append(f"-# {shorten(_md(card.why), 200)}")
+    if card.topic:
+        # A digest says which of the subscription's topics the paper matched.
+        parts.append(f"-# Topic: {shorten(_md(card.topic), 100)}")
     if card.first_share is not None:
         # Link memory; sent with AllowedMentions.none(), so the mention never pings.
         first = card.first_share

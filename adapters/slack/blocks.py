@@ -142,6 +142,9 @@ def card_text(card: PaperCard, *, abstract_limit: int = ABSTRACT_MAX) -> str:
     if card.why:
         # Channel taste: why the digest chose this paper (our text, with a paper title in it).
         lines.append(f"_{safe_text(card.why, WHY_MAX)}_")
+    if card.topic:
+        # A digest says which of the subscription's topics the paper matched.
+        lines.append(f"_topic: {safe_text(card.topic, TITLE_MAX)}_")
     if card.first_share is not None:
         # Link memory: a mention only for a real user id (user_mention), never a broadcast.
         first = card.first_share

@@ -89,6 +89,8 @@ class Job:
     paper_keys: tuple[int, ...] = ()
     # Channel taste (issue 13): one "why" per paper, parallel to `papers` (or empty).
     why: tuple[str | None, ...] = ()
+    # The subscription topic each paper matched, in `papers` order (empty: no topics).
+    topics: tuple[str | None, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.paper_keys:
@@ -185,7 +187,12 @@ class Attempts:
             channel=job.channel,
             digest_date=job.digest_date,
             cards=tuple(
-                PaperCard(paper=p, rank=i + 1, why=job.why[i] if i < len(job.why) else None)
+                PaperCard(
+                    paper=p,
+                    rank=i + 1,
+                    why=job.why[i] if i < len(job.why) else None,
+                    topic=job.topics[i] if i < len(job.topics) else None,
+                )
                 for i, p in enumerate(job.papers)
             ),
             title=digest_title(job.digest_date, weekly=job.weekly),

@@ -30,6 +30,7 @@ from bot.digests.delivery import Job, Outcome, RetryPolicy
 from bot.digests.planning import Planner, claim_request
 from bot.digests.report import PlannedDigest, RunReport
 from bot.digests.schedule import local_date, local_day_end
+from bot.digests.topics import LexicalTopics, TopicMatcher
 from bot.models import Cadence, Delivery, DeliveryStatus, Platform, Subscription
 from bot.ports import FinishRequest, MessageSink, UnitOfWork, UnitOfWorkFactory
 
@@ -51,8 +52,10 @@ class RunLedger:
         stale_after: timedelta,
         claim_batch: int,
         pause_after: int,
+        topics: TopicMatcher | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.topics = topics  # digest keywords: lexical, or by meaning too (issue 12)
         self.sinks = sinks  # the runner's mapping, by reference
         self.worker_id = worker_id
         self.clock = clock
@@ -199,6 +202,7 @@ class RunLedger:
                         zones[plan.subscription_id],
                         weekly=plan.subscription_id in weekly,
                         why=plan.why,
+                        topics=plan.topics,
                     )
                 )
             elif plan.action == "empty":
@@ -211,7 +215,7 @@ class RunLedger:
     def plan_dry(self, now: datetime) -> list[PlannedDigest]:
         """What a run at `now` would do, without writing anything."""
         plan: list[PlannedDigest] = []
-        planner = Planner(now)
+        planner = Planner(now, topics=self.topics)
         with self.uow_factory() as uow:
 
             def sent_to(sub: Subscription) -> set[int]:
@@ -344,7 +348,14 @@ def _resend_job(
     post that landed unseen is never sent twice.
     """
     papers = tuple(uow.papers.get_many(list(delivery.paper_keys)))
-    report.planned.append(PlannedDigest(sub.id, sub.channel, delivery.digest_date, kind, papers))
+    # The ledger keeps keys, not why each paper matched: a re-sent digest names the topics
+    # its papers match lexically (a match by meaning is sent without its label).
+    lexical = LexicalTopics()
+    keywords = sub.spec.keywords
+    topics = tuple(lexical.topic_of(uow, p, keywords) for p in papers) if keywords else ()
+    report.planned.append(
+        PlannedDigest(sub.id, sub.channel, delivery.digest_date, kind, papers, topics=topics)
+    )
     return Job(
         delivery.id,
         sub.id,
@@ -357,6 +368,7 @@ def _resend_job(
         rounds=delivery.attempts + 1,
         day_over=day_over,
         weekly=sub.spec.cadence is Cadence.WEEKLY,
+        topics=topics,
     )
 
 

@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 
 from bot.digests.report import Action, PlannedDigest
 from bot.digests.schedule import local_date, next_run_after
+from bot.digests.topics import LexicalTopics, TopicMatcher
 from bot.duplicates import versions_of
 from bot.models import (
     WEEKLY_DAYS,
@@ -34,7 +35,7 @@ from bot.ports import ClaimRequest, UnitOfWork
 from bot.taste.channel import TasteRanker, effective_votes
 from bot.taste.features import FeatureSpace
 from bot.text import title_key
-from bot.trending.score import TrendingQuery, matches_keywords, top_trending
+from bot.trending.score import TrendingQuery, top_trending
 
 # Enough ranked candidates that keyword filters and the "never twice" rule still leave N.
 _CANDIDATES = 100_000
@@ -132,11 +133,18 @@ class Ranking:
     the ranking itself outlives them.
     """
 
-    def __init__(self, now: datetime, taste: TasteRanker | None = None) -> None:
+    def __init__(
+        self,
+        now: datetime,
+        taste: TasteRanker | None = None,
+        topics: TopicMatcher | None = None,
+    ) -> None:
         self.now = now
         self.taste = taste or TasteRanker()
+        self.topics = topics or LexicalTopics()
         self._ranked: dict[int, list[PaperCard]] = {}
-        self._keyword_hits: dict[tuple[int, tuple[str, ...]], bool] = {}
+        # (paper, subscription topics) -> the topic it matched (None: none).
+        self._keyword_hits: dict[tuple[int, tuple[str, ...]], str | None] = {}
         self._spaces: dict[int, FeatureSpace] = {}
 
     def ranked(self, uow: UnitOfWork, span_days: int) -> list[PaperCard]:
@@ -168,7 +176,7 @@ class Ranking:
             # Never the same work twice: no version of it may have reached the channel.
             if not card.keys.isdisjoint(exclude) or (paper.upvotes or 0) < spec.min_upvotes:
                 continue
-            if spec.keywords and not self._matches(paper, spec.keywords):
+            if spec.keywords and self.topic(uow, paper, spec.keywords) is None:
                 continue
             chosen.append((paper, None))
             if len(chosen) >= spec.top_n:
@@ -204,23 +212,33 @@ class Ranking:
         )
         if model is None:
             return None
-        hits = [self._matches(p, spec.keywords) for p in candidates] if spec.keywords else []
+        hits = (
+            [self.topic(uow, p, spec.keywords) is not None for p in candidates]
+            if spec.keywords
+            else []
+        )
         picks = self.taste.pick(model, candidates, spec.top_n, keyword_hits=hits)
         return [(p.paper, p.why) for p in picks]
 
-    def _matches(self, paper: Paper, keywords: tuple[str, ...]) -> bool:
+    def topic(self, uow: UnitOfWork, paper: Paper, keywords: tuple[str, ...]) -> str | None:
+        """The subscription topic `paper` matched (lexically or by meaning), once per run."""
         key = (paper.key, keywords)
         if key not in self._keyword_hits:
-            self._keyword_hits[key] = matches_keywords(paper, keywords)
+            self._keyword_hits[key] = self.topics.topic_of(uow, paper, keywords)
         return self._keyword_hits[key]
 
 
 class Planner:
     """Plans each due subscription of one run at `now`, sharing one `Ranking`."""
 
-    def __init__(self, now: datetime, taste: TasteRanker | None = None) -> None:
+    def __init__(
+        self,
+        now: datetime,
+        taste: TasteRanker | None = None,
+        topics: TopicMatcher | None = None,
+    ) -> None:
         self.now = now
-        self.ranking = Ranking(now, taste)
+        self.ranking = Ranking(now, taste, topics)
 
     def plan(
         self, uow: UnitOfWork, sub: Subscription, exclude: Callable[[Subscription], set[int]]
@@ -241,7 +259,13 @@ class Planner:
         papers = tuple(paper for paper, _why in picked)
         why = tuple(w for _paper, w in picked) if any(w for _p, w in picked) else ()
         action: Action = "send" if papers else "empty"
-        return occurrence, PlannedDigest(sub.id, sub.channel, day, action, papers, why=why)
+        topics = (
+            tuple(self.ranking.topic(uow, p, sub.spec.keywords) for p in papers)
+            if sub.spec.keywords
+            else ()
+        )
+        plan = PlannedDigest(sub.id, sub.channel, day, action, papers, why=why, topics=topics)
+        return occurrence, plan
 
 
 def claim_request(plan: PlannedDigest) -> ClaimRequest:

@@ -23,6 +23,8 @@ class PlannedDigest:
     note: str = ""
     # Channel taste (issue 13): why each paper was chosen, parallel to `papers` (or empty).
     why: tuple[str | None, ...] = ()
+    # The subscription topic each paper matched, in `papers` order (empty: no topics).
+    topics: tuple[str | None, ...] = ()
 
 
 @dataclass

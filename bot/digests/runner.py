@@ -27,6 +27,7 @@ from bot.digests.delivery import Attempts, ChannelPacer, Job, Outcome, RetryPoli
 from bot.digests.ledger import RunLedger
 from bot.digests.planning import Planner
 from bot.digests.report import RunReport
+from bot.digests.topics import TopicMatcher
 from bot.metrics import count_digest_report
 from bot.models import Platform
 from bot.ports import MessageSink, UnitOfWorkFactory
@@ -54,6 +55,7 @@ class DigestRunner:
         pause_after: int = 3,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        topics: TopicMatcher | None = None,
     ) -> None:
         """`is_alive` tells whether another worker still runs (a `WorkerLease`); without
         it, a pending row counts as abandoned once `stale_after` old by `clock`."""
@@ -78,6 +80,7 @@ class DigestRunner:
             stale_after=stale_after,
             claim_batch=claim_batch,
             pause_after=pause_after,
+            topics=topics,
         )
         self._running = asyncio.Lock()
         self._stopping = False
@@ -147,7 +150,8 @@ class DigestRunner:
         try:
             launch(await asyncio.to_thread(self.ledger.recover, now, report))
             launch(await asyncio.to_thread(self.ledger.take_retries, now, report))
-            planner = Planner(now)  # ranks once per run, shared by all claim batches
+            # Ranks once per run, shared by all claim batches.
+            planner = Planner(now, topics=self.ledger.topics)
             while True:
                 jobs, more = await asyncio.to_thread(self.ledger.claim, now, report, planner)
                 launch(jobs)

@@ -1,9 +1,9 @@
 """ "More like this": the neighbour port and the use case behind `similar` and its buttons.
 
 `Neighbours` is the port: `neighbours(key, k)` gives up to `k` (paper key, score) of the
-stored papers most like the paper `key`, best first, never the paper itself. Today it is
-implemented lexically by `PaperIndex.neighbours` (`bot.search.more_like_this`: BM25 over
-the paper's distinctive title, keyword and abstract terms).
+stored papers most like the paper `key`, best first, never the paper itself. Lexically it is
+`PaperIndex.neighbours` (`bot.search.more_like_this`: BM25 over the paper's distinctive
+title, keyword and abstract terms); with vectors, see below.
 
 `SimilarPapers` is the use case, independent of how neighbours are found:
 1. **resolve** what the user named: an arXiv or ACL Anthology id, a paper link (an arXiv
@@ -18,21 +18,11 @@ A paper the index does not hold yet (just fetched from a link) has no neighbours
 is then matched by a search over its own title and abstract words, the description query
 the engine ranks by BM25.
 
-Plugging in dense vectors (issue 12, the `encoder` work): implement `Neighbours` over the
-vector store, e.g.
-
-    class VectorNeighbours:
-        def neighbours(self, key: int, k: int) -> list[tuple[int, float]]:
-            vector = store.vector(key)            # the stored, normalised embedding
-            if vector is None:                    # not embedded yet
-                return lexical.neighbours(key, k)
-            hits = store.nearest(vector, k + 1)   # (key, cosine), best first (ANN or exact)
-            return [(hit, score) for hit, score in hits if hit != key][:k]
-
-and pass it as `CommandCore(..., neighbours=VectorNeighbours(...))` in `runtime/core.py`,
-or fuse both lists with `bot.search.ranking.fuse` (reciprocal-rank fusion, as search
-does) in a `Neighbours` that asks both. Nothing else changes: resolution, exclusion of
-the paper and its versions, folding and rendering stay here and in the adapters.
+With the `semantic` extra, `runtime/core.py` passes
+`bot.search.vector_part.HybridNeighbours`: the paper's vector searched for its nearest
+papers, fused by reciprocal rank with the lexical neighbours (lexical alone when the paper
+has no vector yet). Resolution, exclusion of the paper and its versions, folding and
+rendering stay here and in the adapters.
 """
 
 from __future__ import annotations

@@ -12,15 +12,8 @@ at 256 dimensions take about 260 MB plus the graph):
 The vectors themselves are durable elsewhere (the `paper_vectors` table, see
 `bot.search.embedder`); this index is derived from them and can always be rebuilt.
 
-**Putting it into an index generation directory** (the on-disk index, issue 11): after the
-lexical index of a generation is written, call
-`VectorIndex.build(vectors_port.vectors(model_id), model=model_id, dimensions=d)` and
-`.save(generation_dir / "vectors")`, before the generation is published; at start-up,
-`VectorIndex.open(generation_dir / "vectors")` and compare `.model` with the encoder's
-`model_key(encoder)`: on a mismatch, ignore the index (lexical only) until the next
-generation is built from re-embedded vectors. Between generations, `extend()` the opened
-index with the vectors of papers embedded since (an opened view is copied into memory
-first, see `extend`).
+**In an index generation** it is kept by `bot.search.vector_part.VectorPart`, the index
+part that builds it at a rebuild, extends it at each catch-up and maps it on first use.
 """
 
 from __future__ import annotations
