@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, delete, func, insert, or_, select, update
+from sqlalchemy import JSON, Row, Table, delete, func, insert, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -33,15 +33,56 @@ from storage.tables import PaperRow, PaperTombstoneRow, SentPaperRow, UpvoteSnap
 
 # The Core table: bulk inserts through it skip the ORM's per-row bookkeeping.
 _PAPERS = cast(Table, PaperRow.__table__)
-# What `to_paper` reads, for scans that select columns instead of ORM objects.
-_COLUMNS = [
+# The plain columns a full scan reads, in `_scan_paper`'s order; the JSON ones follow as one.
+_SCAN_COLUMNS = [
     getattr(PaperRow, name)
     for name in (
-        *("key", "title", "paper_id", "abstract", "authors", "author_count", "published"),
-        *("upvotes", "comments", "github_repo", "urls", "organization", "keywords"),
-        *("ai_summary", "categories", "sources", "first_seen", "updated"),
+        *("key", "title", "paper_id", "abstract", "author_count", "published", "upvotes"),
+        *("comments", "github_repo", "organization", "ai_summary", "first_seen", "updated"),
     )
 ]
+_JSON_COLUMNS = [PaperRow.authors, PaperRow.keywords, PaperRow.categories, PaperRow.sources]
+
+
+def _json_bundle(dialect: str) -> ColumnElement[Any]:
+    """The JSON columns (and `urls`) as one JSON array, so a scan decodes one value per row.
+
+    Five `json.loads` per row were 40 % of an index rebuild's reading time at 138k papers.
+    """
+    columns = [*_JSON_COLUMNS, PaperRow.urls]
+    if dialect == "postgresql":
+        bundle = func.json_build_array(*columns)
+    else:
+        # json(): embed the stored text as JSON, not as a quoted string.
+        bundle = func.json_array(*(func.json(c) for c in columns))
+    return type_coerce(bundle, JSON)
+
+
+def _scan_paper(row: Sequence[Any]) -> Paper:
+    """A `Paper` from a row of `_SCAN_COLUMNS` plus `_json_bundle` (read by position)."""
+    (key, title, paper_id, abstract, author_count, published, upvotes, comments) = row[:8]
+    (github_repo, organization, ai_summary, first_seen, updated, bundle) = row[8:14]
+    authors, keywords, categories, sources, urls = bundle
+    return Paper(
+        key=key,
+        title=title,
+        paper_id=paper_id,
+        abstract=abstract,
+        authors=tuple(authors or ()),
+        author_count=author_count,
+        published=published,
+        upvotes=upvotes,
+        comments=comments,
+        github_repo=github_repo,
+        project_page=(urls or {}).get("project"),
+        organization=organization,
+        keywords=tuple(keywords or ()),
+        ai_summary=ai_summary,
+        categories=tuple(categories or ()),
+        sources=tuple(sources or ()),
+        first_seen=first_seen,
+        updated=updated,
+    )
 
 
 def _row_values(row: PaperRow) -> dict[str, Any]:
@@ -49,7 +90,7 @@ def _row_values(row: PaperRow) -> dict[str, Any]:
 
 
 def to_paper(row: PaperRow | Row[Any]) -> Paper:
-    """A `Paper` from an ORM row or a Core row of `_COLUMNS` (same attribute names)."""
+    """A `Paper` from an ORM row."""
     urls = row.urls or {}
     return Paper(
         key=row.key,
@@ -244,19 +285,22 @@ class SqlPaperRepository:
         """Rows matching `where`, in key order, `batch_size` at a time (keyset paging).
 
         Core rows, not ORM objects: a full read (an index rebuild) spent most of its time
-        in the ORM's per-object bookkeeping, which a read-only scan does not need.
+        in the ORM's per-object bookkeeping, which a read-only scan does not need; and the
+        JSON columns come as one value (`_json_bundle`).
         """
         last = 0
+        columns = [*_SCAN_COLUMNS, _json_bundle(self.dialect.name)]
+        connection = self.session.connection()
         while True:
-            query = select(*_COLUMNS).where(PaperRow.key > last)
+            query = select(*columns).where(PaperRow.key > last)
             if where is not None:
                 query = query.where(where)
-            rows = self.session.execute(query.order_by(PaperRow.key).limit(batch_size)).all()
+            rows = connection.execute(query.order_by(PaperRow.key).limit(batch_size)).all()
             if not rows:
                 return
             for row in rows:
-                yield to_paper(row)
-            last = rows[-1].key
+                yield _scan_paper(row)
+            last = rows[-1][0]
 
     def published_since(self, since: date) -> list[Paper]:
         since_dt = datetime.combine(since, time.min).astimezone()

@@ -9,8 +9,10 @@ directory (tantivy's lock); others search what it held at their last catch-up.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +33,24 @@ def _counted(papers: Iterable[Paper], progress: Progress | None) -> Iterator[Pap
         yield paper
         if progress is not None and n % 1000 == 0:
             progress(1000)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a bulk read feeds the index.
+
+    Every row read allocates a few container objects that live until tantivy has the
+    document, so the collector ran its full passes over a growing heap again and again:
+    30 % of an index rebuild's reading time at 138k papers.  Refcounting still frees
+    everything; a bulk load creates no cycles worth collecting before it ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class IndexPart(Protocol):
@@ -111,7 +131,7 @@ class LiveIndex:
     ) -> LiveIndex:
         """Build a new generation from the whole database and swap it in atomically."""
         building = home.new_generation()
-        with uow() as work:
+        with uow() as work, _collector_paused():
             # Read the head first: rows committed while we read are applied again below.
             upto = work.papers.last_change()
             source = work.papers.database_id()
@@ -187,7 +207,7 @@ class LiveIndex:
         if self.follow():
             self.index.take_writer()
         applied = 0
-        with uow() as work:
+        with uow() as work, _collector_paused():
             upto = work.papers.last_change()
             removed = work.papers.removed_between(self.state.change, upto)
             batch: list[Paper] = []

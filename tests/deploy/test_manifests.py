@@ -7,7 +7,8 @@ Dockerfile, compose.yaml, every k8s manifest and the systemd unit, and check tha
 - every probe or health check path is a route `adapters/ops/http.py` really serves;
 - every container command is a real `papers-bot` command (typer CliRunner `--help`);
 - the topology is what the docs promise (2 replicas, migrate-before-bot, a CronJob that
-  runs `digest run`, a migration Job, a hardened systemd unit).
+  runs `digest run`, a migration Job, a hardened systemd unit);
+- every serving pod keeps its search index on a persistent volume of its own.
 """
 
 from __future__ import annotations
@@ -203,8 +204,12 @@ def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
 
 def workloads() -> Iterator[dict[str, Any]]:
     for doc in k8s_docs():
-        if doc["kind"] in {"Deployment", "Job", "CronJob"}:
+        if doc["kind"] in {"Deployment", "StatefulSet", "Job", "CronJob"}:
             yield doc
+
+
+def servers() -> list[dict[str, Any]]:
+    return [d for d in k8s_docs() if d["kind"] in {"Deployment", "StatefulSet"}]
 
 
 def test_every_k8s_file_parses_with_kind_and_name() -> None:
@@ -225,9 +230,11 @@ def test_kustomization_lists_the_manifests() -> None:
     assert listed == on_disk - {"migrate-job.yaml"}
 
 
-def test_deployment_has_two_replicas_and_probes_on_served_routes() -> None:
-    deployment = named("Deployment", "papers-bot")
+def test_slack_statefulset_has_two_replicas_and_probes_on_served_routes() -> None:
+    deployment = named("StatefulSet", "papers-bot")
     assert deployment["spec"]["replicas"] == 2
+    headless = named("Service", deployment["spec"]["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None"
     (container,) = pod_spec(deployment)["containers"]
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
@@ -244,7 +251,7 @@ def test_discord_deployment_is_a_single_gateway_session() -> None:
 def test_all_probes_hit_served_routes_on_declared_ports() -> None:
     paths = served_paths()
     config = named("ConfigMap", "papers-bot-config")["data"]
-    for doc in of_kind("Deployment"):
+    for doc in servers():
         for container in pod_spec(doc)["containers"]:
             ports = {p["name"]: p["containerPort"] for p in container["ports"]}
             assert ports["ops"] == int(config["PAPERS_METRICS_PORT"])
@@ -311,12 +318,48 @@ def test_cronjob_runs_digest_run_and_migration_job_upgrades() -> None:
 
 def test_service_selects_the_slack_pods_and_named_ports() -> None:
     service = named("Service", "papers-bot")
-    deployment = named("Deployment", "papers-bot")
+    deployment = named("StatefulSet", "papers-bot")
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= labels.items()
     (container,) = pod_spec(deployment)["containers"]
     names = {p["name"] for p in container["ports"]}
     assert {p["targetPort"] for p in service["spec"]["ports"]} <= names
+
+
+def _bytes(quantity: str) -> int:
+    units = {"Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+    return int(quantity[:-2]) * units[quantity[-2:]]
+
+
+def test_every_serving_pod_keeps_its_index_on_its_own_persistent_volume() -> None:
+    """An emptyDir index is rebuilt from the database by every new pod of a deploy."""
+    index_dir = Path(named("ConfigMap", "papers-bot-config")["data"]["PAPERS_SEARCH_INDEX_DIR"])
+    claims = {d["metadata"]["name"]: d for d in of_kind("PersistentVolumeClaim")}
+    for doc in servers():
+        spec = pod_spec(doc)
+        (container,) = spec["containers"]
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        (volume_name,) = [n for path, n in mounts.items() if index_dir.is_relative_to(path)]
+        if doc["kind"] == "StatefulSet":
+            # One claim per replica: replicas never share an index directory.
+            templates = {t["metadata"]["name"]: t for t in doc["spec"]["volumeClaimTemplates"]}
+            claim = templates[volume_name]
+            assert all(v["name"] != volume_name for v in spec.get("volumes", []))
+        else:
+            # A Deployment may only use one claim when it can never run two pods at once.
+            assert doc["spec"]["replicas"] == 1
+            assert doc["spec"]["strategy"]["type"] == "Recreate"
+            (volume,) = [v for v in spec["volumes"] if v["name"] == volume_name]
+            claim = claims[volume["persistentVolumeClaim"]["claimName"]]
+        assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+        # 1M papers: about 1.5 GB, twice that during a rebuild, plus vectors (issue 12).
+        assert _bytes(claim["spec"]["resources"]["requests"]["storage"]) >= 4 * 2**30
+
+
+def test_compose_keeps_the_index_in_a_named_volume() -> None:
+    bot = compose()["services"]["bot"]
+    index_dir = bot["environment"]["PAPERS_SEARCH_INDEX_DIR"]
+    assert f"search-index:{index_dir}" in bot["volumes"]
 
 
 # --- systemd ------------------------------------------------------------------------

@@ -198,3 +198,35 @@ def test_concurrent_upgrades_are_serialised(database_url: str) -> None:
     with database.uow() as uow:
         assert uow.papers.count() == 0
     database.dispose()
+
+
+def test_full_scans_read_every_field_as_a_lookup_does(db: Database) -> None:
+    """iter_all and changed_between read the JSON columns as one bundle (for speed)."""
+    full = PaperRecord(
+        title="Rich Paper",
+        source="hf-api",
+        paper_id="2401.00001",
+        abstract="Abstract text.",
+        authors=("Ada Lovelace", "Alan Turing"),
+        author_count=2,
+        published=date(2024, 1, 2),
+        upvotes=7,
+        comments=3,
+        github_repo="https://github.com/x/y",
+        project_page="https://example.org/p",
+        organization="Lab",
+        keywords=("graphs", "llm"),
+        ai_summary="Summary.",
+        categories=("cs.LG", "cs.AI"),
+    )
+    upsert(db, full)
+    upsert(db, PaperRecord(title="Bare Paper", source="t"))
+    with db.uow() as uow:
+        scanned = list(uow.papers.iter_all())
+        changed = list(uow.papers.changed_between(0, uow.papers.last_change()))
+        looked_up = uow.papers.get_many([p.key for p in scanned])
+    assert scanned == changed == looked_up
+    rich = scanned[0]
+    assert rich.project_page == "https://example.org/p" and rich.categories == ("cs.LG", "cs.AI")
+    assert rich.sources == ("hf-api",) and rich.first_seen is not None
+    assert scanned[1].authors == () and scanned[1].project_page is None
