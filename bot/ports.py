@@ -45,8 +45,9 @@ class PaperRepository(Protocol):
         """Insert or merge records; never erases a stored field. Returns what changed.
 
         A record matches a stored paper by arXiv id, else by normalised title; a title-only
-        row is folded into the row that later brings its id. Upvotes and comment counts take
-        the newest value, and each upvote change is kept as a snapshot for trending.
+        row is folded into the row that later brings its id. Fields merge by `bot.merge_rules`
+        (the result does not depend on the order records arrive in; counts take the larger
+        value), and each upvote change is kept as a snapshot for trending.
         """
         ...
 
