@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.alerts.ports import AlertLedger, AlertRepository
     from bot.search.vector_ports import PaperVectorStore
 
+from bot.ingest.runs import HasIngestRuns  # staged ingest (issue 16): `UnitOfWork.ingest_runs`
 from bot.models import (
     ChannelRef,
     Delivery,
@@ -45,9 +46,8 @@ class PaperRepository(Protocol):
         """Insert or merge records; never erases a stored field. Returns what changed.
 
         A record matches a stored paper by arXiv id, else by normalised title; a title-only
-        row is folded into the row that later brings its id. Fields merge by `bot.merge_rules`
-        (the result does not depend on the order records arrive in; counts take the larger
-        value), and each upvote change is kept as a snapshot for trending.
+        row is folded into the row that later brings its id. Fields merge in any order alike
+        (`bot.merge_rules`), and each upvote change is kept as a snapshot for trending.
         """
         ...
 
@@ -309,7 +309,7 @@ class ShareLog(Protocol):
         ...
 
 
-class UnitOfWork(HasVotes, Protocol):
+class UnitOfWork(HasVotes, HasIngestRuns, Protocol):
     """One transaction. Commits on a clean exit from the `with` block, else rolls back."""
 
     # Read-only members, so an implementation may narrow them to its concrete repositories

@@ -52,26 +52,6 @@ class Draft:
     hit: bool = False
 
 
-class Written:
-    """Identities of the papers one `upsert_many` call has written (id, else title key)."""
-
-    def __init__(self) -> None:
-        self.ids: set[str] = set()
-        self.titles: set[str] = set()
-
-    def add(self, drafts: Iterable[dict[str, Any]]) -> None:
-        for values in drafts:
-            if values["paper_id"]:
-                self.ids.add(values["paper_id"])
-            else:
-                self.titles.add(values["title_key"])
-
-    def has(self, values: dict[str, Any]) -> bool:
-        if values.get("paper_id"):
-            return values["paper_id"] in self.ids
-        return values.get("title_key") in self.titles
-
-
 def record_values(rec: PaperRecord) -> dict[str, Any]:
     urls: dict[str, Any] = {}
     if rec.project_page:

@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time
 
+from bot.ingest.runs import WrittenPapers
 from bot.merge_rules import count, fill, more_authors, union
 from bot.models import Paper, PaperRecord, UpsertStats
 from bot.testing.fake_repositories import FakeState
@@ -41,7 +42,13 @@ class FakePaperRepository:
     def __init__(self, state: FakeState) -> None:
         self._s = state
 
-    def upsert_many(self, records: Iterable[PaperRecord], *, seen_at: datetime) -> UpsertStats:
+    def upsert_many(
+        self,
+        records: Iterable[PaperRecord],
+        *,
+        seen_at: datetime,
+        written: WrittenPapers | None = None,  # storage's repeat counting; not modelled
+    ) -> UpsertStats:
         stats = UpsertStats()
         self._s.change += 1  # one number per call, as storage takes one per transaction
         for rec in records:

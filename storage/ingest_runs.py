@@ -1,0 +1,125 @@
+"""Ingest runs: a large file staged in the database, then applied in short batches.
+
+One transaction per file held SQLite's write lock for the whole file (a bot's
+`/papers subscribe` timed out behind it) and queued every PostgreSQL paper writer behind
+it. Instead, a file's records are first staged (`ingest_batches`, invisible to readers)
+in short transactions; sealing the run makes the file committed; then each batch is
+applied in its own transaction, which takes its own change number and deletes the batch.
+A crash while staging leaves an unsealed run that is dropped later; a crash while
+applying leaves a sealed run that the next ingest applies to the end (roll forward).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from bot.ingest.runs import WrittenPapers
+from bot.models import PaperRecord, UpsertStats
+from storage.changes import change_number
+from storage.papers import SqlPaperRepository
+from storage.tables import IngestBatchRow, IngestRunRow
+
+STAGING, READY = "staging", "ready"
+_FIELDS = PaperRecord.__dataclass_fields__.keys()
+_TUPLES = ("authors", "keywords", "categories")
+
+
+def encode(records: Sequence[PaperRecord]) -> bytes:
+    """The records as zlib-compressed JSON (level 1: the batch is read back once)."""
+    rows = []
+    for record in records:
+        row: dict[str, Any] = {}
+        for name in _FIELDS:
+            value = getattr(record, name)
+            if value is None or value == ():
+                continue
+            row[name] = value.isoformat() if isinstance(value, date) else value
+        rows.append(row)
+    return zlib.compress(json.dumps(rows, ensure_ascii=False).encode(), 1)
+
+
+def decode(data: bytes) -> list[PaperRecord]:
+    records = []
+    for row in json.loads(zlib.decompress(data)):
+        for name in _TUPLES:
+            if name in row:
+                row[name] = tuple(row[name])
+        if "published" in row:
+            row["published"] = date.fromisoformat(row["published"])
+        records.append(PaperRecord(**row))
+    return records
+
+
+class SqlIngestRuns:
+    def __init__(self, session: Session, papers: SqlPaperRepository) -> None:
+        self.session = session
+        self.papers = papers
+
+    def open(self, name: str, *, seen_at: datetime) -> int:
+        run = IngestRunRow(
+            name=name, state=STAGING, seen_at=seen_at, heartbeat_at=datetime.now(UTC)
+        )
+        self.session.add(run)
+        self.session.flush()
+        return run.id
+
+    def stage(self, run: int, seq: int, records: Sequence[PaperRecord]) -> None:
+        self.session.execute(
+            insert(IngestBatchRow), [{"run_id": run, "seq": seq, "records": encode(records)}]
+        )
+        self.session.execute(
+            update(IngestRunRow)
+            .where(IngestRunRow.id == run)
+            .values(heartbeat_at=datetime.now(UTC))
+        )
+
+    def seal(self, run: int) -> None:
+        self.session.execute(update(IngestRunRow).where(IngestRunRow.id == run).values(state=READY))
+
+    def discard(self, run: int) -> None:
+        self.session.execute(delete(IngestBatchRow).where(IngestBatchRow.run_id == run))
+        self.session.execute(delete(IngestRunRow).where(IngestRunRow.id == run))
+
+    def apply_next(self, run: int, written: WrittenPapers) -> UpsertStats | None:
+        # The change number first: it serialises paper writers, so two processes rolling
+        # the same run forward never apply one batch twice.
+        change_number(self.session)
+        found = self.session.execute(
+            select(IngestBatchRow.seq, IngestBatchRow.records, IngestRunRow.seen_at)
+            .join(IngestRunRow, IngestRunRow.id == IngestBatchRow.run_id)
+            .where(IngestBatchRow.run_id == run)
+            .order_by(IngestBatchRow.seq)
+            .limit(1)
+        ).first()
+        if found is None:
+            self.session.execute(delete(IngestRunRow).where(IngestRunRow.id == run))
+            return None
+        seq, data, seen_at = found
+        self.session.execute(
+            delete(IngestBatchRow).where(IngestBatchRow.run_id == run, IngestBatchRow.seq == seq)
+        )
+        return self.papers.upsert_many(decode(data), seen_at=seen_at, written=written)
+
+    def ready(self, *, stale_before: datetime) -> list[tuple[int, str]]:
+        stale = list(
+            self.session.scalars(
+                select(IngestRunRow.id).where(
+                    IngestRunRow.state == STAGING, IngestRunRow.heartbeat_at < stale_before
+                )
+            )
+        )
+        for run in stale:
+            self.discard(run)
+        rows = self.session.execute(
+            select(IngestRunRow.id, IngestRunRow.name)
+            .where(IngestRunRow.state == READY)
+            .order_by(IngestRunRow.id)
+        )
+        return [(int(run), str(name)) for run, name in rows]
