@@ -43,12 +43,10 @@ class PaperRepository(Protocol):
     """The stored papers. Ingest writes them; search, trending and digests read them."""
 
     def upsert_many(self, records: Iterable[PaperRecord], *, seen_at: datetime) -> UpsertStats:
-        """Insert or merge records; never erases a stored field. Returns what changed.
-
-        A record matches a stored paper by arXiv id, else by normalised title; a title-only
-        row is folded into the row that later brings its id. Fields merge in any order alike
-        (`bot.merge_rules`), and each upvote change is kept as a snapshot for trending.
-        """
+        """Insert or merge records (never erasing a stored field, alike in any order:
+        `bot.merge_rules`); returns what changed. A record matches a stored paper by arXiv
+        id, else by normalised title; a title-only row is folded into the row that later
+        brings its id. Each upvote change is kept as a snapshot for trending."""
         ...
 
     def get_many(self, keys: Sequence[int]) -> list[Paper]:
