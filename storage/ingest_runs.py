@@ -12,6 +12,8 @@ applying leaves a sealed run that the next ingest applies to the end (roll forwa
 from __future__ import annotations
 
 import json
+import os
+import socket
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -27,6 +29,14 @@ from storage.papers import SqlPaperRepository
 from storage.tables import IngestBatchRow, IngestRunRow
 
 STAGING, READY = "staging", "ready"
+
+
+# Who stages or applies a run: a crashed owner on this host is recognised at once, one on
+# another host once its heartbeat is older than bot.ingest.runs.STALE_RUN.
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"  # per call: a forked child is another
+
+
 _FIELDS = PaperRecord.__dataclass_fields__.keys()
 _TUPLES = ("authors", "keywords", "categories")
 
@@ -64,7 +74,11 @@ class SqlIngestRuns:
 
     def open(self, name: str, *, seen_at: datetime) -> int:
         run = IngestRunRow(
-            name=name, state=STAGING, seen_at=seen_at, heartbeat_at=datetime.now(UTC)
+            name=name,
+            state=STAGING,
+            seen_at=seen_at,
+            owner=_owner(),
+            heartbeat_at=datetime.now(UTC),
         )
         self.session.add(run)
         self.session.flush()
@@ -105,21 +119,43 @@ class SqlIngestRuns:
         self.session.execute(
             delete(IngestBatchRow).where(IngestBatchRow.run_id == run, IngestBatchRow.seq == seq)
         )
+        self.session.execute(
+            update(IngestRunRow)
+            .where(IngestRunRow.id == run)
+            .values(owner=_owner(), heartbeat_at=datetime.now(UTC))
+        )
         return self.papers.upsert_many(decode(data), seen_at=seen_at, written=written)
 
     def ready(self, *, stale_before: datetime) -> list[tuple[int, str]]:
-        stale = list(
-            self.session.scalars(
-                select(IngestRunRow.id).where(
-                    IngestRunRow.state == STAGING, IngestRunRow.heartbeat_at < stale_before
-                )
-            )
-        )
-        for run in stale:
-            self.discard(run)
         rows = self.session.execute(
-            select(IngestRunRow.id, IngestRunRow.name)
-            .where(IngestRunRow.state == READY)
-            .order_by(IngestRunRow.id)
-        )
-        return [(int(run), str(name)) for run, name in rows]
+            select(
+                IngestRunRow.id,
+                IngestRunRow.name,
+                IngestRunRow.state,
+                IngestRunRow.owner,
+                IngestRunRow.heartbeat_at,
+            ).order_by(IngestRunRow.id)
+        ).all()
+        found = []
+        for run, name, state, owner, heartbeat in rows:
+            if heartbeat >= stale_before and _alive(owner):
+                continue  # its process is still staging or applying it
+            if state == STAGING:
+                self.discard(run)
+            else:
+                found.append((int(run), str(name)))
+        return found
+
+
+def _alive(owner: str) -> bool:
+    """Whether the process named `host:pid` may still run: known dead only on this host."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's process: only its heartbeat tells
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -121,6 +121,8 @@ class IngestRunRow(Base):
     name: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(8))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # host:pid of the process staging or applying it, and when it last wrote a batch.
+    owner: Mapped[str] = mapped_column(String(300))
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -22,8 +22,9 @@ from bot.models import PaperRecord, UpsertStats
 # Records per staged batch, and so per applying transaction: about 0.1-0.2 s of write
 # lock on SQLite, far below the 30 s a waiting writer gives up after.
 BATCH = 2000
-# A run still staging whose last batch is this old belongs to a dead process.
-STALE_RUN = timedelta(minutes=30)
+# A run whose owner wrote no batch for this long belongs to a dead process (an owner on
+# the same host is checked by its pid at once).
+STALE_RUN = timedelta(minutes=10)
 
 
 class WrittenPapers:
@@ -73,8 +74,9 @@ class IngestRuns(Protocol):
         ...
 
     def ready(self, *, stale_before: datetime) -> list[tuple[int, str]]:
-        """Sealed runs left to apply, as (id, name); runs still staging whose last batch
-        was written before `stale_before` belong to a dead process and are dropped."""
+        """Sealed runs of dead processes, left to apply, as (id, name). A run's process is
+        dead when its pid is gone from this host or it wrote no batch since `stale_before`;
+        such a run still staging is dropped."""
         ...
 
 

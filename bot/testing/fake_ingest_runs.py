@@ -56,7 +56,9 @@ class FakeIngestRuns:
         return self._papers.upsert_many(records, seen_at=found.seen_at, written=written)
 
     def ready(self, *, stale_before: datetime) -> list[tuple[int, str]]:
-        for run, found in list(self._s.runs.items()):
-            if not found.ready and found.heartbeat_at < stale_before:
+        # Every owner of an in-memory run is alive: only its heartbeat can make it stale.
+        stale = [run for run, found in self._s.runs.items() if found.heartbeat_at < stale_before]
+        for run in stale:
+            if not self._s.runs[run].ready:
                 del self._s.runs[run]
-        return [(run, found.name) for run, found in sorted(self._s.runs.items()) if found.ready]
+        return [(run, self._s.runs[run].name) for run in sorted(stale) if run in self._s.runs]

@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -85,7 +85,7 @@ def test_a_file_failing_after_several_batches_leaves_nothing(
 
 @pytest.mark.usefixtures("small_batches")
 def test_a_sealed_run_is_rolled_forward_by_the_next_ingest(
-    db_or_fake: Database | FakeDatabase,
+    db_or_fake: Database | FakeDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     records = [PaperRecord(title=f"Rolled forward {i}", source="t") for i in range(7)]
     with db_or_fake.uow() as uow:
@@ -99,6 +99,8 @@ def test_a_sealed_run_is_rolled_forward_by_the_next_ingest(
         # One batch applied, then the process died.
         assert uow.ingest_runs.apply_next(run, WrittenPapers()) is not None
     assert len(_dump(db_or_fake)) == 3
+    assert resume_runs(db_or_fake.uow) == []  # its owner (this process) is alive and fresh
+    monkeypatch.setattr(service, "STALE_RUN", timedelta(seconds=-1))  # now it is stale
     results = resume_runs(db_or_fake.uow)
     assert [(r.name, r.stats.inserted) for r in results] == [("crashed.jsonl (resumed)", 4)]
     assert len(_dump(db_or_fake)) == 7
