@@ -22,6 +22,9 @@ from bot.models import PaperRecord, UpsertStats
 # Records per staged batch, and so per applying transaction: about 0.1-0.2 s of write
 # lock on SQLite, far below the 30 s a waiting writer gives up after.
 BATCH = 2000
+# Batches an ingest keeps in memory to apply without decoding them again (about 200k
+# records); a larger file's later batches are read back from the database.
+KEEP_BATCHES = 100
 # A run whose owner wrote no batch for this long belongs to a dead process (an owner on
 # the same host is checked by its pid at once).
 STALE_RUN = timedelta(minutes=10)
@@ -68,9 +71,12 @@ class IngestRuns(Protocol):
         """Drop a run and its staged batches (the file failed before it was sealed)."""
         ...
 
-    def apply_next(self, run: int, written: WrittenPapers) -> UpsertStats | None:
+    def apply_next(
+        self, run: int, written: WrittenPapers, kept: Sequence[PaperRecord] | None = None
+    ) -> UpsertStats | None:
         """Upsert the run's next staged batch and delete it, taking a change number first
-        (so paper writers queue here). None, and the run deleted, when none is left."""
+        (so paper writers queue here). None, and the run deleted, when none is left.
+        `kept` is that batch's records if the caller still holds them (not decoded again)."""
         ...
 
     def ready(self, *, stale_before: datetime) -> list[tuple[int, str]]:
@@ -112,12 +118,15 @@ def staged(
     """Stage `first` and every batch of `rest`, seal the run, then apply it."""
     with uow_factory() as uow:
         run = uow.ingest_runs.open(name, seen_at=now)
+    kept: list[list[PaperRecord]] = []
     try:
         seq = 0
         batch: list[PaperRecord] | None = first
         while batch is not None:
             with uow_factory() as uow:
                 uow.ingest_runs.stage(run, seq, batch)
+            if seq < KEEP_BATCHES:
+                kept.append(batch)
             seq += 1
             batch = next(rest, None)
     except BaseException:
@@ -129,16 +138,24 @@ def staged(
     with uow_factory() as uow:
         uow.ingest_runs.seal(run)
     pause_point("ingest-sealed")
-    return apply_run(uow_factory, run)
+    return apply_run(uow_factory, run, kept)
 
 
-def apply_run(uow_factory: RunsFactory, run: int) -> UpsertStats:
-    """Apply a sealed run's batches, one transaction each, until none is left."""
+def apply_run(
+    uow_factory: RunsFactory, run: int, kept: list[list[PaperRecord]] | None = None
+) -> UpsertStats:
+    """Apply a sealed run's batches, one transaction each, until none is left.
+
+    `kept` holds the first batches' records, in order, when this process staged them.
+    Only the staging process passes them, and it alone applies a live run, so the batch
+    it pops is the one `apply_next` deletes."""
     stats = UpsertStats()
     written = WrittenPapers()
+    kept = list(kept or [])
     while True:
+        records = kept.pop(0) if kept else None
         with uow_factory() as uow:
-            step = uow.ingest_runs.apply_next(run, written)
+            step = uow.ingest_runs.apply_next(run, written, records)
         if step is None:
             return stats
         stats = stats + step

@@ -46,7 +46,9 @@ class FakeIngestRuns:
     def discard(self, run: int) -> None:
         self._s.runs.pop(run, None)
 
-    def apply_next(self, run: int, written: WrittenPapers) -> UpsertStats | None:
+    def apply_next(
+        self, run: int, written: WrittenPapers, kept: Sequence[PaperRecord] | None = None
+    ) -> UpsertStats | None:
         found = self._s.runs.get(run)
         if found is None or not found.batches:
             self._s.runs.pop(run, None)
