@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.alerts.ports import AlertLedger, AlertRepository
     from bot.search.vector_ports import PaperVectorStore
 
+from bot.ingest.runs import HasIngestRuns  # staged ingest (issue 16): `UnitOfWork.ingest_runs`
 from bot.models import (
     ChannelRef,
     Delivery,
@@ -42,12 +43,10 @@ class PaperRepository(Protocol):
     """The stored papers. Ingest writes them; search, trending and digests read them."""
 
     def upsert_many(self, records: Iterable[PaperRecord], *, seen_at: datetime) -> UpsertStats:
-        """Insert or merge records; never erases a stored field. Returns what changed.
-
-        A record matches a stored paper by arXiv id, else by normalised title; a title-only
-        row is folded into the row that later brings its id. Upvotes and comment counts take
-        the newest value, and each upvote change is kept as a snapshot for trending.
-        """
+        """Insert or merge records (never erasing a stored field, alike in any order:
+        `bot.merge_rules`); returns what changed. A record matches a stored paper by arXiv
+        id, else by normalised title; a title-only row is folded into the row that later
+        brings its id. Each upvote change is kept as a snapshot for trending."""
         ...
 
     def get_many(self, keys: Sequence[int]) -> list[Paper]:
@@ -308,7 +307,7 @@ class ShareLog(Protocol):
         ...
 
 
-class UnitOfWork(HasVotes, Protocol):
+class UnitOfWork(HasVotes, HasIngestRuns, Protocol):
     """One transaction. Commits on a clean exit from the `with` block, else rolls back."""
 
     # Read-only members, so an implementation may narrow them to its concrete repositories

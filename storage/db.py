@@ -1,7 +1,8 @@
 """Engines, sessions and migrations; `Database.uow()` opens a unit of work.
 
 `Database` owns the engine. SQLite gets WAL mode, a busy timeout and foreign keys, so a
-bot process and a CLI `ingest` can share the file; PostgreSQL gets pre-ping and a pool.
+bot process and CLI ingests can share the file (ingest holds the write lock one short
+batch at a time: bot.ingest.runs); PostgreSQL gets pre-ping and a pool.
 """
 
 from __future__ import annotations

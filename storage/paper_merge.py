@@ -3,16 +3,18 @@
 `SqlPaperRepository.upsert_many` loads the stored rows that could match a chunk of
 records (by paper id or by title key), and `reconcile` decides what each becomes: a new
 row, an update of a stored row, or a title-only row folded into the row that now has the
-arXiv id. A merge never erases a stored value; counts (upvotes, comments) take the newest.
+arXiv id. A merge never erases a stored value and does not depend on the order records
+arrive in (`bot.merge_rules`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from bot.merge_rules import count, fill, more_authors, union
 from bot.models import PaperRecord
 from bot.text import title_key
 
@@ -37,10 +39,6 @@ def chunks(items: Iterable[PaperRecord], size: int) -> Iterator[list[PaperRecord
         yield chunk
 
 
-def _union(old: Sequence[str], new: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys([*old, *new]))
-
-
 @dataclass(slots=True)
 class Draft:
     """A paper's merged field values while a chunk is being reconciled."""
@@ -52,26 +50,6 @@ class Draft:
     # An incoming record landed here; rows loaded only because they share a title are
     # not counted in the stats.
     hit: bool = False
-
-
-class Written:
-    """Identities of the papers one `upsert_many` call has written (id, else title key)."""
-
-    def __init__(self) -> None:
-        self.ids: set[str] = set()
-        self.titles: set[str] = set()
-
-    def add(self, drafts: Iterable[dict[str, Any]]) -> None:
-        for values in drafts:
-            if values["paper_id"]:
-                self.ids.add(values["paper_id"])
-            else:
-                self.titles.add(values["title_key"])
-
-    def has(self, values: dict[str, Any]) -> bool:
-        if values.get("paper_id"):
-            return values["paper_id"] in self.ids
-        return values.get("title_key") in self.titles
 
 
 def record_values(rec: PaperRecord) -> dict[str, Any]:
@@ -101,23 +79,26 @@ def record_values(rec: PaperRecord) -> dict[str, Any]:
 
 
 def _merge_into(target: dict[str, Any], new: dict[str, Any]) -> None:
-    """Merge `new` into `target` without ever erasing a stored value."""
+    """Merge `new` into `target` by `bot.merge_rules`: never erases a stored value, and
+    gives the same row whatever order the records arrive in."""
     if target.get("paper_id") is None and new.get("paper_id") is not None:
         target["paper_id"] = new["paper_id"]
     for name in _COUNT_FIELDS:
-        if new.get(name) is not None:
-            target[name] = new[name]
+        target[name] = count(target.get(name), new.get(name))
     for name in _FILL_FIELDS:
-        if target.get(name) in (None, "") and new.get(name) not in (None, ""):
-            target[name] = new[name]
-    # A source that names the authors beats one that only counted them.
-    if len(new.get("authors") or []) > len(target.get("authors") or []):
-        target["authors"] = list(new["authors"])
+        target[name] = fill(target.get(name), new.get(name))
+    target["authors"] = list(more_authors(target.get("authors") or [], new.get("authors") or []))
     for name in _UNION_FIELDS:
-        target[name] = _union(target.get(name) or [], new.get(name) or [])
-    target["urls"] = {**(new.get("urls") or {}), **(target.get("urls") or {})}
-    if not target.get("title"):
-        target["title"] = new["title"]
+        target[name] = union(
+            target.get(name) or [], new.get(name) or [], primary=name == "categories"
+        )
+    urls = dict(target.get("urls") or {})
+    for key, value in (new.get("urls") or {}).items():
+        urls[key] = fill(urls.get(key), value)
+    target["urls"] = urls
+    title = fill(target.get("title"), new.get("title"))
+    if title != target.get("title"):
+        target["title"] = title
         target["title_key"] = new["title_key"]
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.crashpoints import pause_point
+from bot.ingest.runs import WrittenPapers
 from bot.models import Paper, PaperRecord, UpsertStats
 from storage.changes import bury, change_number, database_id, last_change
 from storage.dialect import SqlDialect
@@ -24,7 +25,6 @@ from storage.paper_merge import (
     CHUNK,
     ROW_FIELDS,
     Draft,
-    Written,
     chunks,
     reconcile,
     record_values,
@@ -119,17 +119,23 @@ class SqlPaperRepository:
         self.session = session
         self.dialect = dialect
 
-    def upsert_many(self, records: Iterable[PaperRecord], *, seen_at: datetime) -> UpsertStats:
+    def upsert_many(
+        self,
+        records: Iterable[PaperRecord],
+        *,
+        seen_at: datetime,
+        written: WrittenPapers | None = None,
+    ) -> UpsertStats:
         stats = UpsertStats()
-        # Papers this call already counted: a paper repeated in a later chunk is a
-        # repeat, not one more "unchanged" paper.
-        written = Written()
+        # Papers this call (or this ingest's earlier batches) already counted: a paper
+        # repeated in a later chunk is a repeat, not one more "unchanged" paper.
+        written = WrittenPapers() if written is None else written
         for chunk in chunks(records, CHUNK):
             stats = stats + self._upsert_chunk(chunk, seen_at, written)
         return stats
 
     def _upsert_chunk(
-        self, chunk: list[PaperRecord], seen_at: datetime, written: Written
+        self, chunk: list[PaperRecord], seen_at: datetime, written: WrittenPapers
     ) -> UpsertStats:
         incoming = [record_values(rec) for rec in chunk]
         ids = {v["paper_id"] for v in incoming if v["paper_id"]}
@@ -155,7 +161,7 @@ class SqlPaperRepository:
         stored: dict[int, PaperRow],
         seen_at: datetime,
         merged: int,
-        written: Written,
+        written: WrittenPapers,
         change: int,
     ) -> UpsertStats:
         inserted = updated = unchanged = 0

@@ -108,6 +108,36 @@ class PaperTombstoneRow(Base):
     change: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
+class IngestRunRow(Base):
+    """A large file being ingested in short batches (storage/ingest_runs.py).
+
+    `staging` while its batches are written; `ready` once the whole file is staged, after
+    which any process applies what is left (roll forward) and deletes the run.
+    """
+
+    __tablename__ = "ingest_runs"
+
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(8))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # host:pid of the process staging or applying it, and when it last wrote a batch.
+    owner: Mapped[str] = mapped_column(String(300))
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IngestBatchRow(Base):
+    """One staged batch of a run's records (zlib-compressed JSON), deleted once applied."""
+
+    __tablename__ = "ingest_batches"
+
+    run_id: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("ingest_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    records: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class UpvoteSnapshotRow(Base):
     __tablename__ = "upvote_snapshots"
 

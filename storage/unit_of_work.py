@@ -11,6 +11,7 @@ from storage.alert_ledger import SqlAlertLedger
 from storage.alerts import SqlAlertRepository
 from storage.deliveries import SqlDeliveryLedger
 from storage.dialect import SqlDialect
+from storage.ingest_runs import SqlIngestRuns
 from storage.papers import SqlPaperRepository
 from storage.reading_list import SqlReadingList, SqlShareLog
 from storage.subscriptions import SqlSubscriptionRepository
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
         self.shares = SqlShareLog(self.session, self._dialect)
         self.vectors = SqlPaperVectors(self.session, self._dialect)
         self.votes = SqlVoteRepository(self.session, self._dialect)
+        self.ingest_runs = SqlIngestRuns(self.session, self.papers)
         return self
 
     def __exit__(

@@ -18,7 +18,7 @@ from bot.ingest.fetch_arxiv import POLITE_INTERVAL, fetch_arxiv, fetch_arxiv_ids
 from bot.ingest.fetch_hf import fetch_daily_papers
 from bot.ingest.hf_json import parse_hf_items
 from bot.ingest.http_retry import RetryPolicy, Throttle
-from bot.ingest.service import store
+from bot.ingest.service import resume_runs, store
 from bot.models import Paper
 from bot.ports import UnitOfWorkFactory
 
@@ -34,7 +34,11 @@ def _utc_now() -> datetime:
 def ingest_hf(
     uow: UnitOfWorkFactory, api_url: str, *, clock: Callable[[], datetime] = _utc_now
 ) -> int:
-    """Fetch the latest HF daily papers and store them. Returns how many records came."""
+    """Fetch the latest HF daily papers and store them. Returns how many records came.
+
+    First finishes any file a crashed ingest sealed but did not apply (roll forward).
+    """
+    resume_runs(uow, on_result=lambda result: log.info("%s", result.summary()))
     with httpx.Client(timeout=30, follow_redirects=True) as client:
         items = fetch_daily_papers(client, api_url)
     records = parse_hf_items(items)

@@ -1,9 +1,13 @@
-"""Ingest files into storage: detect, parse, upsert, one transaction per file.
+"""Ingest files into storage: detect, parse, upsert; all or nothing per file.
 
-Each file is parsed inside its own unit of work. Small formats are parsed completely
-before anything is written; JSON Lines is streamed into the upsert in chunks. Either
-way an error anywhere in the file leaves the unit of work by exception, so it rolls
-back and the database is exactly as it was before that file.
+A file that fits in one batch (`BATCH` records: the seeds, a live fetch) is written in
+one transaction. A larger one is staged batch by batch in short transactions (its
+records are invisible until applied), sealed, then applied one batch per transaction
+(`bot.ports.IngestRuns`), so no transaction holds the write lock for a whole file and a
+bot's writes get through during an ingest. An error while parsing discards the staged
+batches: the database is as it was before that file. Once sealed, a file is applied to
+the end, by this process or, after a crash, by the next ingest (`resume_runs`).
+See docs/operations.md, "Concurrent writers".
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import IO, Protocol
@@ -35,6 +39,7 @@ from bot.ingest.limits import (
     decompress,
     file_too_large,
 )
+from bot.ingest.runs import BATCH, STALE_RUN, IngestRuns, apply_run, chunked, staged
 from bot.metrics import count_ingested
 from bot.models import PaperRecord, UpsertStats
 from bot.ports import PaperRepository
@@ -45,10 +50,14 @@ class _HasPapers(Protocol):
     @property
     def papers(self) -> PaperRepository: ...
 
+    @property
+    def ingest_runs(self) -> IngestRuns: ...
 
-# What ingestion needs of storage: a transaction exposing the paper repository (e.g.
-# `Database.uow`). Narrower than `bot.ports.UnitOfWorkFactory` on purpose.
+
+# What ingestion needs of storage: a transaction exposing the paper repository and the
+# ingest runs (e.g. `Database.uow`). Narrower than `bot.ports.UnitOfWorkFactory` on purpose.
 UnitOfWorkFactory = Callable[[], AbstractContextManager[_HasPapers]]
+
 
 # (bytes of the file read so far, file size): drives a progress bar.
 Progress = Callable[[int, int], None]
@@ -154,15 +163,23 @@ def store(
     now: datetime,
     source: str = "unknown",
     rejected: list[str] | None = None,
+    name: str | None = None,
 ) -> UpsertStats:
-    """Upsert records in one transaction; nothing is kept if iterating them fails.
+    """Upsert records, all or nothing: nothing is kept if iterating them fails.
 
-    A record that cannot be stored (an over-long id, a count past 2^31) is left out and
-    its line appended to `rejected` (logged when no list is given); the rest go in.
+    Up to `BATCH` records go in one transaction; more are staged and applied in batches
+    (see the module docstring). A record that cannot be stored (an over-long id, a count
+    past 2^31) is left out and its line appended to `rejected` (logged when no list is
+    given); the rest go in.
     """
     lines: list[str] = [] if rejected is None else rejected
-    with uow_factory() as uow:
-        stats = uow.papers.upsert_many(fit_records(records, lines), seen_at=now)
+    batches = chunked(fit_records(records, lines), BATCH)
+    first = next(batches, [])
+    if len(first) < BATCH:
+        with uow_factory() as uow:
+            stats = uow.papers.upsert_many(first, seen_at=now)
+    else:
+        stats = staged(uow_factory, first, batches, now=now, name=name or source)
     if rejected is None:
         for line in lines:
             log.warning("%s record rejected: %s", source, line)
@@ -171,13 +188,33 @@ def store(
     return stats
 
 
+def resume_runs(
+    uow_factory: UnitOfWorkFactory, *, on_result: Callable[[FileResult], None] | None = None
+) -> list[FileResult]:
+    """Finish files a crashed ingest had sealed but not applied (roll forward).
+
+    Their counts cover only the batches applied now; a process still applying the same
+    run at the same moment is harmless (each batch is applied once).
+    """
+    with uow_factory() as uow:
+        runs = uow.ingest_runs.ready(stale_before=datetime.now(UTC) - STALE_RUN)
+    results = []
+    for run, name in runs:
+        stats = apply_run(uow_factory, run)
+        result = FileResult(name=f"{name} (resumed)", records=stats.total, stats=stats)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
 def ingest_bytes(
     uow_factory: UnitOfWorkFactory, name: str, data: bytes, *, as_of: date, now: datetime
 ) -> FileResult:
     """Ingest content held in memory. Raises `IngestError`; the database is then unchanged."""
     fmt, records = parse_bytes(data, as_of=as_of)
     rejected: list[str] = []
-    stats = store(uow_factory, records, now=now, source=fmt.value, rejected=rejected)
+    stats = store(uow_factory, records, now=now, source=fmt.value, rejected=rejected, name=name)
     return FileResult(
         name=name, format=fmt, records=len(records), stats=stats, rejected=tuple(rejected)
     )
@@ -208,7 +245,7 @@ def ingest_file(
     progress: Progress | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> FileResult:
-    """Ingest one file in one transaction. Raises `IngestError` (or `OSError`) on failure,
+    """Ingest one file, all or nothing. Raises `IngestError` (or `OSError`) on failure,
     after which the database is unchanged by this file."""
     path = Path(path)
     name = name or str(path)
@@ -240,11 +277,14 @@ def ingest_file(
                     now=now,
                     source=fmt.value,
                     rejected=rejected,
+                    name=name,
                 )
                 records = counter.count
             else:
                 parsed = parse_content(stream.read(), fmt, as_of=as_of, limits=limits)
-                stats = store(uow_factory, parsed, now=now, source=fmt.value, rejected=rejected)
+                stats = store(
+                    uow_factory, parsed, now=now, source=fmt.value, rejected=rejected, name=name
+                )
                 records = len(parsed)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             # Corruption anywhere in a gzip stream surfaces while reading.
@@ -264,7 +304,7 @@ def ingest_paths(
     on_result: Callable[[FileResult], None] | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> list[FileResult]:
-    """Ingest each file in its own transaction. A bad file is recorded in its result
+    """Ingest each file on its own, all or nothing. A bad file is recorded in its result
     (with `error` set) and the others still go in."""
     results: list[FileResult] = []
     for path in paths:

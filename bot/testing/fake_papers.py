@@ -8,40 +8,33 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time
-from typing import TypeVar
 
+from bot.ingest.runs import WrittenPapers
+from bot.merge_rules import count, fill, more_authors, union
 from bot.models import Paper, PaperRecord, UpsertStats
 from bot.testing.fake_repositories import FakeState
 from bot.text import title_key
 
-_T = TypeVar("_T")
-
 
 def _merge(paper: Paper, rec: PaperRecord) -> Paper:
-    """`rec` merged into `paper` the way storage merges: fill gaps, newest counts, union."""
-
-    def fill(old: _T | None, new: _T | None) -> _T | None:
-        return old if old not in (None, "") else new
-
-    def union(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys([*old, *new]))
-
+    """`rec` merged into `paper` the way storage merges (`bot.merge_rules`)."""
     return replace(
         paper,
+        title=fill(paper.title, rec.title),
         paper_id=paper.paper_id or rec.paper_id,
         abstract=fill(paper.abstract, rec.abstract or None),
-        authors=rec.authors if len(rec.authors) > len(paper.authors) else paper.authors,
+        authors=tuple(more_authors(paper.authors, rec.authors)),
         author_count=fill(paper.author_count, rec.author_count or len(rec.authors) or None),
         published=fill(paper.published, rec.published),
-        upvotes=rec.upvotes if rec.upvotes is not None else paper.upvotes,
-        comments=rec.comments if rec.comments is not None else paper.comments,
+        upvotes=count(paper.upvotes, rec.upvotes),
+        comments=count(paper.comments, rec.comments),
         github_repo=fill(paper.github_repo, rec.github_repo),
-        project_page=paper.project_page or rec.project_page,
+        project_page=fill(paper.project_page, rec.project_page),
         organization=fill(paper.organization, rec.organization),
-        keywords=union(paper.keywords, rec.keywords),
+        keywords=tuple(union(paper.keywords, rec.keywords)),
         ai_summary=fill(paper.ai_summary, rec.ai_summary),
-        categories=union(paper.categories, rec.categories),
-        sources=union(paper.sources, (rec.source,)),
+        categories=tuple(union(paper.categories, rec.categories, primary=True)),
+        sources=tuple(union(paper.sources, (rec.source,))),
     )
 
 
@@ -49,7 +42,13 @@ class FakePaperRepository:
     def __init__(self, state: FakeState) -> None:
         self._s = state
 
-    def upsert_many(self, records: Iterable[PaperRecord], *, seen_at: datetime) -> UpsertStats:
+    def upsert_many(
+        self,
+        records: Iterable[PaperRecord],
+        *,
+        seen_at: datetime,
+        written: WrittenPapers | None = None,  # storage's repeat counting; not modelled
+    ) -> UpsertStats:
         stats = UpsertStats()
         self._s.change += 1  # one number per call, as storage takes one per transaction
         for rec in records:

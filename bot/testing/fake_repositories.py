@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,6 +24,9 @@ from bot.models import (
 )
 from bot.ports import ClaimRequest, FinishRequest
 from bot.taste.votes_port import Vote
+
+if TYPE_CHECKING:
+    from bot.testing.fake_ingest_runs import FakeRun
 
 # (channel key, paper key) of an alert -> (delivery id, position, alert descriptions).
 _AlertItem = tuple[int, int, tuple[str, ...]]
@@ -54,6 +58,8 @@ class FakeState:
     # Channel taste (issue 13): votes by (channel key, paper key, user); channels set off.
     votes: dict[tuple[str, int, str], Vote] = field(default_factory=dict)
     taste_off: set[ChannelRef] = field(default_factory=set)
+    # Ingest runs by id (bot.testing.fake_ingest_runs.FakeRun; values are immutable).
+    runs: dict[int, FakeRun] = field(default_factory=dict)
 
     def copy(self) -> FakeState:
         return FakeState(
@@ -75,6 +81,7 @@ class FakeState:
             vectors=dict(self.vectors),
             votes=dict(self.votes),
             taste_off=set(self.taste_off),
+            runs=dict(self.runs),
         )
 
     def new_id(self) -> int:

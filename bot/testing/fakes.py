@@ -37,6 +37,7 @@ from bot.models import (
 )
 from bot.ports import MessageSink, UnitOfWork, UnitOfWorkFactory
 from bot.testing.fake_alert_ledger import FakeAlertLedger, FakeAlertRepository
+from bot.testing.fake_ingest_runs import FakeIngestRuns
 from bot.testing.fake_papers import FakePaperRepository
 from bot.testing.fake_reading_list import FakeReadingList, FakeShareLog
 from bot.testing.fake_repositories import (
@@ -145,6 +146,7 @@ class FakeUnitOfWork:
         self.shares = FakeShareLog(self._db.state)
         self.vectors = FakePaperVectors(self._db.state)
         self.votes = FakeVoteRepository(self._db.state)
+        self.ingest_runs = FakeIngestRuns(self._db.state, self.papers)
         return self
 
     def __exit__(
@@ -178,6 +180,7 @@ class FakeUnitOfWork:
         state.change = restored.change
         state.vectors = restored.vectors
         state.votes, state.taste_off = restored.votes, restored.taste_off
+        state.change, state.runs = restored.change, restored.runs
 
 
 @dataclass

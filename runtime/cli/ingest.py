@@ -1,6 +1,8 @@
 """`papers-bot ingest …`: seeds, files, and the live HF and arXiv fetchers.
 
-Every file is its own transaction. A bad file gets one line on stderr naming it (and the
+Every file goes in all or nothing (large ones staged, then applied in short batches; see
+bot.ingest.service), and each command first finishes what a crashed ingest had sealed.
+A bad file gets one line on stderr naming it (and the
 line or item), the other files still go in, and the command exits 1 at the end. A
 summary line per file goes to stderr; `--json` prints the results to stdout instead.
 The parsers, fetchers and storage are imported by the commands that run them, so that
@@ -251,6 +253,13 @@ def _index(
         typer.echo(note, err=True)
 
 
+def _resume(database: Database) -> None:
+    """Finish files a crashed ingest sealed but did not apply; one line each on stderr."""
+    from bot.ingest.service import resume_runs
+
+    resume_runs(database.uow, on_result=_print_result)
+
+
 @app.command("seeds")
 def seeds(
     if_empty: Annotated[
@@ -266,6 +275,7 @@ def seeds(
     reference = _as_of(as_of)
     database = open_database()
     try:
+        _resume(database)
         with database.uow() as uow:
             existing = uow.papers.count()
         if if_empty and existing:
@@ -298,6 +308,7 @@ def file(
     database = open_database()
     started = datetime.now(UTC)
     try:
+        _resume(database)
         with _progress_bar() as bars:
             results = ingest_paths(
                 database.uow,
@@ -331,12 +342,13 @@ def _store_fetched(
 
     database = open_database()
     try:
+        _resume(database)
         try:
             with _fetch_progress(name, expected) as on_progress:
                 records = fetch(on_progress)
             rejected: list[str] = []
             started = datetime.now(UTC)
-            stats = store(database.uow, records, now=started, rejected=rejected)
+            stats = store(database.uow, records, now=started, rejected=rejected, name=name)
             result = FileResult(
                 name=name, records=len(records), stats=stats, rejected=tuple(rejected)
             )

@@ -68,7 +68,7 @@ def test_title_only_row_merges_when_id_arrives(db: Database) -> None:
         paper = uow.papers.find_by_paper_id("2209.00796")
         assert paper is not None
         assert paper.upvotes == 3 and paper.abstract == "We survey."
-        assert paper.sources == ("hf-page", "arxiv")
+        assert paper.sources == ("arxiv", "hf-page")  # sorted: any order merges the same
 
 
 def test_two_rows_fold_into_one_when_id_links_them(db: Database) -> None:
@@ -230,3 +230,57 @@ def test_full_scans_read_every_field_as_a_lookup_does(db: Database) -> None:
     assert rich.project_page == "https://example.org/p" and rich.categories == ("cs.LG", "cs.AI")
     assert rich.sources == ("hf-api",) and rich.first_seen is not None
     assert scanned[1].authors == () and scanned[1].project_page is None
+
+
+def test_overlapping_records_merge_the_same_in_any_order(
+    db_or_fake: Database | FakeDatabase,
+) -> None:
+    """Issue 16 (8): concurrent ingests apply overlapping records in any order, so the
+    merge must not depend on it."""
+
+    def versions(n: int) -> tuple[PaperRecord, PaperRecord]:
+        first = PaperRecord(
+            title=f"Order Free Merging {n}",
+            source="hf-page",
+            paper_id=f"2401.0000{n}",
+            upvotes=9,
+            abstract="short",
+            keywords=("b", "a"),
+            categories=("cs.LG", "stat.ML"),
+        )
+        second = PaperRecord(
+            title=f"Order free merging {n}",
+            source="arxiv",
+            paper_id=f"2401.0000{n}",
+            upvotes=4,
+            abstract="a longer abstract",
+            authors=("X", "Y"),
+            keywords=("c",),
+            categories=("cs.AI", "cs.LG"),
+        )
+        return first, second
+
+    one, two = versions(1)
+    three, four = versions(2)
+    results = []
+    for n, records in ((1, (one, two)), (2, (four, three))):
+        for record in records:
+            with db_or_fake.uow() as uow:
+                uow.papers.upsert_many([record], seen_at=NOW)
+        with db_or_fake.uow() as uow:
+            paper = uow.papers.find_by_paper_id(f"2401.0000{n}")
+        assert paper is not None
+        results.append(
+            (
+                paper.title.lower()[:-2],
+                paper.upvotes,
+                paper.abstract,
+                paper.authors,
+                paper.keywords,
+                paper.categories,
+                paper.sources,
+            )
+        )
+    assert results[0] == results[1]
+    assert results[0][1:3] == (9, "a longer abstract")
+    assert results[0][4:] == (("a", "b", "c"), ("cs.AI", "cs.LG", "stat.ML"), ("arxiv", "hf-page"))
