@@ -36,6 +36,8 @@ from corpus_papers import DEFAULT_CORPUS, load_papers
 
 from bot.models import ChannelRef, Paper, Platform
 from bot.taste.channel import TasteRanker, effective_votes
+from bot.taste.dense import EmbeddingFeatures
+from bot.taste.features import PaperFeatures, StackedFeatures, TfidfFeatures
 from bot.taste.votes_port import Vote
 from bot.trending.score import matches_keywords
 
@@ -65,10 +67,8 @@ def venue(paper: Paper) -> str | None:
     return m["venue"]
 
 
-def simulate(
-    papers: list[Paper], days: int, seed: int, min_votes: int | None
-) -> dict[str, list[list[float]]]:
-    rng = random.Random(seed)
+def daily_papers(papers: list[Paper], days: int, rng: random.Random) -> list[list[Paper]]:
+    """Each simulated day's new papers, in that day's "trending" order."""
     by_venue: dict[str, list[Paper]] = {v: [] for v in INTERESTS}
     others: list[Paper] = []
     for p in papers:
@@ -78,17 +78,40 @@ def simulate(
         by_venue.get(v, others).append(p)
     for pool in [*by_venue.values(), others]:
         rng.shuffle(pool)
-    ranker = TasteRanker() if min_votes is None else TasteRanker(min_votes=min_votes)
+    out = []
+    for day in range(days):
+        today = [*others[day * BACKGROUND : (day + 1) * BACKGROUND]]
+        for v in INTERESTS:
+            today += by_venue[v][day * PER_INTEREST : (day + 1) * PER_INTEREST]
+        rng.shuffle(today)  # the day's "trending" order
+        out.append(today)
+    return out
+
+
+def make_ranker(features: PaperFeatures | None, min_votes: int | None) -> TasteRanker:
+    ranker = TasteRanker() if features is None else TasteRanker(features=features)
+    if min_votes is not None:
+        ranker.min_votes = min_votes
+    return ranker
+
+
+def simulate(
+    papers: list[Paper],
+    days: int,
+    seed: int,
+    min_votes: int | None,
+    features: PaperFeatures | None = None,
+) -> dict[str, list[list[float]]]:
+    rng = random.Random(seed)
+    schedule = daily_papers(papers, days, rng)
+    ranker = make_ranker(features, min_votes)
     start = datetime(2026, 11, 2, 9, tzinfo=UTC)
     votes: dict[str, list[Vote]] = {v: [] for v in INTERESTS}
     seen: dict[int, Paper] = {}
     results: dict[str, list[list[float]]] = {m: [] for m in ("trending", "keyword", "taste")}
     window: list[list[Paper]] = []
     for day in range(days):
-        today = [*others[day * BACKGROUND : (day + 1) * BACKGROUND]]
-        for v in INTERESTS:
-            today += by_venue[v][day * PER_INTEREST : (day + 1) * PER_INTEREST]
-        rng.shuffle(today)  # the day's "trending" order
+        today = schedule[day]
         window.append(today)
         # As the planner does: features fitted on the digest window's papers (its
         # candidates over the last days), here the last WINDOW days.
@@ -127,12 +150,18 @@ def simulate(
     return results
 
 
-def retrain_time(papers: list[Paper], seed: int) -> dict[str, float]:
+def retrain_pool(papers: list[Paper], seed: int) -> list[Paper]:
+    return random.Random(seed).sample([p for p in papers if venue(p)], 1_250)
+
+
+def retrain_time(
+    papers: list[Paper], seed: int, features: PaperFeatures | None = None
+) -> dict[str, float]:
     """Seconds to retrain one channel with 500 votes (250 papers x 2 people) against a
     1,000-paper pool: cold (every voted paper transformed first) and warm (the space has
     seen them, as after the previous vote), beside fitting the pool's features."""
     rng = random.Random(seed)
-    pool = rng.sample([p for p in papers if venue(p)], 1_250)
+    pool = rng.sample([p for p in papers if venue(p)], 1_250)  # as retrain_pool
     voted = {p.key: p for p in pool[:250]}
     background = pool[250:]
     channel = ChannelRef(Platform.SLACK, "c", "T1")
@@ -140,7 +169,7 @@ def retrain_time(papers: list[Paper], seed: int) -> dict[str, float]:
     votes = [
         Vote(channel, key, f"u{m}", rng.choice((1, -1)), now) for key in voted for m in range(2)
     ]
-    ranker = TasteRanker()
+    ranker = make_ranker(features, None)
     timings: dict[str, float] = {"fit": float("inf"), "cold": float("inf"), "warm": float("inf")}
     for _ in range(5):
         t0 = time.perf_counter()
@@ -155,6 +184,34 @@ def retrain_time(papers: list[Paper], seed: int) -> dict[str, float]:
     return timings
 
 
+FEATURES = ("tfidf", "dense", "both")
+
+
+def build_features(
+    papers: list[Paper], days: int, seeds: list[int], kinds: list[str]
+) -> dict[str, PaperFeatures | None]:
+    """The feature port of each kind; dense ones get vectors of every paper the runs use."""
+    ports: dict[str, PaperFeatures | None] = {"tfidf": None}
+    if "dense" in kinds or "both" in kinds:
+        from taste_vectors import embed_papers
+
+        used = {p.key: p for p in retrain_pool(papers, seeds[0])}
+        for seed in seeds:
+            for today in daily_papers(papers, days, random.Random(seed)):
+                used.update((p.key, p) for p in today)
+        print(f"dense features: vectors for {len(used)} papers", flush=True)
+        source, stats = embed_papers(list(used.values()))
+        print(
+            f"  {stats['cached']:.0f} cached, {stats['encoded']:.0f} encoded in "
+            f"{stats['seconds']:.0f} s",
+            flush=True,
+        )
+        dense = EmbeddingFeatures(source)
+        ports["dense"] = dense
+        ports["both"] = StackedFeatures(TfidfFeatures(), dense)
+    return ports
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -163,6 +220,12 @@ def main() -> int:
         "--seeds", default="3,7,11", help="comma-separated seeds; results are averaged"
     )
     parser.add_argument("--min-votes", type=int, default=None)
+    parser.add_argument(
+        "--features",
+        default="tfidf",
+        help="taste features, comma-separated: tfidf, dense (stored paper vectors, embedded "
+        "once with the real encoder and cached), both (concatenated); each is simulated",
+    )
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args()
     if not args.corpus.is_file():
@@ -170,48 +233,75 @@ def main() -> int:
         return 2
     papers = load_papers(args.corpus)
     seeds = [int(x) for x in args.seeds.split(",")]
-    runs = [simulate(papers, args.days, seed, args.min_votes) for seed in seeds]
-    methods = ("trending", "keyword", "taste")
+    kinds = [k.strip() for k in args.features.split(",") if k.strip()]
+    if not kinds or any(k not in FEATURES for k in kinds):
+        print(f"--features: a comma-separated list of {', '.join(FEATURES)}", file=sys.stderr)
+        return 2
+    ports = build_features(papers, args.days, seeds, kinds)
+    runs = {
+        k: [simulate(papers, args.days, seed, args.min_votes, ports[k]) for seed in seeds]
+        for k in kinds
+    }
+    # One column per feature kind; "taste" alone when only one kind runs (as before).
+    names = {k: "taste" if len(kinds) == 1 else f"taste {k}" for k in kinds}
+    first = runs[kinds[0]]
+    per_method = {"trending": first, "keyword": first} | {names[k]: runs[k] for k in kinds}
+    source = {"trending": "trending", "keyword": "keyword"} | {names[k]: "taste" for k in kinds}
+    methods = list(per_method)
     # Per day: the mean over channels and seeds.
     means = {
-        m: [statistics.mean(x for run in runs for x in run[m][d]) for d in range(args.days)]
+        m: [
+            statistics.mean(x for run in per_method[m] for x in run[source[m]][d])
+            for d in range(args.days)
+        ]
         for m in methods
     }
     print(
         f"precision@5 per day, mean over {len(INTERESTS)} channels ({', '.join(INTERESTS)}) "
         f"x {len(seeds)} seeds ({args.seeds})"
     )
-    print("| day | trending | keyword | taste |")
-    print("| ---: | ---: | ---: | ---: |")
+    print("| day | " + " | ".join(methods) + " |")
+    print("| ---: |" + " ---: |" * len(methods))
     for d in range(args.days):
-        print(
-            f"| {d + 1} | {means['trending'][d]:.2f} | {means['keyword'][d]:.2f} "
-            f"| {means['taste'][d]:.2f} |"
-        )
+        print(f"| {d + 1} | " + " | ".join(f"{means[m][d]:.2f}" for m in methods) + " |")
     late = {m: statistics.mean(v[9:]) for m, v in means.items()}
+    keyword = max(late["keyword"], 1e-9)
     print(
-        f"\ndays 10-{args.days}: trending {late['trending']:.3f}, keyword {late['keyword']:.3f}, "
-        f"taste {late['taste']:.3f} ({late['taste'] / max(late['keyword'], 1e-9):.2f}x keyword)"
+        f"\ndays 10-{args.days}: "
+        + ", ".join(
+            f"{m} {late[m]:.3f}"
+            + (f" ({late[m] / keyword:.2f}x keyword)" if m in names.values() else "")
+            for m in methods
+        )
     )
-    for seed, run in zip(seeds, runs, strict=True):
-        k = statistics.mean(x for day in run["keyword"][9:] for x in day)
-        t = statistics.mean(x for day in run["taste"][9:] for x in day)
-        print(f"  seed {seed}: keyword {k:.3f}, taste {t:.3f} ({t / max(k, 1e-9):.2f}x)")
+    for k in kinds:
+        for seed, run in zip(seeds, runs[k], strict=True):
+            kw = statistics.mean(x for day in run["keyword"][9:] for x in day)
+            t = statistics.mean(x for day in run["taste"][9:] for x in day)
+            print(
+                f"  {names[k]}, seed {seed}: keyword {kw:.3f}, taste {t:.3f} "
+                f"({t / max(kw, 1e-9):.2f}x)"
+            )
     for i, interest in enumerate(INTERESTS):
         per = {
-            m: statistics.mean(run[m][d][i] for run in runs for d in range(9, args.days))
+            m: statistics.mean(
+                run[source[m]][d][i] for run in per_method[m] for d in range(9, args.days)
+            )
             for m in methods
         }
         print(
-            f"  {interest:8s} ({INTERESTS[interest]!r}): keyword {per['keyword']:.2f}, "
-            f"taste {per['taste']:.2f}"
+            f"  {interest:8s} ({INTERESTS[interest]!r}): "
+            + ", ".join(f"{m} {per[m]:.2f}" for m in methods[1:])
         )
-    t = retrain_time(papers, seeds[0])
-    print(
-        f"\nretrain one channel with {t['votes']:.0f} votes: {t['cold'] * 1000:.0f} ms cold "
-        f"(its 250 papers transformed first), {t['warm'] * 1000:.0f} ms warm; baseline from "
-        f"the same run: fitting TF-IDF on the 1,000-paper pool {t['fit'] * 1000:.0f} ms"
-    )
+    print()
+    for k in kinds:
+        t = retrain_time(papers, seeds[0], ports[k])
+        print(
+            f"retrain one channel with {t['votes']:.0f} votes, {k} features: "
+            f"{t['cold'] * 1000:.0f} ms cold (its 250 papers transformed first), "
+            f"{t['warm'] * 1000:.0f} ms warm; fitting the features on the 1,000-paper pool "
+            f"{t['fit'] * 1000:.0f} ms"
+        )
     if args.plot:
         import matplotlib
 
@@ -220,7 +310,8 @@ def main() -> int:
 
         days = list(range(1, args.days + 1))
         fig, ax = plt.subplots(figsize=(7, 3.6))
-        for name, style in (("trending", ":"), ("keyword", "--"), ("taste", "-")):
+        for name in methods:
+            style = {"trending": ":", "keyword": "--"}.get(name, "-")
             ax.plot(days, means[name], style, label=name, linewidth=2)
         ax.axvline(10, color="grey", linewidth=0.8)
         ax.set_xlabel("simulated day")

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.search.encoder_id import DIMENSIONS, MODEL_PACKAGE
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from bot.digests.topics import TopicMatcher
     from bot.ports import UnitOfWorkFactory
     from bot.search.embedding import Encoder
     from bot.search.engine import PaperIndex
     from bot.search.similar import Neighbours
     from bot.search.vector_part import VectorPart
+    from bot.taste.channel import TasteRanker
 
 # What the encoder and the vector index import (`pyproject.toml`'s `semantic` extra).
 SEMANTIC_MODULES = ("onnxruntime", "onnx", "tokenizers", "usearch", MODEL_PACKAGE)
@@ -84,3 +89,29 @@ def topic_matcher() -> TopicMatcher | None:
     from bot.search.encoder_id import default_model_key
 
     return SemanticTopics(query_encoder, default_model_key())
+
+
+def taste_ranker(uow: UnitOfWorkFactory) -> TasteRanker | None:
+    """Channel taste over TF-IDF and the stored paper vectors (issue 13), when the extra
+    is installed and the database holds vectors of the current encoder; None: TF-IDF only.
+
+    TF-IDF stays in (`StackedFeatures`): its terms explain picks and `taste` summaries, and
+    it covers papers not embedded yet. docs/taste.md has the bench figures behind this.
+    """
+    if not semantic_available():
+        return None
+    from bot.search.encoder_id import default_model_key
+    from bot.taste.channel import TasteRanker
+    from bot.taste.dense import EmbeddingFeatures, stored_vectors
+    from bot.taste.features import StackedFeatures, TfidfFeatures
+
+    model = default_model_key()
+    with uow() as unit:
+        if next(iter(unit.vectors.vectors(model, batch_size=1)), None) is None:
+            return None
+
+    def encode() -> Callable[[Sequence[str]], NDArray[np.float32]]:
+        return query_encoder().encode
+
+    dense = EmbeddingFeatures(stored_vectors(uow, model, encode))
+    return TasteRanker(features=StackedFeatures(TfidfFeatures(), dense))

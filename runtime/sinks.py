@@ -78,7 +78,7 @@ def build_runner(
     concurrency: int = 64,
 ) -> DigestRunner:
     """The digest runner of this process, holding `lease` (acquired by the caller)."""
-    from runtime.dense import topic_matcher
+    from runtime.dense import taste_ranker, topic_matcher
 
     return DigestRunner(
         database.uow,
@@ -87,4 +87,5 @@ def build_runner(
         concurrency=concurrency,
         is_alive=lease.is_alive,
         topics=topic_matcher(),
+        taste=taste_ranker(database.uow),
     )

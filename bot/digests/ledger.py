@@ -33,6 +33,7 @@ from bot.digests.schedule import local_date, local_day_end
 from bot.digests.topics import LexicalTopics, TopicMatcher
 from bot.models import Cadence, Delivery, DeliveryStatus, Platform, Subscription
 from bot.ports import FinishRequest, MessageSink, UnitOfWork, UnitOfWorkFactory
+from bot.taste.channel import TasteRanker
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,11 @@ class RunLedger:
         claim_batch: int,
         pause_after: int,
         topics: TopicMatcher | None = None,
+        taste: TasteRanker | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.topics = topics  # digest keywords: lexical, or by meaning too (issue 12)
+        self.taste = taste  # channel taste's features: TF-IDF, or paper vectors too
         self.sinks = sinks  # the runner's mapping, by reference
         self.worker_id = worker_id
         self.clock = clock
@@ -215,7 +218,7 @@ class RunLedger:
     def plan_dry(self, now: datetime) -> list[PlannedDigest]:
         """What a run at `now` would do, without writing anything."""
         plan: list[PlannedDigest] = []
-        planner = Planner(now, topics=self.topics)
+        planner = Planner(now, self.taste, topics=self.topics)
         with self.uow_factory() as uow:
 
             def sent_to(sub: Subscription) -> set[int]:

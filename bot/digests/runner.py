@@ -31,6 +31,7 @@ from bot.digests.topics import TopicMatcher
 from bot.metrics import count_digest_report
 from bot.models import Platform
 from bot.ports import MessageSink, UnitOfWorkFactory
+from bot.taste.channel import TasteRanker
 
 __all__ = ["DigestRunner", "RunReport"]
 
@@ -56,6 +57,7 @@ class DigestRunner:
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         topics: TopicMatcher | None = None,
+        taste: TasteRanker | None = None,
     ) -> None:
         """`is_alive` tells whether another worker still runs (a `WorkerLease`); without
         it, a pending row counts as abandoned once `stale_after` old by `clock`."""
@@ -81,6 +83,7 @@ class DigestRunner:
             claim_batch=claim_batch,
             pause_after=pause_after,
             topics=topics,
+            taste=taste,
         )
         self._running = asyncio.Lock()
         self._stopping = False
@@ -151,7 +154,7 @@ class DigestRunner:
             launch(await asyncio.to_thread(self.ledger.recover, now, report))
             launch(await asyncio.to_thread(self.ledger.take_retries, now, report))
             # Ranks once per run, shared by all claim batches.
-            planner = Planner(now, topics=self.ledger.topics)
+            planner = Planner(now, self.ledger.taste, topics=self.ledger.topics)
             while True:
                 jobs, more = await asyncio.to_thread(self.ledger.claim, now, report, planner)
                 launch(jobs)

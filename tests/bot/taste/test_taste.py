@@ -249,6 +249,16 @@ def test_reactions_count_only_on_digests_and_never_override_a_button(
 # -- the digest planner --------------------------------------------------------------------
 
 
+def like_robots_not_speech(db: Database | FakeDatabase, day: dict[str, list[int]]) -> None:
+    """Two members like `day`'s robots papers and dislike its speech papers (the robots
+    papers trend least, so only taste puts them first)."""
+    votes = [(k, 1) for k in day["robots"]] + [(k, -1) for k in day["speech"]]
+    with db.uow() as uow:
+        for user in ("U1", "U2"):
+            for key, value in votes:
+                uow.votes.put(Vote(CHANNEL, key, user, value, NOW))
+
+
 async def run_digest(db: Database | FakeDatabase, sink: FakeSink, at: datetime) -> None:
     runner = DigestRunner(
         db.uow, {Platform.SLACK: sink}, worker_id="w", clock=lambda: at, per_channel_interval=0
@@ -267,12 +277,7 @@ async def test_votes_reorder_the_next_digest_and_taste_off_restores_trending(
     (digest,) = sink.delivered[CHANNEL.key]
     assert [c.paper.key for c in digest.cards][:3] == first_day["speech"], "trending first"
     assert all(c.why is None for c in digest.cards)
-    # The channel likes robots and not speech (the robots papers trend least).
-    votes = [(k, 1) for k in first_day["robots"]] + [(k, -1) for k in first_day["speech"]]
-    with db.uow() as uow:
-        for user in ("U1", "U2"):
-            for key, value in votes:
-                uow.votes.put(Vote(CHANNEL, key, user, value, NOW))
+    like_robots_not_speech(db, first_day)
 
     second_day = add_day(db, DAY + timedelta(days=1), "b")
     await run_digest(db, sink, NOW + timedelta(days=1))
