@@ -44,7 +44,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from bot.follow.names import PersonName, given_compatible, may_have_surname, parse_name
 from bot.follow.text import _STEMMER, BatchText, PaperText, paper_words
@@ -83,9 +83,12 @@ class Alert:
     query: str
 
 
-@dataclass(frozen=True, slots=True)
-class PaperMatch:
-    """A paper for one channel, with every alert of that channel it matched."""
+class PaperMatch(NamedTuple):
+    """A paper for one channel, with every alert of that channel it matched.
+
+    A named tuple, not a dataclass: a batch makes hundreds of thousands of them, and a
+    tuple is built in C (`AlertIndex.match` builds them with `map`).
+    """
 
     paper: Paper
     alerts: tuple[Alert, ...]
@@ -419,20 +422,23 @@ def _by_channel(
     order = np.lexsort((alert_ids[numbers], positions, channels))
     channels, positions, numbers = channels[order], positions[order], numbers[order]
     key = channels * len(papers) + positions
-    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))).tolist()
-    ends = [*starts[1:], len(key)]
-    names = list(channel_ids)
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    # Most (channel, paper) pairs matched one alert: every pair takes its first alert's
+    # one-tuple, and only the pairs of several alerts (a few) are looked at one by one;
+    # the objects are built by `map` and each channel's run of them sliced off, not
+    # appended pair by pair (hundreds of thousands of pairs).
     singles = [(a,) for a in alerts]
-    at, of, nums = positions.tolist(), channels.tolist(), numbers.tolist()
-    current, listed = -1, []
-    for begin, stop in zip(starts, ends, strict=True):
-        channel = of[begin]
-        if channel != current:
-            current = channel
-            listed = result[names[channel]] = []
-        if stop - begin == 1:  # the common case: one alert of this channel
-            listed.append(PaperMatch(papers[at[begin]], singles[nums[begin]]))
-        else:
-            found = tuple(alerts[n] for n in dict.fromkeys(nums[begin:stop]))
-            listed.append(PaperMatch(papers[at[begin]], found))
+    found = list(map(singles.__getitem__, numbers[starts].tolist()))
+    ends = np.append(starts[1:], len(key))
+    for group in np.flatnonzero(ends - starts > 1).tolist():
+        nums = numbers[starts[group] : ends[group]].tolist()
+        found[group] = tuple(alerts[n] for n in dict.fromkeys(nums))
+    matches = list(map(PaperMatch, map(papers.__getitem__, positions[starts].tolist()), found))
+    of = channels[starts]
+    cuts = np.flatnonzero(np.concatenate(([True], of[1:] != of[:-1]))).tolist()
+    names = list(channel_ids)
+    for channel, begin, stop in zip(
+        of[cuts].tolist(), cuts, [*cuts[1:], len(matches)], strict=True
+    ):
+        result[names[channel]] = matches[begin:stop]
     return result

@@ -138,7 +138,17 @@ class PaperText:
     """A paper tokenised once for matching: its distinct words, and on demand their stems,
     its parsed authors and the word sequences of title and abstract (phrases need them)."""
 
-    __slots__ = ("_abstract", "_authors", "_batch", "_stems", "_terms", "_title", "paper", "words")
+    __slots__ = (
+        "_abstract",
+        "_authors",
+        "_batch",
+        "_lowered",
+        "_stems",
+        "_terms",
+        "_title",
+        "paper",
+        "words",
+    )
 
     def __init__(
         self, paper: Paper, words: set[str] | None = None, batch: BatchText | None = None
@@ -152,6 +162,7 @@ class PaperText:
         self._authors: list[PersonName] | None = None
         self._title: list[str] | None = None
         self._abstract: list[str] | None = None
+        self._lowered: tuple[str, str] | None = None
 
     @classmethod
     def of(cls, paper: Paper) -> PaperText:
@@ -187,9 +198,10 @@ class PaperText:
         """Whether these stems occur as consecutive words of the title or the abstract."""
         if self._batch is not None:
             pattern = self._batch.phrase(phrase)
-            return _found(pattern, self.paper.title.lower()) or _found(
-                pattern, (self.paper.abstract or "").lower()
-            )
+            if self._lowered is None:  # once per paper: alerts check several phrases on it
+                self._lowered = (self.paper.title.lower(), (self.paper.abstract or "").lower())
+            title, abstract = self._lowered
+            return _found(pattern, title) or _found(pattern, abstract)
         return _has_sequence(self.title, phrase) or _has_sequence(self.abstract, phrase)
 
     def _sequence(self, text: str) -> list[str]:
