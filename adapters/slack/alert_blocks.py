@@ -23,8 +23,8 @@ from adapters.slack.blocks import (
     SlackMessage,
     card_blocks,
     plain,
-    safe_text,
 )
+from adapters.slack.mrkdwn import safe_text
 from bot.alerts.models import AlertItem, AlertPost
 from bot.models import PaperCard
 from bot.text import shorten

@@ -10,7 +10,6 @@ enforces the per-message ones (block count, total size) by dropping whole cards.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,10 +26,10 @@ from slack_sdk.models.blocks import (
 )
 
 from adapters.slack.card_actions import CARD_ROWS_MAX, card_menu, similar_button
+from adapters.slack.mrkdwn import escape, link, safe_text, safe_url, user_mention
 from bot.models import Digest, ListedPaper, PageCursor, PaperCard, Reply, ReplyKind
 from bot.paging import MAX_LIMIT, button_int
 from bot.text import clean_text, plural, shorten
-from bot.text import safe_url as safe_http_url
 
 MAX_BLOCKS = 50
 SECTION_MAX = 3000
@@ -56,39 +55,6 @@ ACTION_VOTE_UP = "papers_vote_up"
 ACTION_VOTE_DOWN = "papers_vote_down"
 WHY_MAX = 200
 LISTING_SHOWN = 40
-
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-
-
-def escape(text: str) -> str:
-    """Escape mrkdwn control characters (Slack's documented set: & < >)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def safe_text(text: str | None, limit: int) -> str:
-    """Normalise, shorten, then escape one piece of untrusted text for mrkdwn."""
-    if not text:
-        return ""
-    return escape(shorten(clean_text(text), limit))
-
-
-def safe_url(url: str | None) -> str | None:
-    """A URL fit for `<url|label>` (see `bot.text.safe_url`), escaped for mrkdwn."""
-    href = safe_http_url(url)
-    return escape(href) if href else None
-
-
-def link(url: str | None, label: str) -> str:
-    """mrkdwn link with an already-escaped label; plain label when the URL is unusable."""
-    href = safe_url(url)
-    return f"<{href}|{label}>" if href else label
-
-
-def user_mention(user_id: str | None) -> str:
-    """`<@U123>` for a real Slack user id; anything else is escaped text, never a mention."""
-    if user_id and _USER_ID.match(user_id):
-        return f"<@{user_id}>"
-    return escape(user_id or "someone")
 
 
 def plain(text: str, limit: int) -> PlainTextObject:

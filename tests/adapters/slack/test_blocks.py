@@ -20,11 +20,11 @@ from adapters.slack.blocks import (
     MAX_BLOCKS,
     MESSAGE_CHAR_BUDGET,
     decode_button,
-    escape,
     render_digest,
     render_reply,
     render_unfurl,
 )
+from adapters.slack.mrkdwn import escape
 from bot.commands.help import HELP_TEXT
 from bot.models import (
     ChannelRef,
