@@ -7,19 +7,23 @@ Engines, over the same collection and the same queries in one run:
 
 Metrics: descriptions and titles MRR@5 / hit@5 on the one target; authors MRR@5 / hit@5 where
 any paper by that author (and topic) counts (`relevance.grade`); topics P@5 / nDCG@5
-(`relevance.TopicIndex`).  Latency is warm: every query is run once to warm up, then timed
-with `search(limit=10)`; p50 / p95 over all four sets.
+(`relevance.TopicIndex`).  Latency is warm and per engine: every query of the four sets goes
+through every engine once to warm them up, then again, timed (top 5, as scored), each query
+through the engines in turn so that a change of load on a shared machine falls on all of them;
+p50 / p95 over all four sets. The dense engine's and the hybrid's include the query embedding.
 
 With `--dense`, two more engines (issue 12): `dense`, cosine over the paper vectors of the
 default encoder (`bot.search.embedding.default_encoder`, usearch index), and
 `papers-bot+dense`, the engine with those dense candidates fused into description queries
-(`PaperIndex.use_dense`). The latency line is then the hybrid's, query embedding included.
-`--size N` searches the query targets plus random papers up to N instead of the corpus.
+(`PaperIndex.use_dense`). `--size N` searches the query targets plus random papers up to N
+instead of the corpus. `--plot PNG` draws quality against warm p95 latency, one panel per
+query set; `--replot` redraws it from `--json` without searching.
 
 Building the 138k index takes minutes on a loaded machine, so `--directory` keeps it (and
 the FTS5 database, and the vectors) and later runs reopen it:
     python bench/quality.py --directory /tmp/papers-quality-138k [--json out.json]
-    python bench/quality.py --size 20000 --dense --directory /tmp/papers-quality-20k
+    python bench/quality.py --size 20000 --dense --directory /tmp/papers-quality-20k \
+        --json bench/results/quality-hybrid-20k.json --plot docs/quality-latency.png
 Delete the directory after changing what the index stores.
 """
 
@@ -168,8 +172,12 @@ def fts5_search(db: sqlite3.Connection) -> Callable[[str], list[int]]:
     return search
 
 
-def engine_search(index: PaperIndex) -> Callable[[str], list[int]]:
+def engine_search(index: PaperIndex, dense: Any = None) -> Callable[[str], list[int]]:
+    """The engine as served, with these dense candidates (None: lexical only); the lexical
+    engine and the hybrid share one index, so each call sets its own (an assignment)."""
+
     def search(query: str) -> list[int]:
+        index.use_dense(dense)
         return [card.paper.key for card in index.search(query, limit=DEPTH).cards]
 
     return search
@@ -217,19 +225,88 @@ def score(
     return results
 
 
-def latency(index: PaperIndex, queries: Sequence[str]) -> dict[str, float]:
+def latency(
+    engines: dict[str, Callable[[str], list[int]]], queries: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """Warm p50 / p95 ms per engine. Every query goes through every engine in turn, so a
+    change of load on this shared machine falls on all of them alike."""
     for query in queries:
-        index.search(query, limit=10)
-    times = []
+        for search in engines.values():
+            search(query)
+    times: dict[str, list[float]] = {name: [] for name in engines}
     for query in queries:
-        started = time.perf_counter()
-        index.search(query, limit=10)
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return {
-        "p50_ms": statistics.median(times),
-        "p95_ms": times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)],
-    }
+        for name, search in engines.items():
+            started = time.perf_counter()
+            search(query)
+            times[name].append((time.perf_counter() - started) * 1000)
+    timing = {}
+    for name, values in times.items():
+        values.sort()
+        timing[name] = {
+            "p50_ms": statistics.median(values),
+            "p95_ms": values[min(len(values) - 1, math.ceil(0.95 * len(values)) - 1)],
+        }
+    return timing
+
+
+LABELS = {
+    "papers-bot": "papers-bot (lexical)",
+    "fts5-bm25": "SQLite FTS5 BM25",
+    "dense": "dense only (MiniLM)",
+    "papers-bot+dense": "hybrid (papers-bot + dense)",
+}
+
+
+def plot(payload: dict[str, Any], path: Path) -> None:
+    """Quality against warm p95 latency, one panel per query set, one point per engine."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results, timing = payload["results"], payload["latency"]
+    p95 = [timing[e]["p95_ms"] for e in results]
+    low, high = min(p95) / 1.6, max(max(p95), 25.0) * 1.6
+    ticks = [t for t in (0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000) if low <= t <= high]
+    targets = {"descriptions": (0.85, "target at 138k"), "titles": (0.95, "target at 138k")}
+    fig, axes = plt.subplots(1, len(SETS), figsize=(13, 4.2), sharex=True)
+    for ax, name in zip(axes, SETS, strict=True):
+        for i, engine in enumerate(results):
+            ax.scatter(
+                timing[engine]["p95_ms"],
+                results[engine][name][0],
+                s=60,
+                color=f"C{i}",
+                label=LABELS.get(engine, engine),
+                zorder=3,
+            )
+        if name in targets:
+            value, label = targets[name]
+            ax.axhline(value, color="black", linestyle=":", linewidth=1, label=label)
+        ax.axvline(25, color="grey", linestyle="--", linewidth=1, label="p95 target, 25 ms")
+        ax.set_title(f"{name}: {METRICS.get(name, ('MRR@5',))[0]}")
+        ax.set_ylim(0, 1.05)
+        ax.set_xscale("log")
+        ax.set_xlim(low, high)
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("quality (higher is better)")
+    fig.supxlabel(
+        f"warm p95 ms per query (log scale), {payload['papers']:,} papers, "
+        f"shared 2-core machine, load average {payload['load']:.1f}",
+        fontsize=9,
+    )
+    handles, labels = axes[0].get_legend_handles_labels()
+    extra = axes[SETS.index("descriptions")].get_legend_handles_labels()
+    for handle, label in zip(*extra, strict=True):
+        if label not in labels:
+            handles.append(handle)
+            labels.append(label)
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.savefig(path, dpi=110)
 
 
 def main() -> int:
@@ -242,7 +319,14 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--size", type=int, default=0, help="search a sample of N papers")
     parser.add_argument("--dense", action="store_true", help="add dense and hybrid engines")
+    parser.add_argument("--plot", type=Path, help="quality against p95 latency, as PNG")
+    parser.add_argument("--replot", action="store_true", help="only the plot, from --json")
     args = parser.parse_args()
+    if args.replot:
+        if args.json is None or args.plot is None:
+            parser.error("--replot needs --json and --plot")
+        plot(json.loads(args.json.read_text(encoding="utf-8")), args.plot)
+        return 0
 
     sets = load_sets()
     rows = sample(load_rows(args.corpus), args.size, sets)
@@ -257,17 +341,15 @@ def main() -> int:
     engines: dict[str, Callable[[str], list[int]]] = {"papers-bot": engine_search(index)}
     if not args.no_baseline:
         engines["fts5-bm25"] = fts5_search(open_fts5(rows, args.directory))
-    results = {name: score(fn, sets, rows, by_id, topic_grades) for name, fn in engines.items()}
     embedded = None
     if args.dense:
         encoder, vectors, embedded = open_vectors(rows, args.directory)
-        dense = {"dense": dense_search(encoder, vectors)}
-        results["dense"] = score(dense["dense"], sets, rows, by_id, topic_grades)
-        index.use_dense(lambda text, k: vectors.search(encoder.encode([text])[0], k))
-        engines["dense"] = dense["dense"]
-        engines["papers-bot+dense"] = engine_search(index)
-        results["papers-bot+dense"] = score(engine_search(index), sets, rows, by_id, topic_grades)
-    timing = latency(index, [q["query"] for qs in sets.values() for q in qs])
+        engines["dense"] = dense_search(encoder, vectors)
+        engines["papers-bot+dense"] = engine_search(
+            index, lambda text, k: vectors.search(encoder.encode([text])[0], k)
+        )
+    results = {name: score(fn, sets, rows, by_id, topic_grades) for name, fn in engines.items()}
+    timing = latency(engines, [q["query"] for qs in sets.values() for q in qs])
     load = os.getloadavg()[0]
 
     print(f"{len(rows):,} papers; index ready in {opened:.1f} s; load average {load:.1f}")
@@ -281,18 +363,20 @@ def main() -> int:
             f"{results[e][name][0]:.3f} / {results[e][name][1]:.3f}" for e in engines
         )
         print(f"| {name}, {len(sets[name])} ({metric}) | {cells} |")
-    label = "papers-bot+dense" if args.dense else "papers-bot"
-    print(f"{label} warm latency: p50 {timing['p50_ms']:.1f} ms, p95 {timing['p95_ms']:.1f} ms")
+    cells = " | ".join(f"{timing[e]['p50_ms']:.1f} / {timing[e]['p95_ms']:.1f}" for e in engines)
+    print(f"| warm latency, p50 / p95 ms | {cells} |")
+    payload = {
+        "papers": len(rows),
+        "load": load,
+        "embed_seconds": embedded,
+        "latency": timing,
+        "results": {e: {s: list(v) for s, v in r.items()} for e, r in results.items()},
+    }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "papers": len(rows),
-            "load": load,
-            "embed_seconds": embedded,
-            "latency": timing,
-            "results": {e: {s: list(v) for s, v in r.items()} for e, r in results.items()},
-        }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
+    if args.plot:
+        plot(payload, args.plot)
     return 0
 
 
