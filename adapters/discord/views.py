@@ -26,7 +26,7 @@ from adapters.discord.embeds import render_reply
 from adapters.discord.translate import build_request
 from bot.commands.core import CommandCore
 from bot.commands.parser import replay
-from bot.commands.types import AlertMatches, Save, Similar
+from bot.commands.types import AlertMatches, Command, Save, Similar
 from bot.models import PageCursor, PaperCard, Reply, ReplyKind
 from bot.paging import button_int
 from bot.ports import KeyValueStore
@@ -177,10 +177,7 @@ class SaveButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SAVE_T
         return cls(int(match["key"]), label=getattr(item, "label", None) or "Save")
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        handler: CommandCore = interaction.client.handler
-        request = build_request(interaction, Save(paper_key=self.key))
-        reply = await run_with_deferral(interaction, handler.dispatch(request))
-        await send_reply(interaction, reply, kv=interaction.client.kv)
+        await answer_button(interaction, Save(paper_key=self.key))
 
 
 ALERTS_TEMPLATE = re.compile(r"papers:alerts:(?P<delivery>\d{1,18})")
@@ -210,10 +207,7 @@ class AlertsAllButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=A
         return cls(int(match["delivery"]), label=getattr(item, "label", None) or "Show all")
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        handler: CommandCore = interaction.client.handler
-        request = build_request(interaction, AlertMatches(delivery_id=self.delivery_id))
-        reply = await run_with_deferral(interaction, handler.dispatch(request))
-        await send_reply(interaction, reply, kv=interaction.client.kv)
+        await answer_button(interaction, AlertMatches(delivery_id=self.delivery_id))
 
 
 def alerts_view(delivery_id: int, total: int) -> discord.ui.View:
@@ -257,10 +251,7 @@ class SimilarButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SIM
         return cls(int(match["key"]), label=getattr(item, "label", None) or "More like this")
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        handler: CommandCore = interaction.client.handler
-        request = build_request(interaction, Similar(paper_key=self.key))
-        reply = await run_with_deferral(interaction, handler.dispatch(request))
-        await send_reply(interaction, reply, kv=interaction.client.kv)
+        await answer_button(interaction, Similar(paper_key=self.key))
 
 
 def add_save_buttons(view: discord.ui.View, cards: tuple[PaperCard, ...]) -> None:
@@ -352,6 +343,15 @@ async def run_with_deferral(
         else:
             await interaction.response.defer(ephemeral=ephemeral, thinking=True)
     return await task
+
+
+async def answer_button(interaction: discord.Interaction[Any], command: Command) -> None:
+    """A card button's whole turn: translate to a request, dispatch it, answer the clicker."""
+    handler: CommandCore = interaction.client.handler
+    reply = await run_with_deferral(
+        interaction, handler.dispatch(build_request(interaction, command))
+    )
+    await send_reply(interaction, reply, kv=interaction.client.kv)
 
 
 async def send_reply(

@@ -12,9 +12,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord.translate import build_request
-from adapters.discord.views import run_with_deferral, send_reply
-from bot.commands.core import CommandCore
+from adapters.discord.views import answer_button
 from bot.commands.types import CastVote
 from bot.models import PaperCard
 
@@ -52,11 +50,8 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_T
         return cls(match["way"], int(match["key"]), label=label)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        handler: CommandCore = interaction.client.handler
-        command = CastVote(value=1 if self.way == "up" else -1, paper_key=self.key)
-        request = build_request(interaction, command)
-        reply = await run_with_deferral(interaction, handler.dispatch(request))
-        await send_reply(interaction, reply, kv=interaction.client.kv)
+        vote = CastVote(value=1 if self.way == "up" else -1, paper_key=self.key)
+        await answer_button(interaction, vote)
 
 
 def add_vote_buttons(view: discord.ui.View, cards: tuple[PaperCard, ...]) -> None:
