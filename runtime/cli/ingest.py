@@ -190,8 +190,11 @@ class IngestBars:
         if self._progress is None:
             _print_result(result)
         else:
-            # Through the live console, so rich moves the bar below the line.
-            self._progress.console.print(summary_line(result), markup=False, highlight=False)
+            # Through the live console, so rich moves the bar below the line. soft_wrap:
+            # rich would otherwise break a long path at a space and split the line.
+            self._progress.console.print(
+                summary_line(result), markup=False, highlight=False, soft_wrap=True
+            )
 
 
 @contextmanager

@@ -52,3 +52,16 @@ def test_summary_is_on_its_own_line_after_the_bar(tmp_path: Path, fixtures_dir: 
     # Rich prints above a live bar by clearing the line first; a glued summary follows
     # the bar's last cell directly.
     assert before == b"" or before.endswith((b"\n", b"\r", b"\x1b[2K")), before[-200:]
+
+
+def test_a_summary_longer_than_the_terminal_is_not_broken_in_two(
+    tmp_path: Path, fixtures_dir: Path
+) -> None:
+    # CI's checkout path is longer than a developer's: at 100 columns the summary line
+    # wrapped there, and a copied path lost its tail. 40 columns wraps it anywhere.
+    fixture = fixtures_dir / "hf_daily_papers_2024-10-25.json"
+    env = bot_environment(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}", TERM="xterm", COLUMNS="40"
+    )
+    out = _run_on_a_terminal([str(BIN), "ingest", "file", str(fixture)], env)
+    assert f"{fixture}: 29 papers (29 new, 0 updated, 0 unchanged)".encode() in out
