@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from bot.search.similar import Neighbours
     from bot.search.vectors import VectorIndex
 
-__all__ = ["HybridNeighbours", "VectorPart", "dense_search"]
+__all__ = ["HybridNeighbours", "VectorPart", "dense_search", "described_vectors"]
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,16 @@ class VectorPart:
             if found is not None and found.fingerprint == fingerprint(text_of(paper)):
                 fresh[paper.key] = found.vector
         return fresh, [p.key for p in papers if p.key not in fresh]
+
+
+def described_vectors(generation: Path) -> tuple[str, int] | None:
+    """The model and the number of papers of a generation's vector part, from its small
+    description file; None when the generation has none (search is lexical there)."""
+    try:
+        meta = json.loads((generation / PART_NAME / META_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    return str(meta.get("model")), int(meta.get("count", 0))
 
 
 def _batches(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.search.live import IndexPart, LiveIndex
 from bot.search.store import IndexHome
+from bot.search.vector_part import described_vectors
 from bot.text import plural
 from runtime.core import open_database
 from runtime.index import index_home
@@ -87,6 +88,7 @@ def status(
         database.dispose()
     generation = home.current()
     state = home.read_state(generation) if generation is not None else None
+    vectors = described_vectors(generation) if generation is not None else None
     report = {
         "directory": str(home.root),
         "generation": generation.name if generation else None,
@@ -96,6 +98,7 @@ def status(
         "last_change_in_database": head,
         "behind": head - state.change if state else None,
         "size_bytes": home.size_bytes(),
+        "vectors": {"model": vectors[0], "papers": vectors[1]} if vectors else None,
     }
     if as_json:
         typer.echo(json.dumps(report))
@@ -106,6 +109,12 @@ def status(
     typer.echo(f"index:     {home.root} ({report['generation']})")
     typer.echo(f"papers:    {papers} in the database, {state.papers} in the index")
     typer.echo(f"changes:   {state.change} applied, {head} in the database")
+    if vectors is None:
+        typer.echo("vectors:   none (search is lexical without the `semantic` extra)")
+    elif vectors[1] == 0:
+        typer.echo(f"vectors:   none yet for {vectors[0]} (`papers-bot embed` adds them)")
+    else:
+        typer.echo(f"vectors:   {vectors[1]} papers, {vectors[0]}")
     typer.echo(f"on disk:   {home.size_bytes() / 1e6:.1f} MB")
 
 

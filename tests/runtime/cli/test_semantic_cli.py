@@ -43,6 +43,11 @@ def test_ingest_embeds_and_search_uses_the_vectors(tmp_path: Path) -> None:
         (vectors,) = connection.execute("SELECT count(*) FROM paper_vectors").fetchone()
     assert vectors == papers
     assert _vector_meta(tmp_path)["count"] == papers  # in the index's generation
+    status = run_cli("index", "status", "--json", database_url=url, cwd=tmp_path, env=ON)
+    assert status.returncode == 0, status.stderr
+    described = json.loads(status.stdout)["vectors"]
+    assert described["papers"] == papers
+    assert described["model"] == _vector_meta(tmp_path)["model"]
 
     cards, loaded = _search(url, tmp_path, "cocktail", "party", "problem", env=ON)
     assert cards
@@ -65,6 +70,10 @@ def test_no_embed_leaves_the_papers_without_vectors(tmp_path: Path) -> None:
         (vectors,) = connection.execute("SELECT count(*) FROM paper_vectors").fetchone()
     assert vectors == 0
     assert _vector_meta(tmp_path)["count"] == 0
+    status = run_cli("index", "status", database_url=url, cwd=tmp_path, env=ON)
+    assert status.returncode == 0, status.stderr
+    assert "vectors:   none yet for all-MiniLM-L6-v2-int8@" in status.stdout
+    assert "`papers-bot embed` adds them" in status.stdout
 
 
 def test_a_missing_extra_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
