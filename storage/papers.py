@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from typing import Any, cast
 
-from sqlalchemy import JSON, Row, Table, delete, func, insert, or_, select, type_coerce, update
+from sqlalchemy import JSON, Row, Table, delete, func, insert, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -21,6 +21,7 @@ from bot.ingest.runs import WrittenPapers
 from bot.models import Paper, PaperRecord, UpsertStats
 from storage.changes import bury, change_number, database_id, last_change
 from storage.dialect import SqlDialect
+from storage.merge_follow import follow_merges
 from storage.paper_merge import (
     CHUNK,
     ROW_FIELDS,
@@ -29,7 +30,7 @@ from storage.paper_merge import (
     reconcile,
     record_values,
 )
-from storage.tables import PaperRow, PaperTombstoneRow, SentPaperRow, UpvoteSnapshotRow
+from storage.tables import PaperRow, PaperTombstoneRow, UpvoteSnapshotRow
 
 # The Core table: bulk inserts through it skip the ORM's per-row bookkeeping.
 _PAPERS = cast(Table, PaperRow.__table__)
@@ -225,34 +226,12 @@ class SqlPaperRepository:
         return UpsertStats(inserted=inserted, updated=updated, unchanged=unchanged, merged=merged)
 
     def _absorb(self, drafts: list[Draft]) -> None:
-        """Re-point history of absorbed title-only rows at the surviving row, then drop them."""
-        for draft in drafts:
-            for old in draft.absorbed:
-                if draft.key is None:
-                    continue
-                self.session.execute(
-                    update(UpvoteSnapshotRow)
-                    .where(UpvoteSnapshotRow.paper_key == old)
-                    .values(paper_key=draft.key)
-                )
-                already = set(
-                    self.session.scalars(
-                        select(SentPaperRow.channel_key).where(SentPaperRow.paper_key == draft.key)
-                    )
-                )
-                if already:
-                    self.session.execute(
-                        delete(SentPaperRow).where(
-                            SentPaperRow.paper_key == old, SentPaperRow.channel_key.in_(already)
-                        )
-                    )
-                self.session.execute(
-                    update(SentPaperRow)
-                    .where(SentPaperRow.paper_key == old)
-                    .values(paper_key=draft.key)
-                )
-                self.session.execute(delete(PaperRow).where(PaperRow.key == old))
-                bury(self.session, [old])
+        """Move every row naming an absorbed title-only paper to the surviving paper, then
+        drop the absorbed rows (`storage.merge_follow`)."""
+        moves = {old: d.key for d in drafts if d.key is not None for old in d.absorbed}
+        follow_merges(self.session, moves)
+        self.session.execute(delete(PaperRow).where(PaperRow.key.in_(list(moves))))
+        bury(self.session, moves)
         self.session.flush()
         self.session.expire_all()
 

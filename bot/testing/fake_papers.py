@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from bot.ingest.runs import WrittenPapers
 from bot.merge_rules import count, fill, more_authors, union
 from bot.models import Paper, PaperRecord, UpsertStats
+from bot.testing.fake_merge_follow import follow_merge
 from bot.testing.fake_repositories import FakeState
 from bot.text import title_key
 
@@ -99,10 +100,7 @@ class FakePaperRepository:
         self._s.tombstones[orphan.key] = self._s.change
         history = self._s.upvotes.pop(orphan.key, [])
         self._s.upvotes.setdefault(into, []).extend(history)
-        for keys in self._s.sent.values():
-            if orphan.key in keys:
-                keys.discard(orphan.key)
-                keys.add(into)
+        follow_merge(self._s, orphan.key, into)
 
     def get_many(self, keys: Sequence[int]) -> list[Paper]:
         return [self._s.papers[k] for k in keys if k in self._s.papers]

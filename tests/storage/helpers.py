@@ -69,3 +69,27 @@ def list_subscriptions(uow: SqlUnitOfWork, *, platform: str | None = None) -> li
     if platform:
         stmt = stmt.where(SubscriptionRow.platform == platform)
     return [to_subscription(row) for row in uow.session.scalars(stmt)]
+
+
+def send_digest(
+    uow: UnitOfWork,
+    sub: Subscription,
+    day: date,
+    paper_keys: tuple[int, ...],
+    *,
+    message_id: str,
+    now: datetime,
+) -> int:
+    """Claim and finish one digest as sent with these papers; returns its delivery id."""
+    claimed = uow.deliveries.claim_many(
+        [ClaimRequest(sub.id, day, paper_keys=paper_keys)], worker="w", now=now
+    )
+    request = FinishRequest(
+        claimed[sub.id],
+        DeliveryStatus.SENT,
+        sub.channel.key,
+        message_id=message_id,
+        paper_keys=paper_keys,
+    )
+    uow.deliveries.finish_many([request], now=now)
+    return claimed[sub.id]

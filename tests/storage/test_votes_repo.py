@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.models import ChannelRef, DeliveryStatus, PaperRecord, Platform
-from bot.ports import ClaimRequest, FinishRequest
+from bot.models import ChannelRef, PaperRecord, Platform
 from bot.taste.votes_port import Vote, VoteSource
 from bot.testing.fakes import FakeDatabase, subscribe
 from storage.db import Database
+from tests.storage.helpers import send_digest
 
 T0 = datetime(2026, 11, 12, 9, tzinfo=UTC)
 C1 = ChannelRef(Platform.SLACK, "C1", "T1")
@@ -118,20 +118,8 @@ def test_digest_papers_by_message_id_in_its_channel_only(db: Database | FakeData
     keys = papers(db)
     sub = subscribe(db, "C1", created=T0 - timedelta(days=1))
     with db.uow() as uow:
-        claimed = uow.deliveries.claim_many(
-            [ClaimRequest(sub.id, date(2026, 11, 12), paper_keys=tuple(keys))], worker="w", now=T0
-        )
-        uow.deliveries.finish_many(
-            [
-                FinishRequest(
-                    claimed[sub.id],
-                    status=DeliveryStatus.SENT,
-                    channel_key=sub.channel.key,
-                    message_id="1700000000.000100",
-                    paper_keys=tuple(keys),
-                )
-            ],
-            now=T0,
+        send_digest(
+            uow, sub, date(2026, 11, 12), tuple(keys), message_id="1700000000.000100", now=T0
         )
     with db.uow() as uow:
         assert uow.votes.digest_papers(C1, "1700000000.000100") == tuple(keys)
