@@ -143,7 +143,7 @@ class UpvoteSnapshotRow(Base):
 
     id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
     paper_key: Mapped[int] = mapped_column(
-        BigKey, ForeignKey("papers.key", ondelete="CASCADE"), index=True
+        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), index=True
     )
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
     upvotes: Mapped[int] = mapped_column(Integer)
@@ -211,7 +211,7 @@ class SentPaperRow(Base):
 
     channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     paper_key: Mapped[int] = mapped_column(
-        BigKey, ForeignKey("papers.key", ondelete="CASCADE"), primary_key=True
+        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True
     )
     delivery_id: Mapped[int | None] = mapped_column(
         BigKey, ForeignKey("deliveries.id", ondelete="SET NULL")
@@ -260,7 +260,7 @@ class SavedPaperRow(Base):
 
     channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     paper_key: Mapped[int] = mapped_column(
-        BigKey, ForeignKey("papers.key", ondelete="CASCADE"), primary_key=True
+        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True
     )
     saved_by: Mapped[str] = mapped_column(String(64))
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -275,7 +275,7 @@ class FirstShareRow(Base):
 
     channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     paper_key: Mapped[int] = mapped_column(
-        BigKey, ForeignKey("papers.key", ondelete="CASCADE"), primary_key=True
+        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True
     )
     shared_by: Mapped[str] = mapped_column(String(64))
     shared_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -333,7 +333,7 @@ class AlertItemRow(Base):
 
     channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     paper_key: Mapped[int] = mapped_column(
-        BigKey, ForeignKey("papers.key", ondelete="CASCADE"), primary_key=True
+        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True
     )
     delivery_id: Mapped[int] = mapped_column(
         BigKey, ForeignKey("alert_deliveries.id", ondelete="CASCADE")
@@ -373,7 +373,7 @@ class VoteRow(Base):
 
     channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     paper_key: Mapped[int] = mapped_column(
-        BigKey, ForeignKey("papers.key", ondelete="CASCADE"), primary_key=True
+        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True
     )
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     # Kept apart from the key so an uninstall can delete a whole workspace's votes.
