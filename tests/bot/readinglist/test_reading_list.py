@@ -7,6 +7,7 @@ or the same ids on another platform can neither see nor change them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import bibtexparser
@@ -26,6 +27,7 @@ from bot.models import (
     SearchResults,
 )
 from bot.testing.fakes import FakeDatabase
+from bot.text import title_key
 from storage.db import Database
 
 NOW = datetime(2026, 11, 29, 18, 30, tzinfo=UTC)
@@ -192,3 +194,35 @@ def test_cite_and_export_parse_as_bibtex(core: CommandCore) -> None:
     assert [e.fields_dict.get("eprint") and e.fields_dict["eprint"].value for e in library.entries][
         ::2
     ] == ["1706.03762", "2401.00001"]
+
+
+def test_a_saved_paper_stays_listed_when_its_duplicate_merges_it_away(
+    core: CommandCore,
+) -> None:
+    """Saved as the title-only record of a page capture; the record that brings its arXiv
+    id folds that row into the stored arXiv row, and the entry follows, who/when/status
+    intact."""
+    arxiv = PaperRecord(title="Zebrafish acoustics with spiking networks", source="arxiv")
+    hf_title = "Zebrafish Acoustics with Spiking Neural Networks"
+    with core.uow() as uow:
+        uow.papers.upsert_many(
+            [replace(arxiv, paper_id="2410.01234"), PaperRecord(title=hf_title, source="hf_page")],
+            seen_at=NOW,
+        )
+        title_only = next(p for p in uow.papers.with_title_keys([title_key(hf_title)]))
+    assert title_only.paper_id is None
+    request = CommandRequest(
+        Platform.SLACK, "C1", "U7", Save(paper_key=title_only.key), workspace="T1"
+    )
+    assert core.handle(request).kind is ReplyKind.READING_LIST
+    ask(core, "list done 1")
+    ask(core, "list assign 1 <@U0BOB|bob>")
+    with core.uow() as uow:
+        merge = PaperRecord(title=hf_title, source="hf_json", paper_id="2410.01234")
+        assert uow.papers.upsert_many([merge], seen_at=NOW).merged == 1
+        assert uow.papers.get_many([title_only.key]) == []
+    (entry,) = ask(core, "list").listing
+    assert entry.paper.paper_id == "2410.01234"
+    assert (entry.saved.saved_by, entry.saved.saved_at) == ("U7", NOW)
+    assert (entry.saved.status, entry.saved.assignee) == (SavedStatus.DISCUSSED, "U0BOB")
+    assert ask(core, "save 2410.01234").kind is ReplyKind.INFO  # already listed
