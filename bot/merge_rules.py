@@ -140,3 +140,13 @@ def keep_survivor(gone: Mapping[str, Any], kept: Mapping[str, Any]) -> dict[str,
 def follow_keys(keys: Sequence[int], moves: Mapping[int, int]) -> list[int]:
     """A stored list of paper keys with merged-away keys replaced, each key once, in order."""
     return list(dict.fromkeys(moves.get(key, key) for key in keys))
+
+
+def follow_notes(notes: Mapping[int, _T], moves: Mapping[int, int]) -> dict[int, _T]:
+    """Notes by paper key re-keyed to the surviving papers; a surviving paper's own note
+    wins over a merged-away one's."""
+    followed = {key: note for key, note in notes.items() if key not in moves}
+    for key, note in notes.items():
+        if key in moves:
+            followed.setdefault(moves[key], note)
+    return followed

@@ -178,6 +178,20 @@ class ClaimRequest:
     status: DeliveryStatus = DeliveryStatus.PENDING
     reason: str | None = None
     paper_keys: tuple[int, ...] = ()
+    # Why each paper was chosen and the topic it matched, parallel to `paper_keys` (or
+    # empty): kept with the plan so that a re-sent digest shows them as first planned.
+    why: tuple[str | None, ...] = ()
+    topics: tuple[str | None, ...] = ()
+
+    def notes(self) -> dict[int, tuple[str | None, str | None]]:
+        """Paper key -> (why, topic) for the planned papers that have either."""
+        found: dict[int, tuple[str | None, str | None]] = {}
+        for i, key in enumerate(self.paper_keys):
+            why = self.why[i] if i < len(self.why) else None
+            topic = self.topics[i] if i < len(self.topics) else None
+            if why is not None or topic is not None:
+                found.setdefault(key, (why, topic))
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +268,11 @@ class DeliveryLedger(Protocol):
 
     def sent_paper_keys(self, channel: ChannelRef) -> set[int]:
         """Every paper ever delivered to this channel, so digests never repeat one."""
+        ...
+
+    def planned_notes(self, delivery_id: int) -> dict[int, tuple[str | None, str | None]]:
+        """Paper key -> (why, topic) as claimed (`ClaimRequest.notes`), for a re-send;
+        empty for a row claimed before the ledger kept them."""
         ...
 
     def sent_paper_keys_many(self, channel_keys: Sequence[str]) -> dict[str, set[int]]:

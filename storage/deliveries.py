@@ -120,6 +120,7 @@ class SqlDeliveryLedger:
                 "claimed_at": now,
                 "updated_at": now,
                 "paper_keys": list(r.paper_keys),
+                "paper_notes": {str(k): list(v) for k, v in r.notes().items()} or None,
             }
             for r in requests
         ]
@@ -182,6 +183,12 @@ class SqlDeliveryLedger:
             self.session.execute(insert_sent, sent)
         self.session.expire_all()
         return int(changed or 0)
+
+    def planned_notes(self, delivery_id: int) -> dict[int, tuple[str | None, str | None]]:
+        notes = self.session.scalar(
+            select(DeliveryRow.paper_notes).where(DeliveryRow.id == delivery_id)
+        )
+        return {int(k): (v[0], v[1]) for k, v in (notes or {}).items()}
 
     def sent_paper_keys_many(self, channel_keys: Sequence[str]) -> dict[str, set[int]]:
         found: dict[str, set[int]] = {key: set() for key in channel_keys}

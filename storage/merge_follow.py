@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.merge_rules import (
     follow_keys,
+    follow_notes,
     keep_alert_item,
     keep_first_share,
     keep_saved,
@@ -92,20 +93,24 @@ def _follow(session: Session, table: Table, old: int, new: int, rule: Rule | Non
 
 
 def _rewrite_key_lists(session: Session, table: Table, moves: Mapping[int, int]) -> None:
-    """Replace merged-away keys in `table.paper_keys` (rows found by a text match first)."""
+    """Replace merged-away keys in `table.paper_keys`, and in the keys of `paper_notes`
+    where the table has them (rows found by a text match first)."""
     olds = sorted(moves)
     text = sql_cast(table.c.paper_keys, Text)
+    notes = table.c.get("paper_notes")
     for start in range(0, len(olds), _LIKE_CHUNK):
         chunk = olds[start : start + _LIKE_CHUNK]
+        columns = [table.c.id, table.c.paper_keys] + ([notes] if notes is not None else [])
         candidates = session.execute(
-            select(table.c.id, table.c.paper_keys).where(
-                or_(*(text.like(f"%{old}%") for old in chunk))
-            )
+            select(*columns).where(or_(*(text.like(f"%{old}%") for old in chunk)))
         ).all()
-        for row_id, keys in candidates:
+        for row_id, keys, *extra in candidates:
             stored = [int(k) for k in keys or ()]
-            followed = follow_keys(stored, moves)
-            if followed != stored:
-                session.execute(
-                    update(table).where(table.c.id == row_id).values(paper_keys=followed)
-                )
+            values: dict[str, Any] = {"paper_keys": follow_keys(stored, moves)}
+            if extra and extra[0]:
+                by_key = {int(k): note for k, note in extra[0].items()}
+                values["paper_notes"] = {
+                    str(k): note for k, note in follow_notes(by_key, moves).items()
+                }
+            if values["paper_keys"] != stored:
+                session.execute(update(table).where(table.c.id == row_id).values(**values))

@@ -200,6 +200,8 @@ class DeliveryRow(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paper_keys: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # {"paper key": [why, topic]} as planned (`Delivery.notes`), so a re-send shows them.
+    paper_notes: Mapped[dict[str, list[str | None]] | None] = mapped_column(JSON)
     # Set while status is 'retrying': the earliest tick that may try the post again.
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -31,7 +31,7 @@ from bot.digests.planning import Planner, claim_request
 from bot.digests.report import PlannedDigest, RunReport
 from bot.digests.schedule import local_date, local_day_end
 from bot.digests.topics import LexicalTopics, TopicMatcher
-from bot.models import Cadence, Delivery, DeliveryStatus, Platform, Subscription
+from bot.models import Cadence, Delivery, DeliveryStatus, Paper, Platform, Subscription
 from bot.ports import FinishRequest, MessageSink, UnitOfWork, UnitOfWorkFactory
 from bot.taste.channel import TasteRanker
 
@@ -351,13 +351,11 @@ def _resend_job(
     post that landed unseen is never sent twice.
     """
     papers = tuple(uow.papers.get_many(list(delivery.paper_keys)))
-    # The ledger keeps keys, not why each paper matched: a re-sent digest names the topics
-    # its papers match lexically (a match by meaning is sent without its label).
-    lexical = LexicalTopics()
-    keywords = sub.spec.keywords
-    topics = tuple(lexical.topic_of(uow, p, keywords) for p in papers) if keywords else ()
+    why, topics = _planned_notes(uow, delivery, sub, papers)
     report.planned.append(
-        PlannedDigest(sub.id, sub.channel, delivery.digest_date, kind, papers, topics=topics)
+        PlannedDigest(
+            sub.id, sub.channel, delivery.digest_date, kind, papers, why=why, topics=topics
+        )
     )
     return Job(
         delivery.id,
@@ -371,8 +369,28 @@ def _resend_job(
         rounds=delivery.attempts + 1,
         day_over=day_over,
         weekly=sub.spec.cadence is Cadence.WEEKLY,
+        why=why,
         topics=topics,
     )
+
+
+def _planned_notes(
+    uow: UnitOfWork, delivery: Delivery, sub: Subscription, papers: tuple[Paper, ...]
+) -> tuple[tuple[str | None, ...], tuple[str | None, ...]]:
+    """Each paper's "why" and topic as the ledger row kept them when it was planned.
+
+    A row planned before the ledger kept them has none: its topics are matched again,
+    lexically (a match by meaning needs the encoder), and it has no "why".
+    """
+    keywords = sub.spec.keywords
+    planned = uow.deliveries.planned_notes(delivery.id)
+    if not planned:
+        lexical = LexicalTopics()
+        return (), tuple(lexical.topic_of(uow, p, keywords) for p in papers) if keywords else ()
+    notes = [planned.get(p.key, (None, None)) for p in papers]
+    why = tuple(w for w, _ in notes) if any(w for w, _ in notes) else ()
+    topics = tuple(t for _, t in notes) if keywords else ()
+    return why, topics
 
 
 def _expired(delivery: Delivery, sub: Subscription) -> Outcome:

@@ -285,4 +285,6 @@ def claim_request(plan: PlannedDigest) -> ClaimRequest:
         DeliveryStatus.PENDING,
         None,
         tuple(p.key for p in plan.papers),
+        why=plan.why,
+        topics=plan.topics,
     )

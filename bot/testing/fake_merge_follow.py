@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.merge_rules import (
     follow_keys,
+    follow_notes,
     keep_alert_item,
     keep_first_share,
     keep_saved,
@@ -62,6 +63,9 @@ def follow_merge(state: FakeState, old: int, new: int) -> None:
         if old in delivery.paper_keys:
             keys = tuple(follow_keys(delivery.paper_keys, moves))
             state.deliveries[delivery_id] = replace(delivery, paper_keys=keys)
+        if delivery_id in state.delivery_notes:
+            notes = follow_notes(state.delivery_notes[delivery_id], moves)
+            state.delivery_notes[delivery_id] = notes
     for batch_id, (batch, planned) in state.alert_batches.items():
         if old in batch.paper_keys:
             keys = tuple(follow_keys(batch.paper_keys, moves))

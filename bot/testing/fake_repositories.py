@@ -41,6 +41,10 @@ class FakeState:
     upvotes: dict[int, list[tuple[datetime, int]]] = field(default_factory=dict)
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
     deliveries: dict[int, Delivery] = field(default_factory=dict)
+    # `ClaimRequest.notes` of each delivery that had some (by delivery id).
+    delivery_notes: dict[int, dict[int, tuple[str | None, str | None]]] = field(
+        default_factory=dict
+    )
     sent: dict[str, set[int]] = field(default_factory=dict)
     alerts: dict[int, tuple[Alert, ChannelRef]] = field(default_factory=dict)
     next_id: int = 1
@@ -67,6 +71,7 @@ class FakeState:
             upvotes={k: list(v) for k, v in self.upvotes.items()},
             subscriptions=dict(self.subscriptions),
             deliveries=dict(self.deliveries),
+            delivery_notes={k: dict(v) for k, v in self.delivery_notes.items()},
             sent={k: set(v) for k, v in self.sent.items()},
             alerts=dict(self.alerts),
             next_id=self.next_id,
@@ -213,6 +218,8 @@ class FakeDeliveryLedger:
                 updated_at=now,
                 paper_keys=tuple(r.paper_keys),
             )
+            if r.notes():
+                self._s.delivery_notes[row_id] = r.notes()
             new[r.subscription_id] = row_id
         return new
 
@@ -291,6 +298,9 @@ class FakeDeliveryLedger:
 
     def sent_paper_keys(self, channel: ChannelRef) -> set[int]:
         return set(self._s.sent.get(channel.key, set()))
+
+    def planned_notes(self, delivery_id: int) -> dict[int, tuple[str | None, str | None]]:
+        return dict(self._s.delivery_notes.get(delivery_id, {}))
 
     def sent_paper_keys_many(self, channel_keys: Sequence[str]) -> dict[str, set[int]]:
         return {key: set(self._s.sent.get(key, set())) for key in channel_keys}

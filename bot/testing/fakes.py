@@ -171,6 +171,7 @@ class FakeUnitOfWork:
         state = self._db.state
         state.papers, state.upvotes = restored.papers, restored.upvotes
         state.subscriptions, state.deliveries = restored.subscriptions, restored.deliveries
+        state.delivery_notes = restored.delivery_notes
         state.sent, state.next_id = restored.sent, restored.next_id
         state.alerts = restored.alerts
         state.saved, state.shares = restored.saved, restored.shares

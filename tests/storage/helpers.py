@@ -79,11 +79,12 @@ def send_digest(
     *,
     message_id: str,
     now: datetime,
+    why: tuple[str | None, ...] = (),
+    topics: tuple[str | None, ...] = (),
 ) -> int:
     """Claim and finish one digest as sent with these papers; returns its delivery id."""
-    claimed = uow.deliveries.claim_many(
-        [ClaimRequest(sub.id, day, paper_keys=paper_keys)], worker="w", now=now
-    )
+    claim = ClaimRequest(sub.id, day, paper_keys=paper_keys, why=why, topics=topics)
+    claimed = uow.deliveries.claim_many([claim], worker="w", now=now)
     request = FinishRequest(
         claimed[sub.id],
         DeliveryStatus.SENT,

@@ -126,7 +126,16 @@ def test_digests_alerts_and_vectors_follow_the_merge(db: Database | FakeDatabase
     sub = subscribe(db, "C1", created=T0 - timedelta(days=1))
     planned = (gone, other)
     with db.uow() as uow:
-        send_digest(uow, sub, date(2026, 11, 12), planned, message_id="1700000000.000100", now=T0)
+        digest_id = send_digest(
+            uow,
+            sub,
+            date(2026, 11, 12),
+            planned,
+            message_id="1700000000.000100",
+            now=T0,
+            why=("like “robots”", None),
+            topics=("speech", "speech"),
+        )
         batch = uow.alert_ledger.enqueue_new(first_seen_since=T0, now=T0)
         assert batch is not None and gone in batch.paper_keys
         plan = ChannelPlan(C2, (PlannedItem(gone, ("author Ada",)),))
@@ -137,6 +146,10 @@ def test_digests_alerts_and_vectors_follow_the_merge(db: Database | FakeDatabase
     with db.uow() as uow:
         assert uow.votes.digest_papers(sub.channel, "1700000000.000100") == (kept, other)
         assert uow.deliveries.sent_paper_keys(sub.channel) == {kept, other}
+        assert uow.deliveries.planned_notes(digest_id) == {
+            kept: ("like “robots”", "speech"),
+            other: (None, "speech"),
+        }
         assert uow.alert_ledger.items_many([delivery_id]) == {
             delivery_id: [(kept, ("author Ada",))]
         }

@@ -10,7 +10,7 @@ the threshold's choice: bench/topic_threshold.py, tests/bot/search/test_embeddin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 import pytest
@@ -20,7 +20,7 @@ from adapters.slack.blocks import render_digest
 from bot.digests.delivery import RetryPolicy
 from bot.digests.runner import DigestRunner
 from bot.digests.topics import TOPIC_THRESHOLD, LexicalTopics, SemanticTopics
-from bot.models import Paper, PaperRecord, Platform
+from bot.models import Paper, PaperRecord, Platform, PostResult
 from bot.search.embedder import fingerprint, text_of
 from bot.search.vector_ports import PaperVector
 from bot.testing.fakes import FakeDatabase, FakeSink, subscribe
@@ -158,3 +158,24 @@ def test_a_stale_vector_never_matches(db: Database | FakeDatabase) -> None:
         matcher = SemanticTopics(StubEncoder, MODEL)
         assert matcher.topic_of(uow, diarization, ("speech",)) is None
         assert LexicalTopics().topic_of(uow, diarization, ("speech",)) is None
+
+
+async def test_a_retried_digest_names_the_topics_it_matched_by_meaning(
+    db: Database | FakeDatabase,
+) -> None:
+    """The first post fails (503 on every attempt); the later re-send still names the
+    topic each paper matched, by meaning too, though that run has no encoder."""
+    _store(db)
+    sub = subscribe(db, "C1", created=CREATED, keywords=("speech",))
+    topics = SemanticTopics(StubEncoder, MODEL)
+    down = FakeSink(lambda digest, attempt: PostResult(ok=False, reason="http_503"))
+    assert (await _runner(db, down, topics).run_due(TUESDAY_0905)).retrying == 1
+    sink = FakeSink()
+    later = TUESDAY_0905 + timedelta(hours=1)
+    assert (await _runner(db, sink).run_due(later)).sent == 1
+    (digest,) = sink.delivered[sub.channel.key]
+    assert {c.paper.title: c.topic for c in digest.cards} == {
+        "Speech enhancement with diffusion": "speech",
+        "Who spoke when: end-to-end speaker diarization": "speech",
+        "Talking faces from audio": "speech",
+    }

@@ -11,6 +11,7 @@ import pytest
 from bot.commands.core import CommandCore, CoreConfig
 from bot.commands.parser import parse
 from bot.commands.types import CastVote, Invalid, ResetTaste, SetTaste, ShowTaste
+from bot.digests.delivery import RetryPolicy
 from bot.digests.runner import DigestRunner
 from bot.models import (
     ChannelRef,
@@ -18,6 +19,7 @@ from bot.models import (
     Paper,
     PaperRecord,
     Platform,
+    PostResult,
     ReplyKind,
     SearchResults,
 )
@@ -329,3 +331,32 @@ def test_the_ranker_takes_any_feature_port() -> None:
     picks = ranker.pick(model, pool, 5)
     assert all("protein" in p.paper.title for p in picks[:4])
     assert picks[0].why.startswith("like “protein paper")
+
+
+async def test_a_retried_taste_digest_keeps_its_why_lines(db: Database | FakeDatabase) -> None:
+    """The first post fails (503 on every attempt); a later tick re-sends the planned
+    digest, which still says why each paper was chosen, as first planned."""
+    first_day = add_day(db, DAY, "a")
+    subscribe(db, CHANNEL.channel, created=NOW - timedelta(days=1), top_n=5)
+    await run_digest(db, FakeSink(), NOW)
+    like_robots_not_speech(db, first_day)
+    add_day(db, DAY + timedelta(days=1), "b")
+    down = FakeSink(lambda digest, attempt: PostResult(ok=False, reason="http_503"))
+    at = NOW + timedelta(days=1)
+    planned = await DigestRunner(
+        db.uow,
+        {Platform.SLACK: down},
+        worker_id="w",
+        clock=lambda: at,
+        per_channel_interval=0,
+        retry=RetryPolicy(base_delay=0.001, max_delay=0.01),
+    ).run_due(at)
+    assert planned.retrying == 1, planned.summary()
+    (plan,) = [p for p in planned.planned if p.papers]
+    assert plan.why and plan.why[-1] == EXPLORING
+    sink = FakeSink()
+    await run_digest(db, sink, at + timedelta(hours=1))
+    (digest,) = sink.delivered[CHANNEL.key]
+    assert [(c.paper.key, c.why) for c in digest.cards] == [
+        (p.key, why) for p, why in zip(plan.papers, plan.why, strict=True)
+    ]
