@@ -213,7 +213,7 @@ class SentPaperRow(Base):
 
     channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     paper_key: Mapped[int] = mapped_column(
-        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True
+        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True, index=True
     )
     delivery_id: Mapped[int | None] = mapped_column(
         BigKey, ForeignKey("deliveries.id", ondelete="SET NULL")
@@ -262,7 +262,7 @@ class SavedPaperRow(Base):
 
     channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     paper_key: Mapped[int] = mapped_column(
-        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True
+        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True, index=True
     )
     saved_by: Mapped[str] = mapped_column(String(64))
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -277,7 +277,7 @@ class FirstShareRow(Base):
 
     channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     paper_key: Mapped[int] = mapped_column(
-        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True
+        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True, index=True
     )
     shared_by: Mapped[str] = mapped_column(String(64))
     shared_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -335,7 +335,7 @@ class AlertItemRow(Base):
 
     channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     paper_key: Mapped[int] = mapped_column(
-        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True
+        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True, index=True
     )
     delivery_id: Mapped[int] = mapped_column(
         BigKey, ForeignKey("alert_deliveries.id", ondelete="CASCADE")
@@ -375,7 +375,7 @@ class VoteRow(Base):
 
     channel_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     paper_key: Mapped[int] = mapped_column(
-        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True
+        BigKey, ForeignKey("papers.key", ondelete="RESTRICT"), primary_key=True, index=True
     )
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     # Kept apart from the key so an uninstall can delete a whole workspace's votes.

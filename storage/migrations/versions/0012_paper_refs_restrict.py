@@ -7,6 +7,10 @@ lists, first shares and votes did, until this revision's change). RESTRICT makes
 delete fail instead. Vectors keep CASCADE: they are computed from the paper and can be
 computed again.
 
+Tables keyed by (channel, paper) get an index on `paper_key`: moving a paper's rows, and
+checking that a deleted paper has none, otherwise scan the whole table (about 150 ms per
+merged paper with 200k sent papers on SQLite).
+
 Revision ID: 0012_paper_refs_restrict
 Revises: 0011_ingest_runs
 Create Date: 2026-11-30 06:10:00.000000
@@ -56,11 +60,19 @@ def _set_ondelete(table: str, ondelete: str) -> None:
     )
 
 
+# Their primary key leads with the channel, so it does not serve a lookup by paper.
+_INDEXED = ("sent_papers", "reading_list", "first_shares", "alert_items", "votes")
+
+
 def upgrade() -> None:
     for table in _TABLES:
         _set_ondelete(table, "RESTRICT")
+    for table in _INDEXED:
+        op.create_index(f"ix_{table}_paper_key", table, ["paper_key"])
 
 
 def downgrade() -> None:
+    for table in _INDEXED:
+        op.drop_index(f"ix_{table}_paper_key", table_name=table)
     for table in _TABLES:
         _set_ondelete(table, "CASCADE")
