@@ -229,6 +229,10 @@ class SqlPaperRepository:
         """Move every row naming an absorbed title-only paper to the surviving paper, then
         drop the absorbed rows (`storage.merge_follow`)."""
         moves = {old: d.key for d in drafts if d.key is not None for old in d.absorbed}
+        # Locked first (PostgreSQL): a row naming one of them inserted meanwhile (a Save)
+        # waits for this merge and then fails, instead of being left behind by the move.
+        lock = select(PaperRow.key).where(PaperRow.key.in_(list(moves))).with_for_update()
+        self.session.execute(lock)
         follow_merges(self.session, moves)
         self.session.execute(delete(PaperRow).where(PaperRow.key.in_(list(moves))))
         bury(self.session, moves)
