@@ -20,7 +20,8 @@ from adapters.slack.blocks import render_digest
 from bot.digests.delivery import RetryPolicy
 from bot.digests.runner import DigestRunner
 from bot.digests.topics import TOPIC_THRESHOLD, LexicalTopics, SemanticTopics
-from bot.models import Paper, PaperRecord, Platform, PostResult
+from bot.models import DeliveryStatus, Paper, PaperRecord, Platform, PostResult
+from bot.ports import ClaimRequest, FinishRequest
 from bot.search.embedder import fingerprint, text_of
 from bot.search.vector_ports import PaperVector
 from bot.testing.fakes import FakeDatabase, FakeSink, subscribe
@@ -179,3 +180,36 @@ async def test_a_retried_digest_names_the_topics_it_matched_by_meaning(
         "Who spoke when: end-to-end speaker diarization": "speech",
         "Talking faces from audio": "speech",
     }
+
+
+async def test_a_row_claimed_before_notes_were_kept_is_resent_with_lexical_topics(
+    db: Database | FakeDatabase,
+) -> None:
+    """A `retrying` row from an older version has its papers but no notes: the re-send
+    names the topics its papers match lexically, and no why."""
+    papers = {p.title: p.key for p in _store(db)}
+    sub = subscribe(db, "C1", created=CREATED, keywords=("speech",))
+    keys = (papers["Speech enhancement with diffusion"], papers["Talking faces from audio"])
+    day, retry_at = TUESDAY_0905.date(), TUESDAY_0905 + timedelta(minutes=5)
+    with db.uow() as uow:
+        claimed = uow.deliveries.claim_many(
+            [ClaimRequest(sub.id, day, paper_keys=keys)], worker="old", now=TUESDAY_0905
+        )
+        finish = FinishRequest(
+            claimed[sub.id],
+            DeliveryStatus.RETRYING,
+            sub.channel.key,
+            reason="http_503",
+            paper_keys=keys,
+            retry_at=retry_at,
+            attempts=1,
+        )
+        uow.deliveries.finish_many([finish], now=TUESDAY_0905)
+        uow.subscriptions.set_next_runs({sub.id: TUESDAY_0905 + timedelta(days=1)})
+    sink = FakeSink()
+    assert (await _runner(db, sink).run_due(retry_at)).sent == 1
+    (digest,) = sink.delivered[sub.channel.key]
+    assert [(c.paper.key, c.topic, c.why) for c in digest.cards] == [
+        (keys[0], "speech", None),
+        (keys[1], None, None),
+    ]
