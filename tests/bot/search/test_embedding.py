@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from bot.search.embedding import (
     paper_text,
     quantized_model,
 )
+from bot.search.onnx_fusion import FusionError, fuse_encoder
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +59,26 @@ def test_the_derived_model_is_cached_and_agrees_with_the_package_model(
     package = OnnxEncoder(threads=1).encode(texts)
     derived = encoder.encode(texts)
     assert np.all(np.sum(package * derived, axis=1) > 0.98)
+
+
+def test_the_derived_model_runs_fused_int8_attention(encoder: OnnxEncoder) -> None:
+    onnx = pytest.importorskip("onnx")
+    graph = onnx.load(str(quantized_model(cache_directory()))).graph
+    ops = Counter(node.op_type for node in graph.node)
+    assert ops["QAttention"] == 6 and ops["Gelu"] == 6
+    assert not {"Softmax", "Erf", "Transpose", "MatMul"} & set(ops)
+
+
+def test_a_graph_without_the_expected_pattern_is_refused(tmp_path: Path) -> None:
+    onnx = pytest.importorskip("onnx")
+    x = onnx.helper.make_tensor_value_info("attention_mask", onnx.TensorProto.FLOAT, [1])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Relu", ["attention_mask"], ["y"])], "tiny", [x], [y]
+    )
+    onnx.save(onnx.helper.make_model(graph), str(tmp_path / "tiny.onnx"))
+    with pytest.raises(FusionError, match="expected attention and GELU"):
+        fuse_encoder(tmp_path / "tiny.onnx", tmp_path / "out.onnx")
 
 
 def test_vectors_are_unit_length_float32(encoder: OnnxEncoder) -> None:
