@@ -109,26 +109,45 @@ def sample(
     return chosen + random.Random(0).sample(rest, size - len(chosen))
 
 
-def open_vectors(rows: list[dict[str, Any]], directory: Path | None) -> tuple[Any, Any, float]:
-    """The encoder and a vector index over every row (key = row number), cached by model."""
+def embed_rows(
+    rows: list[dict[str, Any]],
+    directory: Path | None,
+    *,
+    max_tokens: int | None = None,
+    model_path: Path | None = None,
+    label: str | None = None,
+) -> tuple[Any, Any, float]:
+    """The encoder (default one, or `model_path` cached under `label`) and the vectors of
+    every row, cached in `directory` by model key; seconds spent embedding (0 if cached)."""
     import numpy as np
 
     from bot.search.embedder import model_key
-    from bot.search.embedding import default_encoder, paper_text
+    from bot.search.embedding import DEFAULT_MAX_TOKENS, OnnxEncoder, paper_text
+
+    workers = max(1, os.cpu_count() or 1)
+    tokens = max_tokens or DEFAULT_MAX_TOKENS
+    encoder = OnnxEncoder(
+        model_path, max_tokens=tokens, threads=1, workers=workers, quantized=model_path is None
+    )
+    key = label or model_key(encoder)
+    name = key.replace("/", "_") + f"-{len(rows)}.npy"
+    cached = directory / name if directory is not None else None
+    if cached is not None and cached.exists():
+        return encoder, np.load(cached), 0.0
+    started = time.perf_counter()
+    vectors = encoder.encode([paper_text(r["title"], r.get("abstract")) for r in rows])
+    seconds = time.perf_counter() - started
+    if cached is not None:
+        np.save(cached, vectors)
+    return encoder, vectors, seconds
+
+
+def open_vectors(rows: list[dict[str, Any]], directory: Path | None) -> tuple[Any, Any, float]:
+    """The default encoder and a vector index over every row (key = row number)."""
+    from bot.search.embedder import model_key
     from bot.search.vectors import VectorIndex
 
-    encoder = default_encoder(threads=1, workers=max(1, os.cpu_count() or 1))
-    name = model_key(encoder).replace("/", "_") + f"-{len(rows)}.npy"
-    cached = directory / name if directory is not None else None
-    seconds = 0.0
-    if cached is not None and cached.exists():
-        vectors = np.load(cached)
-    else:
-        started = time.perf_counter()
-        vectors = encoder.encode([paper_text(r["title"], r.get("abstract")) for r in rows])
-        seconds = time.perf_counter() - started
-        if cached is not None:
-            np.save(cached, vectors)
+    encoder, vectors, seconds = embed_rows(rows, directory)
     index = VectorIndex.build(
         zip(range(len(rows)), vectors, strict=True), model=model_key(encoder), dimensions=384
     )
@@ -138,6 +157,19 @@ def open_vectors(rows: list[dict[str, Any]], directory: Path | None) -> tuple[An
 def dense_search(encoder: Any, index: Any) -> Callable[[str], list[int]]:
     def search(query: str) -> list[int]:
         return [key for key, _ in index.search(encoder.encode([query])[0], DEPTH)]
+
+    return search
+
+
+def hybrid_dense(encoder: Any, index: Any) -> Callable[[str, int, Sequence[int]], list]:
+    """What `vector_part.dense_search` gives the engine: the k nearest, then the cosines of
+    the lexical candidates."""
+
+    def search(text: str, k: int, among: Sequence[int] = ()) -> list[tuple[int, float]]:
+        vector = encoder.encode([text])[0]
+        nearest = index.search(vector, k)
+        found = {key for key, _ in nearest}
+        return nearest + index.cosines(vector, [key for key in among if key not in found])
 
     return search
 
@@ -345,9 +377,7 @@ def main() -> int:
     if args.dense:
         encoder, vectors, embedded = open_vectors(rows, args.directory)
         engines["dense"] = dense_search(encoder, vectors)
-        engines["papers-bot+dense"] = engine_search(
-            index, lambda text, k: vectors.search(encoder.encode([text])[0], k)
-        )
+        engines["papers-bot+dense"] = engine_search(index, hybrid_dense(encoder, vectors))
     results = {name: score(fn, sets, rows, by_id, topic_grades) for name, fn in engines.items()}
     timing = latency(engines, [q["query"] for qs in sets.values() for q in qs])
     load = os.getloadavg()[0]

@@ -17,7 +17,7 @@ How a query is answered (see docs/search.md for the measurements behind the choi
 
 Steps 3 and 4 are for title-like queries.  A long, descriptive query (`bot.search.ranking`)
 skips the AND step and the title similarity: BM25 over all its words OR-ed, the abstract
-weighted far above the title.  `ranking.hybrid` is where dense candidates will join.
+weighted far above the title.  `ranking.hybrid` is where dense candidates join.
 
 Everything lives in one tantivy index in RAM: the searchable text, the stored paper
 (abstract included, compressed by tantivy's doc store) and fast fields for the key, the
@@ -50,7 +50,6 @@ from bot.search.more_like_this import lexical_neighbours
 from bot.search.query import ParsedQuery, parse_query
 from bot.search.ranking import (
     DENSE_CANDIDATES,
-    DENSE_RRF_K,
     TITLE_WEIGHTS,
     RankWeights,
     hybrid,
@@ -64,9 +63,10 @@ from bot.search.vocabulary import Vocabulary
 
 __all__ = ["DenseSearch", "IndexBusy", "PaperIndex", "typo_budget"]
 
-# (query text, k) -> the k nearest papers as (key, cosine), best first: the semantic half,
+# (query text, k, lexical candidates) -> (key, cosine) pairs: the k nearest papers, best
+# first, then the cosines of those candidates that have a vector. The semantic half,
 # composed at the edge from an encoder and a `bot.search.vectors.VectorIndex`.
-DenseSearch = Callable[[str, int], Sequence[tuple[int, float]]]
+DenseSearch = Callable[[str, int, Sequence[int]], Sequence[tuple[int, float]]]
 
 _EPOCH = date(1970, 1, 1)
 _NO_DATE = -1_000_000
@@ -744,7 +744,8 @@ class PaperIndex:
             kind = query_kind([w for w in content if w not in STOPWORDS])
             filtered = bool(parsed.phrases or parsed.authors or parsed.since)
             if wants_dense(kind, filtered=filtered):
-                dense = self._dense(parsed.text, DENSE_CANDIDATES)
+                candidates = [hit.key for _, hit in ranked]
+                dense = self._dense(parsed.text, DENSE_CANDIDATES, candidates)
         by_key = {hit.key: hit for _, hit in ranked}
         for key, _ in dense:
             if key not in by_key and (hit := self._hit_for(key)) is not None:
@@ -752,7 +753,6 @@ class PaperIndex:
         fused = hybrid(
             [(hit.key, score) for score, hit in ranked],
             [(key, cosine) for key, cosine in dense if key in by_key],
-            k=DENSE_RRF_K,
         )
         return [(score, by_key[key]) for key, score in fused]
 

@@ -8,12 +8,15 @@ Two kinds of query want different rankings (docs/search.md, "Ranking by query ki
   OR-ed, as in plain FTS5.  Title similarity there mostly rewards short, generic titles whose
   words all occur in the long query (rapidfuzz's `token_set_ratio` is 100 for any subset).
 
-`fuse` is the seam for the semantic half: it merges ranked lists (lexical and dense) by
-reciprocal-rank fusion. `wants_dense` says which queries get dense candidates: descriptions
-without filters. Measured on bench/queries (docs/search.md), fusion lifts descriptions well
-above either side, leaves titles where they were, and lowers author and topic queries,
-where the encoder alone is weak; a filter (`author:`, `since:`, a phrase) must hold for every
-result, which the nearest neighbours of the whole text do not respect.
+`fuse` merges ranked lists by reciprocal-rank fusion ("More like this"); `hybrid` blends the
+lexical and dense scores of a description's candidates (a convex combination of the lexical
+score over the best one and the min-max-normalised cosine), which measured above rank
+fusion with the same encoder (docs/search.md). `wants_dense` says which queries get dense
+candidates: descriptions without filters. Measured on bench/queries (docs/search.md),
+fusion lifts descriptions above either side, leaves titles where they were, and lowers
+author and topic queries, where the encoder alone is weak; a filter (`author:`, `since:`,
+a phrase) must hold for every result, which the nearest neighbours of the whole text do
+not respect.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from rapidfuzz import fuzz
 
 __all__ = [
     "DENSE_CANDIDATES",
+    "DENSE_LEXICAL_WEIGHT",
     "DENSE_RRF_K",
     "DESCRIPTION_MIN_WORDS",
     "RRF_K",
@@ -44,11 +48,15 @@ __all__ = [
 # The title set's longest query has 10 content words; the description set's shortest 11.
 DESCRIPTION_MIN_WORDS = 11
 RRF_K = 60
-# Dense candidates fused with the lexical ones (the lexical side brings up to 200), and the
-# fusion constant for them: at 20k papers k = 10 measured 0.705 / 0.812 on descriptions,
-# k = 60 0.673 / 0.766 (lexical alone 0.686 / 0.766); a small k trusts both leaders more.
+# Dense candidates joined to the lexical ones (the lexical side brings up to 200), and the
+# fusion constant of "More like this": at 20k papers, reciprocal-rank fusion of descriptions
+# with k = 10 measured 0.705 / 0.812, k = 60 0.673 / 0.766 (lexical alone 0.686 / 0.766).
 DENSE_CANDIDATES = 100
 DENSE_RRF_K = 10
+# The lexical share of a description's blended score (`hybrid`). Chosen on alternate halves
+# of the description queries at 20k papers (bench/fusion.py): 0.5 won on each half, and
+# every weight from 0.3 to 0.7 beat rank fusion on MRR@5.
+DENSE_LEXICAL_WEIGHT = 0.5
 
 K = TypeVar("K", bound=Hashable)
 
@@ -141,15 +149,26 @@ def hybrid(
     lexical: Sequence[tuple[K, float]],
     dense: Sequence[tuple[K, float]] = (),
     *,
-    k: int = RRF_K,
+    weight: float = DENSE_LEXICAL_WEIGHT,
 ) -> list[tuple[K, float]]:
-    """The final order of the candidates: lexical (item, score), best first, fused with
-    dense (item, cosine) candidates when there are any.
+    """The final order of the candidates: lexical (item, score), best first, blended with
+    dense (item, cosine) pairs when there are any.
 
-    Without dense candidates the lexical ranking and its scores pass through unchanged;
-    with them, the two are fused by rank (`fuse`), since BM25 and cosine scores are not on
-    one scale.  Dense candidates may include items the lexical side never found.
+    Without dense pairs the lexical ranking and its scores pass through unchanged. With
+    them, every candidate of either side scores `weight * lexical / best lexical +
+    (1 - weight) * min-max-normalised cosine`; a candidate missing on one side gets 0 there
+    (a dense-only paper has no lexical score, a paper without a vector no cosine). The
+    dense pairs should include the cosines of the lexical candidates, not only the nearest
+    papers: a lexical candidate the encoder also likes is what the blend rewards.
     """
     if not dense:
         return list(lexical)
-    return fuse(([item for item, _ in lexical], [item for item, _ in dense]), k=k)
+    best = max((score for _, score in lexical), default=0.0) or 1.0
+    cosines = dict(dense)
+    low, high = min(cosines.values()), max(cosines.values())
+    spread = (high - low) or 1.0
+    blended: dict[K, float] = {item: weight * score / best for item, score in lexical}
+    for item, cosine in cosines.items():
+        blended[item] = blended.get(item, 0.0) + (1 - weight) * (cosine - low) / spread
+    order = {item: i for i, item in enumerate(blended)}
+    return sorted(blended.items(), key=lambda pair: (-pair[1], order[pair[0]]))

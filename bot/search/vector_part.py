@@ -15,10 +15,10 @@ is simply not there. Embedding a paper later re-stamps it with a change number
 A generation whose vectors were built for another model raises FileNotFoundError at open,
 which makes `LiveIndex.open` rebuild it for the current model.
 
-`dense_search` turns the part and an encoder factory into the `(text, k)` function that
-`PaperIndex.use_dense` takes; the encoder (onnxruntime) is built on the first description
-query. `HybridNeighbours` is "more like this" through the vectors, fused with the lexical
-neighbours.
+`dense_search` turns the part and an encoder factory into the `(text, k, candidates)`
+function that `PaperIndex.use_dense` takes; the encoder (onnxruntime) is built on the first
+description query. `HybridNeighbours` is "more like this" through the vectors, fused with
+the lexical neighbours.
 """
 
 from __future__ import annotations
@@ -161,8 +161,9 @@ def _batches(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
 
 def dense_search(
     part: VectorPart, encoder: Callable[[], Encoder]
-) -> Callable[[str, int], list[tuple[int, float]]]:
-    """`PaperIndex.use_dense`'s function: the query's vector against the part's index.
+) -> Callable[[str, int, Sequence[int]], list[tuple[int, float]]]:
+    """`PaperIndex.use_dense`'s function: the query's vector against the part's index, its
+    k nearest papers, then its cosine to each of the lexical candidates.
 
     The encoder is built on the first query that needs it (onnxruntime loads then, not at
     start). If it cannot be built, one warning is logged and search stays lexical.
@@ -171,7 +172,7 @@ def dense_search(
     failed: list[str] = []
     lock = threading.Lock()
 
-    def search(text: str, k: int) -> list[tuple[int, float]]:
+    def search(text: str, k: int, among: Sequence[int] = ()) -> list[tuple[int, float]]:
         index = part.index
         if index is None or failed:
             return []
@@ -185,7 +186,10 @@ def dense_search(
                     failed.append(str(exc))
                     log.warning("search by meaning is off: %s", exc)
                     return []
-        return index.search(built[0].encode([text])[0], k)
+        vector = built[0].encode([text])[0]
+        nearest = index.search(vector, k)
+        found = {key for key, _ in nearest}
+        return nearest + index.cosines(vector, (key for key in among if key not in found))
 
     return search
 

@@ -132,6 +132,20 @@ class VectorIndex:
         distances = np.asarray(matches.distances, dtype=np.float32)
         return [(int(key), 1.0 - float(d)) for key, d in zip(keys, distances, strict=True)]
 
+    def cosines(self, query: NDArray[np.float32], keys: Iterable[int]) -> list[tuple[int, float]]:
+        """(key, cosine to a unit `query`) for each of `keys` that has a vector, from the
+        stored int8 vectors (so approximate, like `search`)."""
+        present = [key for key in dict.fromkeys(keys) if key in self]
+        if not present:
+            return []
+        found = np.asarray(
+            self._graph.get(np.asarray(present, dtype=np.uint64), dtype=np.float32),
+            dtype=np.float32,
+        ).reshape(len(present), -1)
+        norms = np.maximum(np.linalg.norm(found, axis=1), 1e-12)
+        values = (found @ np.asarray(query, dtype=np.float32)) / norms
+        return [(key, float(v)) for key, v in zip(present, values, strict=True)]
+
     def vector(self, key: int) -> NDArray[np.float32] | None:
         """The stored vector of `key` (int8-quantised, so approximate), unit length."""
         if key not in self:

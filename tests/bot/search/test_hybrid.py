@@ -29,9 +29,10 @@ class RecordingDense:
         self.favourite = favourite
         self.asked: list[str] = []
 
-    def __call__(self, text: str, k: int) -> Sequence[tuple[int, float]]:
+    def __call__(self, text: str, k: int, among: Sequence[int]) -> Sequence[tuple[int, float]]:
         self.asked.append(text)
-        return [(self.favourite, 0.9)]
+        # The lexical candidates come with the query, and get cosines below the favourite's.
+        return [(self.favourite, 0.9), *((key, 0.1) for key in among if key != self.favourite)]
 
 
 def test_only_unfiltered_descriptions_want_dense() -> None:
@@ -90,7 +91,12 @@ def test_real_encoder_and_vector_index_find_a_paraphrased_paper(
     nearest = vindex.search(encoder.encode([target.title])[0], 3)
     assert target.key in [k for k, _ in nearest]
     index = PaperIndex.build(papers)
-    index.use_dense(lambda text, k: vindex.search(encoder.encode([text])[0], k))
+    index.use_dense(
+        lambda text, k, among: (
+            vindex.search(encoder.encode([text])[0], k)
+            + vindex.cosines(encoder.encode([text])[0], among)
+        )
+    )
     long_query = " ".join((target.abstract or "").split()[:40])
     top = [c.paper.key for c in index.search(long_query, limit=3).cards]
     assert top[0] == target.key

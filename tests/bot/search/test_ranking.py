@@ -58,12 +58,14 @@ def test_hybrid_without_dense_candidates_keeps_lexical_scores() -> None:
     assert hybrid(lexical) == lexical
 
 
-def test_hybrid_fuses_fake_dense_candidates_by_rank() -> None:
+def test_hybrid_blends_lexical_and_min_max_cosine_scores() -> None:
     lexical = [(4, 2.5), (2, 1.25), (9, 0.5)]
-    dense = [(2, 0.91), (7, 0.88), (4, 0.40)]
-    fused = hybrid(lexical, dense)
-    assert [key for key, _ in fused] == [2, 4, 7, 9]
-    assert dict(fused)[7] == pytest.approx(1 / 62)
+    # Cosines 0.40 .. 0.90 map to 0 .. 1; paper 9 has no vector, paper 7 no lexical score.
+    dense = [(2, 0.90), (7, 0.80), (4, 0.40)]
+    fused = dict(hybrid(lexical, dense))
+    assert fused == pytest.approx({4: 0.5, 2: 0.25 + 0.5, 7: 0.4, 9: 0.1})
+    assert [key for key, _ in hybrid(lexical, dense)] == [2, 4, 7, 9]
+    assert [key for key, _ in hybrid(lexical, dense, weight=1.0)] == [4, 2, 9, 7]
 
 
 def _paper(key: int, title: str, abstract: str) -> Paper:

@@ -140,6 +140,9 @@ def test_dense_search_and_hybrid_neighbours(db: Database, tmp_path: Path) -> Non
     live = LiveIndex.open(IndexHome(tmp_path / "index"), db.uow, parts=[part])
     search = dense_search(part, lambda: _Encoder(papers))
     assert search(TITLES[1], 2)[0][0] == papers[1].key
+    # The lexical candidates get their cosines too; a paper without a vector is left out.
+    pairs = search(TITLES[1], 1, [papers[1].key, papers[2].key, papers[3].key])
+    assert [key for key, _ in pairs] == [papers[1].key, papers[2].key]
 
     neighbours = HybridNeighbours(live.index, part)
     found = [key for key, _ in neighbours.neighbours(papers[0].key, 3)]
