@@ -190,7 +190,7 @@ def main() -> int:
         "by_id": by_id,
         "grades": [{by_id[k]: g for k, g in topics.grades(r).items()} for r in sets["topics"]],
     }
-    captured = capture(index, sets, lambda text, k: [(0, 1.0)])
+    captured = capture(index, sets, lambda text, k, among: [(0, 1.0)])
     configs: list[tuple[str, Any, np.ndarray]] = []
     for tokens in args.max_tokens:
         encoder, vectors, seconds = quality.embed_rows(rows, args.directory, max_tokens=tokens)
