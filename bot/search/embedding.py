@@ -12,7 +12,7 @@ scaled back before an fp32 MatMul), so it is no faster than fp32. `quantized_mod
 once, a copy whose attention is one fused node per layer and GELU one node
 (`bot.search.onnx_fusion`), with int8 weights for every projection (`QAttention` for Q, K and
 V, `MatMulInteger` for the rest; per-channel weights, dynamic activations; cosine 0.995 to the
-package's vectors) and caches it: about 2.4 times fewer CPU-seconds per paper than the
+package's vectors) and caches it: about 2.5 times fewer CPU-seconds per paper than the
 package's model (docs/search.md). The derivation needs `onnx`, also in the extra.
 
 onnxruntime, tokenizers and onnx are the optional extra `semantic`; importing this module

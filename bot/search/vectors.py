@@ -135,16 +135,18 @@ class VectorIndex:
     def cosines(self, query: NDArray[np.float32], keys: Iterable[int]) -> list[tuple[int, float]]:
         """(key, cosine to a unit `query`) for each of `keys` that has a vector, from the
         stored int8 vectors (so approximate, like `search`)."""
-        present = [key for key in dict.fromkeys(keys) if key in self]
-        if not present:
+        wanted = np.asarray(list(dict.fromkeys(keys)), dtype=np.uint64)
+        if len(self) == 0 or not len(wanted):
             return []
-        found = np.asarray(
-            self._graph.get(np.asarray(present, dtype=np.uint64), dtype=np.float32),
-            dtype=np.float32,
-        ).reshape(len(present), -1)
+        present = wanted[np.asarray(self._graph.contains(wanted), dtype=bool).reshape(-1)]
+        if not len(present):
+            return []
+        found = np.asarray(self._graph.get(present, dtype=np.float32), dtype=np.float32).reshape(
+            len(present), -1
+        )
         norms = np.maximum(np.linalg.norm(found, axis=1), 1e-12)
         values = (found @ np.asarray(query, dtype=np.float32)) / norms
-        return [(key, float(v)) for key, v in zip(present, values, strict=True)]
+        return [(int(key), float(v)) for key, v in zip(present, values, strict=True)]
 
     def vector(self, key: int) -> NDArray[np.float32] | None:
         """The stored vector of `key` (int8-quantised, so approximate), unit length."""
