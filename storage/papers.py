@@ -229,9 +229,17 @@ class SqlPaperRepository:
         """Move every row naming an absorbed title-only paper to the surviving paper, then
         drop the absorbed rows (`storage.merge_follow`)."""
         moves = {old: d.key for d in drafts if d.key is not None for old in d.absorbed}
-        # Locked first (PostgreSQL): a row naming one of them inserted meanwhile (a Save)
-        # waits for this merge and then fails, instead of being left behind by the move.
-        lock = select(PaperRow.key).where(PaperRow.key.in_(list(moves))).with_for_update()
+        # Locked first (PostgreSQL), the surviving rows too, in key order: a row naming a
+        # merged-away paper inserted meanwhile (a Save) waits for this merge and then fails,
+        # instead of being left behind by the move; one naming a surviving paper waits, or
+        # is waited for and then combined, instead of failing the move on its primary key.
+        locked = sorted({*moves, *moves.values()})
+        lock = (
+            select(PaperRow.key)
+            .where(PaperRow.key.in_(locked))
+            .order_by(PaperRow.key)
+            .with_for_update()
+        )
         self.session.execute(lock)
         follow_merges(self.session, moves)
         self.session.execute(delete(PaperRow).where(PaperRow.key.in_(list(moves))))

@@ -6,12 +6,15 @@ keep tests short without widening the ports with methods only tests would call.
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlalchemy import select
 
 from bot.models import ChannelRef, Delivery, DeliveryStatus, Subscription
 from bot.ports import ClaimRequest, FinishRequest, UnitOfWork
+from storage.db import Database
 from storage.deliveries import to_delivery
 from storage.subscriptions import to_subscription
 from storage.tables import DeliveryRow, SubscriptionRow
@@ -94,3 +97,20 @@ def send_digest(
     )
     uow.deliveries.finish_many([request], now=now)
     return claimed[sub.id]
+
+
+def sessions_waiting_on_a_lock(db: Database) -> int:
+    """How many PostgreSQL sessions of this database wait on a lock, polled (up to 2 min)
+    until at least one does: for tests that hold a transaction open in another thread."""
+    with db.engine.connect() as conn:
+        for _ in range(1200):
+            waiting = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            ).scalar_one()
+            if waiting:
+                return int(waiting)
+            time.sleep(0.1)
+    return 0

@@ -7,7 +7,6 @@ first commits, and takes the next number after it.
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 
 from bot.models import PaperRecord
 from storage.db import Database
+from tests.storage.helpers import sessions_waiting_on_a_lock
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -74,17 +74,8 @@ def test_concurrent_writers_get_numbers_in_commit_order(postgres_url: str) -> No
             thread.start()
         holding.wait(300)
         # Wait until the second writer is queued on the counter row's lock.
+        waiting = sessions_waiting_on_a_lock(db)
         with db.engine.connect() as conn:
-            for _ in range(1200):
-                waiting = conn.execute(
-                    sa.text(
-                        "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                    )
-                ).scalar_one()
-                if waiting:
-                    break
-                time.sleep(0.1)
             activity = conn.execute(
                 sa.text(
                     "SELECT state, wait_event_type, left(query, 40) FROM pg_stat_activity "
