@@ -67,7 +67,8 @@ def follow_merge(state: FakeState, old: int, new: int) -> None:
             notes = follow_notes(state.delivery_notes[delivery_id], moves)
             state.delivery_notes[delivery_id] = notes
     for batch_id, (batch, planned) in state.alert_batches.items():
-        if old in batch.paper_keys:
+        # A planned batch's keys are never read again (storage.merge_follow skips them).
+        if not planned and old in batch.paper_keys:
             keys = tuple(follow_keys(batch.paper_keys, moves))
             state.alert_batches[batch_id] = (replace(batch, paper_keys=keys), planned)
 

@@ -20,6 +20,7 @@ from bot.search.vector_ports import PaperVector
 from bot.taste.votes_port import Vote, VoteSource
 from bot.testing.fakes import FakeDatabase, subscribe
 from storage.db import Database
+from storage.tables import AlertBatchRow
 from tests.storage.helpers import send_digest
 
 T0 = datetime(2026, 11, 12, 9, tzinfo=UTC)
@@ -155,3 +156,35 @@ def test_digests_alerts_and_vectors_follow_the_merge(db: Database | FakeDatabase
         }
         stored = uow.vectors.get_many(MODEL, [kept, gone])
         assert list(stored) == [kept] and stored[kept].fingerprint == "fp-gone"
+
+
+def test_an_alert_batch_waiting_to_be_planned_names_the_surviving_paper(
+    db: Database | FakeDatabase,
+) -> None:
+    gone, kept = _two_rows(db)
+    with db.uow() as uow:
+        batch = uow.alert_ledger.enqueue_new(first_seen_since=T0, now=T0)
+        assert batch is not None and batch.paper_keys == tuple(sorted((gone, kept)))
+    _merge(db, gone, kept)
+    with db.uow() as uow:
+        waiting = uow.alert_ledger.next_batch()
+        assert waiting is not None and waiting.paper_keys == (kept,)
+
+
+def test_a_planned_alert_batch_is_not_rewritten(database_url: str) -> None:
+    # Its keys are never read again; the batch of a bulk load names every paper, and
+    # rewriting it would cost every later ingest that merges.
+    database = Database(database_url)
+    database.upgrade()
+    try:
+        gone, kept = _two_rows(database)
+        with database.uow() as uow:
+            batch = uow.alert_ledger.enqueue_new(first_seen_since=T0, now=T0)
+            assert batch is not None
+            uow.alert_ledger.plan(batch, [], worker="w", now=T0)
+        _merge(database, gone, kept)
+        with database.session() as session:
+            row = session.get(AlertBatchRow, batch.id)
+            assert row is not None and row.paper_keys == sorted((gone, kept))
+    finally:
+        database.dispose()
