@@ -1,5 +1,6 @@
 """Migration 0012: foreign keys to papers restrict deletes, and every such table is one
-that `storage.merge_follow` moves when papers merge."""
+that `storage.merge_follow` moves when papers merge. Migration 0013's downgrade keeps
+what references the digest ledger."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from alembic import command
 from sqlalchemy.exc import IntegrityError
 
 from bot.models import ChannelRef, PaperRecord, Platform
+from bot.testing.fakes import subscribe
 from storage.db import Database
 from storage.merge_follow import REFERENCES
-from storage.tables import Base, PaperRow
+from storage.tables import Base, PaperRow, SentPaperRow
+from tests.storage.helpers import send_digest
 
 T0 = datetime(2026, 11, 30, 6, tzinfo=UTC)
 C1 = ChannelRef(Platform.SLACK, "C1", "T1")
@@ -65,5 +68,28 @@ def test_upgrade_keeps_rows_and_restricts_deletes(database_url: str) -> None:
             assert uow.papers.keys() == {key}
         command.downgrade(database.alembic_config(), "0011_ingest_runs")
         assert _ondelete(database)["reading_list"] == "CASCADE"
+    finally:
+        database.dispose()
+
+
+def test_downgrading_the_paper_notes_keeps_what_was_sent(database_url: str) -> None:
+    # On SQLite a batch-mode column drop recreates `deliveries`; dropping the old table
+    # ran its ON DELETE SET NULL on every sent paper's delivery.
+    database = Database(database_url)
+    try:
+        database.upgrade()
+        sub = subscribe(database, "C1", created=T0)
+        with database.uow() as uow:
+            uow.papers.upsert_many(
+                [PaperRecord(title="Sent paper", source="arxiv", paper_id="2411.00002")],
+                seen_at=T0,
+            )
+            (key,) = uow.papers.keys()
+            day = T0.date()
+            delivery_id = send_digest(uow, sub, day, (key,), message_id="m1", now=T0, why=("w",))
+        command.downgrade(database.alembic_config(), "0012_paper_refs_restrict")
+        with database.session() as session:
+            sent = session.execute(sa.select(SentPaperRow.paper_key, SentPaperRow.delivery_id))
+            assert sent.all() == [(key, delivery_id)]
     finally:
         database.dispose()

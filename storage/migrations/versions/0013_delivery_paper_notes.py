@@ -28,5 +28,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("deliveries") as batch:
-        batch.drop_column("paper_notes")
+    # In place (SQLite >= 3.35 drops a column itself), not in batch mode: a batch drop
+    # recreates `deliveries`, and dropping the old table with foreign keys on runs ON
+    # DELETE SET NULL on every sent paper's delivery_id.
+    op.drop_column("deliveries", "paper_notes")
