@@ -1,6 +1,6 @@
 """Migration 0012: foreign keys to papers restrict deletes, and every such table is one
-that `storage.merge_follow` moves when papers merge. Migration 0013's downgrade keeps
-what references the digest ledger."""
+that `storage.merge_follow` moves when papers merge. Downgrades keep what names
+the tables they alter."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bot.models import ChannelRef, PaperRecord, Platform
 from bot.testing.fakes import subscribe
 from storage.db import Database
 from storage.merge_follow import REFERENCES
-from storage.tables import Base, PaperRow, SentPaperRow
+from storage.tables import Base, PaperRow
 from tests.storage.helpers import send_digest
 
 T0 = datetime(2026, 11, 30, 6, tzinfo=UTC)
@@ -72,24 +72,40 @@ def test_upgrade_keeps_rows_and_restricts_deletes(database_url: str) -> None:
         database.dispose()
 
 
-def test_downgrading_the_paper_notes_keeps_what_was_sent(database_url: str) -> None:
-    # On SQLite a batch-mode column drop recreates `deliveries`; dropping the old table
-    # ran its ON DELETE SET NULL on every sent paper's delivery.
+@pytest.mark.parametrize("target", ["0012_paper_refs_restrict", "0001_initial"])
+def test_a_downgrade_keeps_digests_and_upvote_history(database_url: str, target: str) -> None:
+    # 0013 drops deliveries.paper_notes, 0008 papers.change, 0003 subscriptions.cadence,
+    # 0002 deliveries.retry_at: in batch mode SQLite recreated those tables, and dropping
+    # each old one ran ON DELETE on every row naming it (sent papers lost their delivery,
+    # or went with their paper or subscription, as did upvote history and deliveries).
     database = Database(database_url)
     try:
         database.upgrade()
         sub = subscribe(database, "C1", created=T0)
         with database.uow() as uow:
             uow.papers.upsert_many(
-                [PaperRecord(title="Sent paper", source="arxiv", paper_id="2411.00002")],
+                [PaperRecord(title="Sent paper", source="hf", paper_id="2411.00003", upvotes=5)],
                 seen_at=T0,
             )
             (key,) = uow.papers.keys()
             day = T0.date()
             delivery_id = send_digest(uow, sub, day, (key,), message_id="m1", now=T0, why=("w",))
-        command.downgrade(database.alembic_config(), "0012_paper_refs_restrict")
-        with database.session() as session:
-            sent = session.execute(sa.select(SentPaperRow.paper_key, SentPaperRow.delivery_id))
-            assert sent.all() == [(key, delivery_id)]
+        command.downgrade(database.alembic_config(), target)
+        with database.engine.connect() as conn:
+            rows = {
+                table: conn.execute(sa.text(f"SELECT {columns} FROM {table}")).all()
+                for table, columns in (
+                    ("subscriptions", "id"),
+                    ("deliveries", "id"),
+                    ("sent_papers", "paper_key, delivery_id"),
+                    ("upvote_snapshots", "paper_key, upvotes"),
+                )
+            }
+        assert rows == {
+            "subscriptions": [(sub.id,)],
+            "deliveries": [(delivery_id,)],
+            "sent_papers": [(key, delivery_id)],
+            "upvote_snapshots": [(key, 5)],
+        }
     finally:
         database.dispose()

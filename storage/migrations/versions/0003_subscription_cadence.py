@@ -25,5 +25,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # A weekly subscription becomes a daily one on its single weekday.
-    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
-        batch_op.drop_column("cadence")
+    # In place (SQLite >= 3.35 drops a column itself), not in batch mode: a batch drop
+    # recreates the table, and dropping the old one with foreign keys on runs ON DELETE
+    # on every row that names it.
+    op.drop_column("subscriptions", "cadence")

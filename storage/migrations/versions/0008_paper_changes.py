@@ -54,6 +54,8 @@ def downgrade() -> None:
     op.drop_index("ix_paper_tombstones_change", table_name="paper_tombstones")
     op.drop_table("paper_tombstones")
     op.drop_table("paper_change_counter")
-    with op.batch_alter_table("papers", schema=None) as batch_op:
-        batch_op.drop_index("ix_papers_change")
-        batch_op.drop_column("change")
+    op.drop_index("ix_papers_change", table_name="papers")
+    # In place (SQLite >= 3.35 drops a column itself), not in batch mode: a batch drop
+    # recreates the table, and dropping the old one with foreign keys on runs ON DELETE
+    # on every row that names it.
+    op.drop_column("papers", "change")
