@@ -188,3 +188,32 @@ def test_a_planned_alert_batch_is_not_rewritten(database_url: str) -> None:
             assert row is not None and row.paper_keys == sorted((gone, kept))
     finally:
         database.dispose()
+
+
+def test_a_channel_sent_and_alerted_both_records_keeps_one_of_each(
+    db: Database | FakeDatabase,
+) -> None:
+    gone, kept = _two_rows(db)
+    sub = subscribe(db, "C1", created=T0 - timedelta(days=1))
+    with db.uow() as uow:
+        send_digest(uow, sub, date(2026, 11, 12), (gone, kept), message_id="m1", now=T0)
+        batch = uow.alert_ledger.enqueue_new(first_seen_since=T0, now=T0)
+        assert batch is not None
+        items = (PlannedItem(kept, ("keyword speech",)), PlannedItem(gone, ("author Ada",)))
+        (delivery_id,) = uow.alert_ledger.plan(batch, [ChannelPlan(C2, items)], worker="w", now=T0)
+        uow.vectors.put_many(
+            MODEL,
+            [
+                PaperVector(gone, "fp-gone", np.ones(4, dtype=np.float32) / 2),
+                PaperVector(kept, "fp-kept", np.ones(4, dtype=np.float32) / 2),
+            ],
+        )
+    _merge(db, gone, kept)
+    with db.uow() as uow:
+        assert uow.deliveries.sent_paper_keys(sub.channel) == {kept}
+        assert uow.votes.digest_papers(sub.channel, "m1") == (kept,)
+        assert uow.alert_ledger.items_many([delivery_id]) == {
+            delivery_id: [(kept, ("author Ada", "keyword speech"))]
+        }
+        stored = uow.vectors.get_many(MODEL, [kept, gone])
+        assert list(stored) == [kept] and stored[kept].fingerprint == "fp-kept"
