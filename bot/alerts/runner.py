@@ -20,7 +20,7 @@ from bot.alerts.ledger import AlertJob, AlertReport, AlertRunLedger
 from bot.alerts.models import AlertPost
 from bot.digests.delivery import Attempts, ChannelPacer, RetryPolicy, Sleep, Verdict
 from bot.follow.matching import Speller
-from bot.models import Platform
+from bot.models import DeliveryStatus, Platform
 from bot.ports import MessageSink, UnitOfWorkFactory
 
 __all__ = ["AlertReport", "AlertRunner"]
@@ -134,6 +134,12 @@ class AlertRunner:
             async with semaphore:
                 if self._stopping:
                     return  # its row stays pending, for recovery
+                if not job.items:
+                    # Its papers merged into ones an earlier alert named (a title-only
+                    # record and its arXiv record, storage/merge_follow.py): no post.
+                    gone = Verdict(DeliveryStatus.FAILED, reason="no_papers_left", permanent=True)
+                    await outcomes.put((job, gone))
+                    return
                 sink = self.sinks[job.channel.platform]
                 post = alert_post(job, burst_after=self.burst_after)
                 verdict = await attempts.run(

@@ -5,6 +5,7 @@ on the in-memory fakes, SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -214,3 +215,27 @@ async def test_two_replicas_on_postgresql_split_the_fan_out(postgres_url: str) -
     finally:
         first.dispose()
         second.dispose()
+
+
+async def test_an_alert_left_with_no_paper_by_a_merge_is_not_posted(
+    db: Database | FakeDatabase,
+) -> None:
+    """The channel was alerted to a paper known by title; its arXiv record arrives under
+    another spelling and its alert waits for a retry; then the two records merge, and
+    the one alert item moves to the earlier message. The waiting alert names nothing."""
+    ch = channel(1)
+    follow(db, ch, AlertKind.SEARCH, "zebrafish")
+    title_only = PaperRecord(title="Zebrafish Acoustics with Spiking Neural Networks", source="hf")
+    ingest(db, [title_only], T0)
+    sink = FakeSink()
+    assert (await runner(db, sink).run(T0)).sent == 1
+    later = T0 + timedelta(hours=1)
+    ingest(db, [paper(1, "Zebrafish acoustics with spiking networks")], later)
+    down = FakeSink(alert_behaviour=lambda post, attempt: PostResult(ok=False, reason="http_503"))
+    assert (await runner(db, down).run(later)).retrying == 1
+    with db.uow() as uow:
+        uow.papers.upsert_many([replace(title_only, paper_id="2603.00001")], seen_at=later)
+    last = later + timedelta(hours=2)
+    report = await runner(db, sink, clock=lambda: last).run(last)
+    assert [len(post.items) for post in sink.alerts[ch.key]] == [1]
+    assert (report.sent, report.failed, report.failures) == (0, 1, {"no_papers_left": 1})
