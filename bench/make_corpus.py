@@ -17,8 +17,8 @@ import argparse
 import gzip
 import json
 import random
-import shutil
 import sys
+from itertools import islice
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,13 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
 
-    real = load_corpus(args.corpus, limit=10**9)
+    real = load_corpus(args.corpus, limit=args.papers)
     rows = extend_corpus(real, args.papers, random.Random(args.seed))
     partial = args.out.with_name(args.out.name + ".partial")
     with gzip.open(partial, "wt", encoding="utf-8", compresslevel=3) as out:
         # The real papers are copied line for line, so their ids and sources survive.
         with gzip.open(args.corpus, "rt", encoding="utf-8") as source:
-            shutil.copyfileobj(source, out)
+            out.writelines(islice(source, len(real)))
         for row in rows[len(real) :]:
             record = {
                 "id": f"synthetic-{row.key}",
