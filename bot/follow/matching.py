@@ -1,13 +1,13 @@
 """Alert matching: which papers of a new batch match which channels' follows and saved searches.
 
 The alerts are compiled once into an index, not searched one by one. Per batch, each
-paper is tokenised once; its terms that some alert needs (a set intersection in C) and
-its authors' name keys go into posting sets. Each alert intersects the posting sets of
-its required parts, smallest first; only phrases, given names and `since:` are checked
-paper by paper, on what is left. Author follows are filed by full name (`f:wang yi`) for
-authors written in full, and by name key (`wang y`) only for authors known by initials,
-so following `Yi Wang` does not mean checking every `Wang Y`. The cost grows with the
-batch, the alerts and the matches, not with the product of batch and alerts.
+paper is tokenised once, and every distinct part of the alerts (a word, a followed
+person, a `since:` date) becomes a bitset of the papers that have it: the words by one
+set intersection per paper and one numpy pass, the people through the batch's authors
+filed under name keys (`bot.follow.authors`: following `Yi Wang` does not mean looking
+at every `Wang Y`). An alert's papers are the AND of its parts' bitsets; only phrases
+are checked paper by paper, on the papers holding all their words. The cost grows with
+the batch, the alerts and the matches, not with the product of batch and alerts.
 
 Semantics of a saved search (the `search` syntax, `bot.search.query`):
 
@@ -39,15 +39,17 @@ from __future__ import annotations
 
 import enum
 import gc
-from collections.abc import Iterable, Mapping, Sequence
-from collections.abc import Set as AbstractSet
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
-from bot.follow.names import PersonName, given_compatible, may_have_surname, parse_name
-from bot.follow.text import _STEMMER, BatchText, PaperText, paper_words
+from bot.follow.authors import BatchPeople, follow_keys, person_matches
+from bot.follow.bitsets import from_pairs, to_pairs
+from bot.follow.names import PersonName, parse_name
+from bot.follow.stream import BatchTerms
+from bot.follow.text import _STEMMER, LEXICON, PaperText, batch_tokens
 from bot.models import Paper
 from bot.search.engine import STOPWORDS
 from bot.search.query import parse_query
@@ -63,9 +65,6 @@ __all__ = [
     "Speller",
     "compile_alert",
 ]
-
-
-_EMPTY: frozenset[int] = frozenset()
 
 
 class AlertKind(enum.StrEnum):
@@ -87,7 +86,7 @@ class PaperMatch(NamedTuple):
     """A paper for one channel, with every alert of that channel it matched.
 
     A named tuple, not a dataclass: a batch makes hundreds of thousands of them, and a
-    tuple is built in C (`AlertIndex.match` builds them with `map`).
+    tuple is built in C (`AlertIndex.match` builds them with `tuple.__new__`).
     """
 
     paper: Paper
@@ -106,97 +105,16 @@ class AlertMatcher(Protocol):
     def match(self, papers: Sequence[Paper]) -> Iterable[tuple[int, Alert]]: ...
 
 
-def _person_matches(wanted: PersonName, authors: Sequence[PersonName]) -> bool:
-    # An author known by surname alone is too little to fire a follow of a full name.
-    return any(
-        a.surname == wanted.surname
-        and (not wanted.given or (a.given and given_compatible(wanted.given, a.given)))
-        for a in authors
-    )
-
-
-def _full_given(person: PersonName) -> str | None:
-    """The first given name with hyphens dropped when every part of it is spelt out.
-
-    Two such names are compatible exactly when these agree (`Yi-Ting` = `Yiting`), so a
-    paper author written in full finds full-name follows by one dictionary look-up.
-    """
-    if not person.given:
-        return None
-    first = person.given[0]
-    if any(len(part) <= 1 for part in first.split("-")):
-        return None
-    return first.replace("-", "")
-
-
-@lru_cache(maxsize=1 << 16)
-def follow_keys(person: PersonName) -> tuple[str, ...]:
-    """Where an author follow is filed: the paper-author keys that can match it.
-
-    `f:` full name (`f:wang yi`), `k:` name key as paper authors known only by initials
-    look it up, `i:` name key of a follow that itself has only initials, `s:` surname
-    of a follow without given names. A full-name follow is not filed under `wang y`
-    for authors written in full, which is what made `Yi Wang` check every Wang Y.
-    """
-    if not person.given:
-        return (f"s:{person.surname}",)
-    full = _full_given(person)
-    if full is not None:
-        return (f"f:{person.surname} {full}", f"k:{person.key}")
-    return (f"i:{person.key}", f"k:{person.key}")
-
-
-@lru_cache(maxsize=1 << 18)
-def author_keys(person: PersonName) -> tuple[str, ...]:
-    """The keys a paper author looks up (the counterpart of `follow_keys`)."""
-    if not person.given:
-        return (f"s:{person.surname}",)
-    full = _full_given(person)
-    if full is not None:
-        return (f"f:{person.surname} {full}", f"i:{person.key}", f"s:{person.surname}")
-    return (f"k:{person.key}", f"s:{person.surname}")
-
-
 @dataclass(frozen=True, slots=True)
 class CompiledAlert:
-    """An alert reduced to checks on a `PaperText`; `anchor` is where the index files it."""
+    """An alert reduced to its parts: checked on a `PaperText` by the naive matcher, turned
+    into bitset slots by `AlertIndex`."""
 
     alert: Alert
     groups: tuple[frozenset[str], ...] = ()  # each group: one of these terms must occur
     phrases: tuple[tuple[str, ...], ...] = ()
     people: tuple[PersonName, ...] = ()
     since: date | None = None
-
-    @property
-    def needs_check(self) -> bool:
-        """Whether papers found by `candidates` must still be checked with `matches`."""
-        return bool(self.phrases or self.people or self.since is not None)
-
-    def candidates(self, terms: Mapping[str, set[int]], people: Mapping[str, set[int]]) -> set[int]:
-        """Papers (batch positions) holding every required word and a followed name key.
-
-        Posting sets are intersected smallest first; for an alert of words alone
-        (`needs_check` false) this is exactly the set of matching papers.
-        """
-        parts: list[AbstractSet[int]] = []
-        for group in self.groups:
-            if len(group) == 1:
-                parts.append(terms.get(next(iter(group)), _EMPTY))
-            else:
-                parts.append(set().union(*(terms.get(t, _EMPTY) for t in group)))
-        for phrase in self.phrases:
-            parts.extend(terms.get(word, _EMPTY) for word in phrase)
-        for person in self.people:
-            parts.append(set().union(*(people.get(k, _EMPTY) for k in follow_keys(person))))
-        if not parts:
-            return set()
-        parts.sort(key=len)
-        found = set(parts[0])
-        for part in parts[1:]:
-            if not found:
-                break
-            found &= part
-        return found
 
     def matches(self, doc: PaperText) -> bool:
         terms = doc.terms
@@ -206,12 +124,12 @@ class CompiledAlert:
         return self.check(doc)
 
     def check(self, doc: PaperText) -> bool:
-        """`matches` for a paper `candidates` found: its words are known to be there."""
+        """`matches` without the words."""
         for phrase in self.phrases:
             if not doc.has_phrase(phrase):
                 return False
         for person in self.people:
-            if not _person_matches(person, doc.authors):
+            if not any(person_matches(person, author) for author in doc.authors):
                 return False
         if self.since is not None:
             published = doc.paper.published
@@ -257,14 +175,18 @@ def compile_alert(
     )
 
 
+_Slot = frozenset[int] | tuple[int, ...] | PersonName | date
+
+
 class AlertIndex:
     """Many channels' alerts, compiled once, matched against batches of new papers.
 
-    Per batch, each paper is tokenised once and its terms that some alert needs (a set
-    intersection in C) go into posting sets, as do its authors' keys (`author_keys`).
-    Each alert then intersects the posting sets of its required parts, rarest first:
-    what is left matches when the alert has only words; phrases, given names and
-    `since:` are checked on those few papers only.
+    Each distinct part of the alerts (a group of words, a followed person, a `since:`
+    date) is a slot. Per batch, every slot becomes a bitset of the papers that satisfy
+    it (`bot.follow.bitsets`): the terms from each paper's words by one set intersection
+    and one numpy pass, the people from the batch's authors filed under name keys, the
+    dates by one comparison. An alert's papers are then the AND of its slots, and only
+    phrases are checked paper by paper, on the few papers holding all their words.
     """
 
     def __init__(
@@ -282,18 +204,33 @@ class AlertIndex:
                 self._alerts.append(compile_alert(alert, speller=speller))
             except ValueError as exc:
                 self.rejected.append((alert, str(exc)))
-        self._terms = frozenset(
-            term
-            for c in self._alerts
-            for part in (*c.groups, *(frozenset(p) for p in c.phrases))
-            for term in part
-        )
+        # Term -> its row in the batch's term bitsets; slot -> what it stands for: a word
+        # group (term rows, one of which must occur), a phrase (term rows in order), a
+        # person or a date. Each alert is the tuple of its slots.
+        self._term_ids: dict[str, int] = {}
+        slots: dict[_Slot, int] = {}
+        self._plans: list[tuple[int, ...]] = []
+        for c in self._alerts:
+            row = self._term_row
+            parts: list[_Slot] = [frozenset(map(row, g)) for g in c.groups]
+            parts.extend(tuple(map(row, phrase)) for phrase in c.phrases)
+            parts.extend(c.people)
+            if c.since is not None:
+                parts.append(c.since)
+            self._plans.append(tuple(dict.fromkeys(slots.setdefault(p, len(slots)) for p in parts)))
+        self._slots = list(slots)
+        self._phrases = [s for s in self._slots if isinstance(s, tuple)]
         self._author_keys = frozenset(
             k for c in self._alerts for p in c.people for k in follow_keys(p)
         )
         self._surnames = frozenset(p.surname for c in self._alerts for p in c.people)
-        self._stems: dict[str, str] = {}
-        self.last_checked = 0  # full checks in the last `match`, for benchmarks
+        # Per lexicon number, its term row (-1 none, -2 the separator), for `LEXICON`'s
+        # generation `_generation`: extended as the lexicon grows.
+        self._lexicon_rows: list[int] = []
+        self._generation = -1
+
+    def _term_row(self, term: str) -> int:
+        return self._term_ids.setdefault(term, len(self._term_ids))
 
     @property
     def size(self) -> int:
@@ -301,9 +238,8 @@ class AlertIndex:
 
     def match(self, papers: Sequence[Paper]) -> dict[str, list[PaperMatch]]:
         """Channel key -> its matching papers (in batch order), each naming all its alerts."""
-        # Matching allocates hundreds of thousands of small objects and no cycles: the
-        # cyclic collector, re-run on every allocation threshold over every live paper,
-        # cost more than the matching itself.
+        # Matching allocates many small objects and no cycles: the cyclic collector, re-run
+        # on every allocation threshold over every live paper, cost more than matching.
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -315,92 +251,75 @@ class AlertIndex:
     def _match(self, papers: Sequence[Paper]) -> dict[str, list[PaperMatch]]:
         import numpy as np  # here: loading the command line must stay cheap
 
-        words = [paper_words(p) for p in papers]
-        docs = self._docs(papers, words)
-        terms = self._term_postings(words, np)
-        people = self._people_postings(docs)
-        # (position, alert) pairs as flat arrays: hundreds of thousands of them, grouped
-        # by channel and paper with one sort instead of a dictionary update per pair.
-        positions: list[int] = []
-        matched_alerts: list[int] = []
-        counts: list[int] = []
-        checked = 0
-        for number, compiled in enumerate(self._alerts):
-            matched = compiled.candidates(terms, people)
-            if matched and compiled.needs_check:
-                checked += len(matched)
-                matched = {p for p in matched if compiled.check(docs[p])}
-            if matched:
-                positions.extend(matched)
-                matched_alerts.append(number)
-                counts.append(len(matched))
-        self.last_checked = checked
+        # A thousand papers at a time: their words' strings are freed before the next
+        # chunk's are made, so the memory is reused rather than grown to all 2 million.
+        chunks = (batch_tokens(papers[i : i + 1000]) for i in range(0, len(papers), 1000))
+        numbers, generation = LEXICON.number(chunks, np)
+        stream = BatchTerms(self._rows(generation, np)[numbers], len(papers), np)
+        slots = self._slot_bits(papers, stream, np)
+        matched: list[int] = []
+        found: list[int] = []
+        for number, ids in enumerate(self._plans):
+            bits = slots[ids[0]]
+            for slot in ids[1:]:
+                if not bits:
+                    break
+                bits &= slots[slot]
+            if bits:
+                matched.append(number)
+                found.append(bits)
+        rows, at = to_pairs(found, len(papers), np)
+        which = np.array(matched, dtype=np.int64)[rows]
         alerts = [c.alert for c in self._alerts]
+        extra_at: list[int] = []
         for matcher in self._extra:
             pairs = {(p, a.id): a for p, a in matcher.match(papers) if 0 <= p < len(papers)}
             for (position, _), alert in pairs.items():
-                positions.append(position)
-                matched_alerts.append(len(alerts))
-                counts.append(1)
+                extra_at.append(position)
                 alerts.append(alert)
-        return _by_channel(
-            papers, alerts, np.array(positions), np.repeat(matched_alerts, counts), np
-        )
+        if extra_at:
+            at = np.concatenate((at, extra_at))
+            which = np.concatenate((which, np.arange(len(self._alerts), len(alerts))))
+        return _by_channel(papers, alerts, at, which, np)
 
-    def _docs(self, papers: Sequence[Paper], words: list[set[str]]) -> list[PaperText]:
-        self._stems = _STEMMER.stems(set().union(*words))
-        batch = BatchText(self._stems)
-        return [PaperText(p, w, batch) for p, w in zip(papers, words, strict=True)]
-
-    def _term_postings(self, words: list[set[str]], np: Any) -> dict[str, set[int]]:
-        """Term -> batch positions of the papers holding it, for the terms alerts need.
-
-        The batch's vocabulary is stemmed once; each paper's words whose stem some alert
-        needs are found by one set intersection in C, and grouped by term with one sort.
-        """
-        ids: dict[str, int] = {}
-        wanted = {
-            w: ids.setdefault(s, len(ids)) for w, s in self._stems.items() if s in self._terms
-        }
-        if not wanted:
-            return {}
-        wanted_words = frozenset(wanted)
-        found: list[str] = []
-        counts: list[int] = []
-        for doc_words in words:
-            hits = wanted_words.intersection(doc_words)
-            found.extend(hits)
-            counts.append(len(hits))
-        term_ids = np.fromiter(map(wanted.__getitem__, found), dtype=np.int64, count=len(found))
-        order = np.argsort(term_ids, kind="stable")
-        term_ids = term_ids[order]
-        at = np.repeat(np.arange(len(words)), counts)[order].tolist()
-        cuts = (np.flatnonzero(np.diff(term_ids)) + 1).tolist()
-        starts = [0, *cuts]
-        names = list(ids)
-        return {
-            names[t]: set(at[begin:stop])
-            for t, begin, stop in zip(
-                term_ids[starts].tolist(), starts, [*cuts, len(at)], strict=True
+    def _rows(self, generation: int, np: Any) -> Any:
+        """Per lexicon number, its term row, as an array."""
+        if generation != self._generation:
+            self._lexicon_rows, self._generation = [], generation
+        stems = LEXICON.stems
+        if len(self._lexicon_rows) < len(stems):
+            get = self._term_ids.get
+            self._lexicon_rows.extend(
+                map(get, stems[len(self._lexicon_rows) :], itertools.repeat(-1))
             )
-        }
+            self._lexicon_rows[0] = -2
+        return np.array(self._lexicon_rows, dtype=np.int64)
 
-    def _people_postings(self, docs: list[PaperText]) -> dict[str, set[int]]:
-        """Name key -> batch positions of papers with such an author (`author_keys`)."""
-        people: dict[str, set[int]] = {}
-        if not self._author_keys:
-            return people
-        surnames = self._surnames
-        for position, doc in enumerate(docs):
-            for name in doc.paper.authors:
-                if not may_have_surname(name, surnames):
-                    continue  # parsing every author of a batch cost more than matching
-                person = parse_name(name)
-                if person is None:
-                    continue
-                for key in self._author_keys.intersection(author_keys(person)):
-                    people.setdefault(key, set()).add(position)
-        return people
+    def _slot_bits(self, papers: Sequence[Paper], stream: BatchTerms, np: Any) -> list[int]:
+        """The bitset of papers satisfying each slot."""
+        terms = stream.term_bits(len(self._term_ids))
+        phrases = iter(stream.phrase_bits(self._phrases, len(self._term_ids)))
+        people = BatchPeople(papers, self._author_keys, self._surnames, np)
+        published = None
+        bits: list[int] = []
+        for slot in self._slots:
+            if isinstance(slot, frozenset):
+                found = 0
+                for row in slot:
+                    found |= terms[row]
+            elif isinstance(slot, tuple):
+                found = next(phrases)
+            elif isinstance(slot, PersonName):
+                found = people.papers_of(slot)
+            else:
+                if published is None:  # ordinals, -1 for an undated paper
+                    published = np.array(
+                        [p.published.toordinal() if p.published else -1 for p in papers]
+                    )
+                since = np.flatnonzero(published >= slot.toordinal())
+                found = from_pairs(np.zeros(len(since), np.int64), since, 1, len(papers), np)[0]
+            bits.append(found)
+        return bits
 
 
 def _by_channel(
@@ -433,7 +352,10 @@ def _by_channel(
     for group in np.flatnonzero(ends - starts > 1).tolist():
         nums = numbers[starts[group] : ends[group]].tolist()
         found[group] = tuple(alerts[n] for n in dict.fromkeys(nums))
-    matches = list(map(PaperMatch, map(papers.__getitem__, positions[starts].tolist()), found))
+    # `tuple.__new__` by `starmap` builds the named tuples in C (`PaperMatch(...)` is a
+    # Python-level call each).
+    pairs = zip(map(papers.__getitem__, positions[starts].tolist()), found, strict=True)
+    matches = list(map(tuple.__new__, itertools.repeat(PaperMatch), pairs))
     of = channels[starts]
     cuts = np.flatnonzero(np.concatenate(([True], of[1:] != of[:-1]))).tolist()
     names = list(channel_ids)

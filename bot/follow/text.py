@@ -1,15 +1,20 @@
 """Papers as alert matching reads them: words split and stemmed exactly as search does.
 
-`PaperText` tokenises a paper once per batch (its set of words, and on demand their stems,
-its authors and the word sequences that phrases need); `_STEMMER` caches the search
-analyzer's stem per word and stems a batch's new words in one analyzer call.
+`batch_tokens` splits a batch into one stream of words (field by field) and `LEXICON`
+numbers them, so that `bot.follow.stream` works on arrays of numbers; `PaperText` is one
+paper as the naive reference matcher reads it. `_STEMMER` caches the search analyzer's
+stem per word and stems a batch's new words in one analyzer call.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Mapping
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
+from typing import Any
 
 from bot.follow.names import PersonName, parse_name
 from bot.models import Paper
@@ -95,84 +100,101 @@ def paper_words(paper: Paper) -> set[str]:
     )
 
 
-class BatchText:
-    """What one batch's papers share: the stem of every word in them, and phrase patterns.
+# A batch's words as one token stream: each paper's FIELDS fields (title, abstract, then
+# keywords and authors), each followed by SEPARATOR. Phrases are looked for in the first two.
+FIELDS = 3
+SEPARATOR = "\x01"
+# Byte table for the stream: ASCII letters and digits lower-cased, SEPARATOR kept, other
+# ASCII a space; bytes of non-ASCII characters kept (such fields are split beforehand).
+_STREAM = bytes(
+    (ord(chr(b).lower()) if chr(b).isalnum() else b if b == 1 else 32) if b < 128 else b
+    for b in range(256)
+)
 
-    A phrase (consecutive stems) is checked as one regular expression over the batch's
-    surface words with those stems, on the lower-cased title or abstract: the same
-    answer as splitting and stemming the whole abstract, which cost most of the checks.
+
+def batch_tokens(papers: Sequence[Paper]) -> list[str]:
+    """The words of every field of `papers`, in order, each field closed by SEPARATOR.
+
+    Each field's words are exactly `_Stemmer.words` of it; the batch is translated and
+    split in one call each instead of once per paper. A field that is not ASCII (or holds
+    SEPARATOR) is split by `words` first and rejoined by spaces: its words are letters and
+    digits only, which the table and `split` leave as they are.
+    """
+    pieces: list[str] = []
+    for paper in papers:
+        for text in (
+            paper.title,
+            paper.abstract or "",
+            " ".join((*paper.keywords, *paper.authors)),
+        ):
+            if not text.isascii() or SEPARATOR in text:
+                text = " ".join(_STEMMER.words(text))
+            pieces.append(text)
+    pieces.append("")
+    joined = f" {SEPARATOR} ".join(pieces)
+    return joined.encode("utf-8").translate(_STREAM).decode("utf-8").split()
+
+
+class Lexicon:
+    """Every word met in a batch, numbered in order of first sight, with its stem.
+
+    Numbering a batch's 2 million words is one dictionary look-up each, in C (`map`);
+    what a word means to alerts is then looked up per number in numpy. Shared by all
+    alert indexes of the process, so a later batch stems only the words it brings.
     """
 
-    def __init__(self, stems: Mapping[str, str]) -> None:
-        self.stems = stems
-        self._surfaces: dict[str, list[str]] | None = None
-        self._patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
+    def __init__(self, limit: int = 2_000_000) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self.generation = 0
+        self._reset()
 
-    def phrase(self, stems: tuple[str, ...]) -> re.Pattern[str]:
-        pattern = self._patterns.get(stems)
-        if pattern is None:
-            if self._surfaces is None:
-                self._surfaces = {}
-                for word, stem in self.stems.items():
-                    self._surfaces.setdefault(stem, []).append(word)
-            words = [self._surfaces.get(stem) for stem in stems]
-            if all(words):
-                # Words are maximal runs of letters and digits, as `_Stemmer.words` splits.
-                body = r"[\W_]+".join(
-                    "(?:" + "|".join(map(re.escape, alternatives or ())) + ")"
-                    for alternatives in words
+    def _reset(self) -> None:
+        self._numbers: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+        self._numbers[SEPARATOR]  # number 0
+        self.stems: list[str] = [SEPARATOR]
+        self.generation += 1
+
+    def number(self, chunks: Iterable[list[str]], np: Any) -> tuple[Any, int]:
+        """The number of each token of `chunks` (one int64 array), and the generation they
+        belong to: numbering starts again when the lexicon has outgrown its limit."""
+        with self._lock:
+            if len(self.stems) > self._limit:
+                self._reset()
+            found = []
+            for tokens in chunks:
+                found.append(
+                    np.fromiter(map(self._numbers.__getitem__, tokens), np.int64, len(tokens))
                 )
-                # No look-behind for the start of a word: it disables the engine's scan for
-                # the first letters (40 us a search instead of 2); `_found` checks instead.
-                pattern = re.compile(rf"{body}(?![^\W_])")
-            else:
-                pattern = _NEVER
-            self._patterns[stems] = pattern
-        return pattern
+                if len(self._numbers) > len(self.stems):
+                    new = list(itertools.islice(self._numbers, len(self.stems), None))
+                    stems = _STEMMER.stems(set(new))
+                    self.stems.extend(map(stems.__getitem__, new))
+            return np.concatenate(found) if found else np.zeros(0, np.int64), self.generation
 
 
-_NEVER = re.compile(r"(?!)")
+LEXICON = Lexicon()
 
 
 class PaperText:
-    """A paper tokenised once for matching: its distinct words, and on demand their stems,
-    its parsed authors and the word sequences of title and abstract (phrases need them)."""
+    """A paper tokenised for the naive matcher: its distinct words, and on demand their
+    stems, its parsed authors and the stems of title and abstract in order (phrases)."""
 
-    __slots__ = (
-        "_abstract",
-        "_authors",
-        "_batch",
-        "_lowered",
-        "_stems",
-        "_terms",
-        "_title",
-        "paper",
-        "words",
-    )
+    __slots__ = ("_abstract", "_authors", "_terms", "_title", "paper", "words")
 
-    def __init__(
-        self, paper: Paper, words: set[str] | None = None, batch: BatchText | None = None
-    ) -> None:
-        """`words` and `batch` are given when a whole batch was tokenised at once."""
+    def __init__(self, paper: Paper) -> None:
         self.paper = paper
-        self.words = paper_words(paper) if words is None else words
-        self._batch = batch
-        self._stems = batch.stems if batch is not None else None
+        self.words = paper_words(paper)
         self._terms: set[str] | None = None
         self._authors: list[PersonName] | None = None
         self._title: list[str] | None = None
         self._abstract: list[str] | None = None
-        self._lowered: tuple[str, str] | None = None
-
-    @classmethod
-    def of(cls, paper: Paper) -> PaperText:
-        return cls(paper)
 
     @property
     def terms(self) -> set[str]:
         """The paper's index terms (stems), as search indexes them."""
         if self._terms is None:
-            stems = self._stems if self._stems is not None else _STEMMER.stems(self.words)
+            stems = _STEMMER.stems(self.words)
             self._terms = set(map(stems.__getitem__, self.words))
         return self._terms
 
@@ -185,32 +207,18 @@ class PaperText:
     @property
     def title(self) -> list[str]:
         if self._title is None:
-            self._title = self._sequence(self.paper.title)
+            self._title = _STEMMER.terms(self.paper.title)
         return self._title
 
     @property
     def abstract(self) -> list[str]:
         if self._abstract is None:
-            self._abstract = self._sequence(self.paper.abstract or "")
+            self._abstract = _STEMMER.terms(self.paper.abstract or "")
         return self._abstract
 
     def has_phrase(self, phrase: tuple[str, ...]) -> bool:
         """Whether these stems occur as consecutive words of the title or the abstract."""
-        if self._batch is not None:
-            pattern = self._batch.phrase(phrase)
-            if self._lowered is None:  # once per paper: alerts check several phrases on it
-                self._lowered = (self.paper.title.lower(), (self.paper.abstract or "").lower())
-            title, abstract = self._lowered
-            return _found(pattern, title) or _found(pattern, abstract)
         return _has_sequence(self.title, phrase) or _has_sequence(self.abstract, phrase)
-
-    def _sequence(self, text: str) -> list[str]:
-        if self._stems is not None:
-            try:  # the batch's stems hold every word of the paper's text
-                return list(map(self._stems.__getitem__, _STEMMER.words(text)))
-            except KeyError:
-                pass
-        return _STEMMER.terms(text)
 
 
 def _has_sequence(words: list[str], phrase: tuple[str, ...]) -> bool:
@@ -224,14 +232,3 @@ def _has_sequence(words: list[str], phrase: tuple[str, ...]) -> bool:
         if tuple(words[at : at + n]) == phrase:
             return True
         start = at + 1
-
-
-def _found(pattern: re.Pattern[str], text: str) -> bool:
-    """Whether `pattern` matches `text` at the start of a word (after no letter or digit)."""
-    at = 0
-    while (match := pattern.search(text, at)) is not None:
-        start = match.start()
-        if start == 0 or not text[start - 1].isalnum():
-            return True
-        at = start + 1  # not `finditer`: a match may begin inside a rejected one
-    return False
