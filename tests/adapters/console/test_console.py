@@ -85,6 +85,48 @@ async def test_alert_commands_in_the_console(session: ConsoleSession) -> None:
     assert removed is not None and "Removed alert 1" in removed.text
 
 
+async def test_an_ambiguous_author_name_asks_which_person_in_the_console(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, date, datetime
+
+    from bot.models import PaperRecord
+    from storage.db import Database
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    assert run_cli("ingest", "seeds", "--as-of", "2026-11-22", database_url=url).returncode == 0
+    papers = [
+        ("Graph transformers for molecules", "Yi Wang"),
+        ("Vision agents that plan", "Yi Wang"),
+        ("Speech tokens at scale", "Yu Wang"),
+    ]
+    records = [
+        PaperRecord(
+            title=title,
+            source="test",
+            paper_id=f"2411.0{i}001",
+            authors=(author, "Ana Silva"),
+            published=date(2026, 11, 1 + i),
+        )
+        for i, (title, author) in enumerate(papers)
+    ]
+    database = Database(url)
+    with database.uow() as uow:
+        uow.papers.upsert_many(records, seen_at=datetime.now(UTC))
+    database.dispose()
+    session = ConsoleSession(
+        build_core(Settings(DATABASE_URL=url)).commands, Console(record=True, width=100)
+    )
+    asked = await session.handle_line('/papers follow author "Y. Wang"')
+    assert asked is not None and "“Y. Wang” may mean 2 people. Which one?" in asked.text
+    assert "#1 Yi Wang — 2 papers: Vision agents that plan" in asked.text
+    assert "#2 Yu Wang — 1 paper: Speech tokens at scale" in asked.text
+    session.console.print(render_reply(asked))
+    assert "#2 Yu Wang" in session.console.export_text()
+    picked = await session.handle_line('follow author "Y. Wang" #2')
+    assert picked is not None and "Following Yu Wang" in picked.text
+    listed = await session.handle_line("following")
+    assert listed is not None and "1. author Yu Wang" in listed.text
+
+
 async def test_reading_list_cite_and_export_in_the_console(
     session: ConsoleSession,
     tmp_path,  # type: ignore[no-untyped-def]

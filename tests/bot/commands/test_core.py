@@ -228,3 +228,17 @@ async def test_invalid_since_date_is_one_clear_line(core: CommandCore) -> None:
 async def test_subscriptions_in_a_discord_dm_are_refused_once(core: CommandCore) -> None:
     reply = await core.dispatch(request("subscriptions", dm=True, platform=Platform.DISCORD))
     assert reply.kind is ReplyKind.ERROR and "not a DM" in reply.text
+
+
+async def test_a_weekly_subscription_shows_its_day_and_next_run_in_its_own_time_zone(
+    core: CommandCore,
+) -> None:
+    # NOW is Fri 20 Nov 12:00 UTC: 07:00 in New York, so this Friday's 16:00 is still ahead.
+    await core.dispatch(request("subscribe weekly fri 16:00 America/New_York"))
+    listing = await core.dispatch(request("subscriptions", manage=False))
+    assert "weekly on Fri" in listing.text
+    assert "Next digest: Fri 20 Nov 16:00 EST" in listing.text
+    # 21:00 in Tokyo: this Friday's 09:00 has passed, so the next one is a week later.
+    await core.dispatch(request("subscribe weekly fri 09:00 Asia/Tokyo"))
+    listing = await core.dispatch(request("subscriptions", manage=False))
+    assert "Next digest: Fri 27 Nov 09:00 JST" in listing.text
