@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from bot.alerts.models import AlertPause
 from bot.follow.matching import Alert, AlertKind
 from bot.models import ChannelRef, Platform
 from storage.dialect import SqlDialect
@@ -59,7 +60,9 @@ class SqlAlertRepository:
         return bool(getattr(result, "rowcount", 0))
 
     def every(self) -> list[tuple[Alert, ChannelRef]]:
-        rows = self.session.scalars(select(AlertRow).order_by(AlertRow.id))
+        rows = self.session.scalars(
+            select(AlertRow).where(AlertRow.paused_at.is_(None)).order_by(AlertRow.id)
+        )
         return [
             (
                 to_alert(row),
@@ -67,3 +70,31 @@ class SqlAlertRepository:
             )
             for row in rows
         ]
+
+    def pause(self, channel: ChannelRef, reason: str, *, now: datetime) -> bool:
+        result = self.session.execute(
+            update(AlertRow)
+            .where((AlertRow.channel_key == channel.key) & AlertRow.paused_at.is_(None))
+            .values(paused_reason=reason[:200], paused_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def paused(self, channel: ChannelRef) -> AlertPause | None:
+        row = self.session.scalars(
+            select(AlertRow)
+            .where((AlertRow.channel_key == channel.key) & AlertRow.paused_at.is_not(None))
+            .order_by(AlertRow.paused_at)
+        ).first()
+        if row is None or row.paused_at is None:
+            return None
+        return AlertPause(row.paused_reason or "unknown", row.paused_at)
+
+    def resume(self, channel: ChannelRef) -> AlertPause | None:
+        pause = self.paused(channel)
+        if pause is not None:
+            self.session.execute(
+                update(AlertRow)
+                .where(AlertRow.channel_key == channel.key)
+                .values(paused_reason=None, paused_at=None)
+            )
+        return pause

@@ -239,6 +239,10 @@ class AlertRow(Base):
     query: Mapped[str] = mapped_column(String(300))
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+    # Set on every alert of a channel when posting there failed for good (the channel is
+    # gone, archived, or the bot was removed); a manager adding an alert clears it.
+    paused_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class KeyValueRow(Base):

@@ -67,6 +67,7 @@ class AlertReport:
     resent: int = 0  # recovered and posted again (the post never landed)
     unresolved: int = 0  # left pending: the platform could not say whether it was posted
     failures: dict[str, int] = field(default_factory=dict)
+    paused: list[str] = field(default_factory=list)  # channels paused: posting failed for good
 
     def summary(self) -> str:
         parts = [
@@ -81,6 +82,8 @@ class AlertReport:
             parts.append(f"recovered {self.recovered} (resent {self.resent})")
         if self.unresolved:
             parts.append(f"left pending {self.unresolved}")
+        if self.paused:
+            parts.append(f"paused {len(self.paused)} channels")
         return "alerts: " + ", ".join(parts)
 
     def as_dict(self) -> dict[str, object]:
@@ -95,6 +98,7 @@ class AlertReport:
             "resent": self.resent,
             "unresolved": self.unresolved,
             "failures": dict(self.failures),
+            "paused": list(self.paused),
         }
 
 
@@ -234,11 +238,19 @@ class AlertRunLedger:
             finish = self._finish(job, verdict, now)
             if finish is not None:
                 finishes.append(finish)
+        paused: set[str] = set()
         with self.uow_factory() as uow:
             uow.alert_ledger.finish_many(finishes, now=self.clock())
+            # A permanent failure (the channel is gone, archived, or the bot was removed)
+            # pauses the channel's alerts: each later batch would fail there again.
+            for job, verdict in outcomes:
+                if _fails_for_good(verdict) and job.channel.key not in paused:
+                    reason = verdict.reason or "unknown"
+                    if uow.alerts.pause(job.channel, reason, now=now):
+                        paused.add(job.channel.key)
         # Counted once committed, so the report never claims more than the ledger holds.
         for job, verdict in outcomes:
-            self._count(job, verdict, now, report)
+            self._count(job, verdict, now, report, paused)
 
     def _gives_up(self, job: AlertJob, now: datetime) -> bool:
         return now + self.retry.later(job.rounds) - job.delivery.created_at > self.give_up_after
@@ -263,7 +275,14 @@ class AlertRunLedger:
             attempts=job.rounds,
         )
 
-    def _count(self, job: AlertJob, verdict: Verdict, now: datetime, report: AlertReport) -> None:
+    def _count(
+        self,
+        job: AlertJob,
+        verdict: Verdict,
+        now: datetime,
+        report: AlertReport,
+        paused: set[str],
+    ) -> None:
         status = verdict.status
         if status is DeliveryStatus.SENT:
             report.sent += 1
@@ -278,11 +297,29 @@ class AlertRunLedger:
             report.failed += 1
             reason = verdict.reason or "unknown"
             report.failures[reason] = report.failures.get(reason, 0) + 1
-            log.warning(
-                "alert delivery %d to %s failed: %s", job.delivery.id, job.channel.key, reason
-            )
+            if job.channel.key in paused:
+                paused.discard(job.channel.key)  # one line per channel paused
+                report.paused.append(job.channel.key)
+                log.warning(
+                    "alerts of %s paused: posting there failed for good (%s, delivery %d); "
+                    "a manager adding an alert there resumes them",
+                    job.channel.key,
+                    reason,
+                    job.delivery.id,
+                )
+            else:
+                log.warning(
+                    "alert delivery %d to %s failed: %s", job.delivery.id, job.channel.key, reason
+                )
         else:
             report.retrying += 1
+
+
+def _fails_for_good(verdict: Verdict) -> bool:
+    return verdict.permanent and verdict.status not in (
+        DeliveryStatus.SENT,
+        DeliveryStatus.PENDING,
+    )
 
 
 def enqueue_new_papers(

@@ -97,6 +97,14 @@ class AlertFinish:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertPause:
+    """Why a channel's alerts are paused (the platform's error, e.g. `channel_not_found`)."""
+
+    reason: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AlertItem:
     """A paper in an alert message, with the channel's alerts it matched."""
 

@@ -10,7 +10,14 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from bot.alerts.models import AlertBatch, AlertDelivery, AlertFinish, AlertStatus, ChannelPlan
+from bot.alerts.models import (
+    AlertBatch,
+    AlertDelivery,
+    AlertFinish,
+    AlertPause,
+    AlertStatus,
+    ChannelPlan,
+)
 
 if TYPE_CHECKING:
     from bot.follow.matching import Alert, AlertKind
@@ -102,5 +109,19 @@ class AlertRepository(Protocol):
         ...
 
     def every(self) -> list[tuple[Alert, ChannelRef]]:
-        """Every channel's alerts with their channels (what alert delivery matches)."""
+        """Every channel's alerts with their channels (what alert delivery matches), but
+        those of paused channels."""
+        ...
+
+    def pause(self, channel: ChannelRef, reason: str, *, now: datetime) -> bool:
+        """Pause the channel's alerts: posting there failed for good. True if they were
+        not paused already (and the channel has alerts)."""
+        ...
+
+    def paused(self, channel: ChannelRef) -> AlertPause | None:
+        """Why and since when the channel's alerts are paused; None when they are not."""
+        ...
+
+    def resume(self, channel: ChannelRef) -> AlertPause | None:
+        """Resume the channel's alerts; the pause it lifted, or None if there was none."""
         ...

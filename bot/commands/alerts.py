@@ -58,7 +58,11 @@ class AlertCommands:
 
     def _add(
         self, channel: ChannelRef, kind: AlertKind, query: str, user: str
-    ) -> tuple[bool, Reply | None]:
+    ) -> tuple[bool, Reply | None, str]:
+        """Add the alert; (added?, a refusal, a sentence when this resumed paused alerts).
+
+        Adding an alert, even one the channel has, is how a manager says the channel
+        works again after its alerts were paused (posting there had failed for good)."""
         with self.uow() as uow:
             existing = uow.alerts.for_channel(channel)
             if len(existing) >= MAX_ALERTS_PER_CHANNEL and all(
@@ -70,9 +74,16 @@ class AlertCommands:
                     "remove one with `unfollow N` first.",
                     title=_TITLE,
                 )
-                return False, refusal
+                return False, refusal, ""
             _alert, added = uow.alerts.add(channel, kind, query, created_by=user)
-        return added, None
+            pause = uow.alerts.resume(channel)
+        resumed = (
+            ""
+            if pause is None
+            else f" Alerts here were paused since {pause.since:%d %b %Y} because posting "
+            f"failed ({pause.reason}); they are on again."
+        )
+        return added, None, resumed
 
     def follow(self, command: FollowAuthor, channel: ChannelRef, user: str) -> Reply:
         if parse_name(command.name) is None:
@@ -99,11 +110,12 @@ class AlertCommands:
             if picked is None and found:
                 return self._ask(command.name, found)
         name = picked.name if picked is not None else command.name
-        added, refusal = self._add(channel, AlertKind.AUTHOR, name, user)
+        added, refusal, resumed = self._add(channel, AlertKind.AUTHOR, name, user)
         if refusal is not None:
             return refusal
         if not added:
-            return Reply(ReplyKind.INFO, f"This channel already follows {name}.", title=_TITLE)
+            text = f"This channel already follows {name}.{resumed}"
+            return Reply(ReplyKind.INFO, text, title=_TITLE)
         if picked is None:
             text = (
                 f"Following {name}. No paper by them is here yet; "
@@ -116,7 +128,7 @@ class AlertCommands:
                 "so far" + (f"; latest: {shorten(latest, 80)}" if latest else "") + "). "
                 "Their new papers will be posted in this channel."
             )
-        return Reply(ReplyKind.SUBSCRIPTION, text, notes=command.notes, title=_TITLE)
+        return Reply(ReplyKind.SUBSCRIPTION, text + resumed, notes=command.notes, title=_TITLE)
 
     def _ask(self, name: str, found: Sequence[Candidate[Paper]]) -> Reply:
         shown = found[:_SHOWN_CANDIDATES]
@@ -141,18 +153,20 @@ class AlertCommands:
                 "try e.g. `alert diffusion speech`.",
                 title=_TITLE,
             )
-        added, refusal = self._add(channel, AlertKind.SEARCH, command.query, user)
+        added, refusal, resumed = self._add(channel, AlertKind.SEARCH, command.query, user)
         if refusal is not None:
             return refusal
         if not added:
-            text = f"This channel already has the alert “{command.query}”."
+            text = f"This channel already has the alert “{command.query}”.{resumed}"
             return Reply(ReplyKind.INFO, text, title=_TITLE)
         text = f"Alert saved: new papers matching “{command.query}” will be posted here."
+        text += resumed
         return Reply(ReplyKind.SUBSCRIPTION, text, notes=command.notes, title=_TITLE)
 
     def following(self, _command: Following, channel: ChannelRef) -> Reply:
         with self.uow() as uow:
             alerts = uow.alerts.for_channel(channel)
+            pause = uow.alerts.paused(channel)
         if not alerts:
             return Reply(
                 ReplyKind.INFO,
@@ -163,6 +177,11 @@ class AlertCommands:
         lines = [f"{i + 1}. {_describe(a)}" for i, a in enumerate(alerts)]
         text = "Alerts in this channel:\n" + "\n".join(lines)
         text += "\nRemove one with `unfollow N`."
+        if pause is not None:
+            text += (
+                f"\nPAUSED since {pause.since:%d %b %Y}: posting here failed ({pause.reason}). "
+                "Add an alert again (`follow author …` or `alert …`) to resume them."
+            )
         return Reply(ReplyKind.SUBSCRIPTION, text, title=_TITLE)
 
     def unfollow(self, command: Unfollow, channel: ChannelRef) -> Reply:

@@ -12,6 +12,7 @@ from bot.alerts.models import (
     AlertBatch,
     AlertDelivery,
     AlertFinish,
+    AlertPause,
     AlertStatus,
     ChannelPlan,
 )
@@ -174,4 +175,20 @@ class FakeAlertRepository:
         return self._s.alerts.pop(alert_id, None) is not None
 
     def every(self) -> list[tuple[Alert, ChannelRef]]:
-        return [self._s.alerts[k] for k in sorted(self._s.alerts)]
+        return [
+            self._s.alerts[k]
+            for k in sorted(self._s.alerts)
+            if self._s.alerts[k][0].channel not in self._s.alert_pauses
+        ]
+
+    def pause(self, channel: ChannelRef, reason: str, *, now: datetime) -> bool:
+        if channel.key in self._s.alert_pauses or not self.for_channel(channel):
+            return False
+        self._s.alert_pauses[channel.key] = AlertPause(reason[:200], now)
+        return True
+
+    def paused(self, channel: ChannelRef) -> AlertPause | None:
+        return self._s.alert_pauses.get(channel.key)
+
+    def resume(self, channel: ChannelRef) -> AlertPause | None:
+        return self._s.alert_pauses.pop(channel.key, None)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.alerts.models import AlertBatch, AlertDelivery
+from bot.alerts.models import AlertBatch, AlertDelivery, AlertPause
 from bot.follow.matching import Alert
 from bot.models import (
     ChannelRef,
@@ -47,6 +47,7 @@ class FakeState:
     )
     sent: dict[str, set[int]] = field(default_factory=dict)
     alerts: dict[int, tuple[Alert, ChannelRef]] = field(default_factory=dict)
+    alert_pauses: dict[str, AlertPause] = field(default_factory=dict)  # by channel key
     next_id: int = 1
     saved: dict[str, list[SavedPaper]] = field(default_factory=dict)
     shares: dict[tuple[str, int], FirstShare] = field(default_factory=dict)

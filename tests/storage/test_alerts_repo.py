@@ -45,3 +45,30 @@ def test_a_failed_unit_of_work_keeps_no_alert(db: Database | FakeDatabase) -> No
         raise RuntimeError("boom")
     with db.uow() as uow:
         assert uow.alerts.for_channel(C1) == []
+
+
+def test_a_paused_channel_is_left_out_until_resumed(db: Database | FakeDatabase) -> None:
+    from datetime import UTC, datetime
+
+    when = datetime(2026, 3, 10, 9, tzinfo=UTC)
+    with db.uow() as uow:
+        uow.alerts.add(C1, AlertKind.AUTHOR, "Yann LeCun", created_by="U1")
+        uow.alerts.add(C1, AlertKind.SEARCH, "diffusion", created_by="U1")
+        uow.alerts.add(C2, AlertKind.SEARCH, "diffusion", created_by="U1")
+    with db.uow() as uow:
+        assert uow.alerts.pause(C1, "channel_not_found", now=when)
+        assert not uow.alerts.pause(C1, "is_archived", now=when)  # paused already
+        assert not uow.alerts.pause(ChannelRef(Platform.SLACK, "C9", "T1"), "x", now=when)
+    with db.uow() as uow:
+        assert [ch for _, ch in uow.alerts.every()] == [C2]
+        pause = uow.alerts.paused(C1)
+        assert pause is not None and (pause.reason, pause.since) == ("channel_not_found", when)
+        assert uow.alerts.paused(C2) is None
+        assert len(uow.alerts.for_channel(C1)) == 2  # `following` still lists them
+    with db.uow() as uow:
+        lifted = uow.alerts.resume(C1)
+        assert lifted is not None and lifted.reason == "channel_not_found"
+        assert uow.alerts.resume(C1) is None
+    with db.uow() as uow:
+        assert [ch.key for _, ch in uow.alerts.every()] == [C1.key, C1.key, C2.key]
+        assert uow.alerts.paused(C1) is None

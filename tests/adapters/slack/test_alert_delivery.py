@@ -13,7 +13,7 @@ from bot.settings import Settings
 from runtime.core import Core
 from tests.adapters.alert_papers import ingest_matching
 from tests.adapters.slack.conftest import Served, action_body, find_button
-from tests.adapters.slack.fake_slack import Call, FakeSlack
+from tests.adapters.slack.fake_slack import TEAM_ID, Call, FakeSlack
 from tests.adapters.slack.test_app import run_command, wait_response
 
 CHANNEL = "C0ALERTS"
@@ -112,3 +112,25 @@ async def test_show_all_of_another_channel_or_a_forged_value_shows_nothing(
     )
     (forged,) = await wait_response(fake, "c3")
     assert "expired" in forged.text_dump()
+
+
+async def test_a_channel_the_bot_was_removed_from_is_paused_then_resumed(
+    served: Served, fake: FakeSlack, core: Core, settings: Settings
+) -> None:
+    await run_command(served, fake, "alert quasiparticle braiding", "p1", channel=CHANNEL)
+    fake.channel_errors[CHANNEL] = "not_in_channel"
+    ingest_matching(core, 1)
+    report = await deliver(core, settings)
+    assert (report.failed, report.paused) == (1, [f"slack:{TEAM_ID}:{CHANNEL}"])
+    listed = await run_command(served, fake, "following", "p2", channel=CHANNEL)
+    assert "PAUSED since" in listed.text_dump() and "(not_in_channel)" in listed.text_dump()
+    # The bot is invited back and a manager re-adds the alert: deliveries resume.
+    del fake.channel_errors[CHANNEL]
+    again = await run_command(served, fake, "alert quasiparticle braiding", "p3", channel=CHANNEL)
+    assert "they are on again" in again.text_dump()
+    tried = len(alert_posts(fake))  # the refused attempt
+    titles = ingest_matching(core, 2)  # the first paper again, and one new
+    report = await deliver(core, settings)
+    assert (report.sent, report.paused) == (1, [])
+    assert len(alert_posts(fake)) == tried + 1
+    assert titles[1] in alert_posts(fake)[-1].text_dump()

@@ -167,6 +167,57 @@ async def test_transient_failures_retry_later_and_permanent_ones_fail(
     assert second.sent == 1 and len(sink.alerts[down.key]) == 1 and gone.key not in sink.alerts
 
 
+async def test_a_channel_gone_for_good_is_paused_until_a_manager_adds_an_alert(
+    db: Database | FakeDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    gone, fine = channel(1), channel(2)
+    for ch in (gone, fine):
+        follow(db, ch, AlertKind.SEARCH, "graphs")
+    follow(db, gone, AlertKind.AUTHOR, "Ada Lovelace")
+    ingest(db, [paper(1, "Graphs")], T0)
+    removed = True
+    attempts: list[str] = []
+
+    def behaviour(post: AlertPost, attempt: int) -> PostResult | None:
+        attempts.append(post.channel.key)
+        if post.channel == gone and removed:
+            return PostResult(ok=False, reason="not_in_channel", permanent=True)
+        return None
+
+    sink = FakeSink(alert_behaviour=behaviour)
+    with caplog.at_level("WARNING", logger="bot.alerts.ledger"):
+        first = await runner(db, sink).run(T0)
+    assert (first.sent, first.failed, first.paused) == (1, 1, [gone.key])
+    assert "paused 1 channels" in first.summary()
+    lines = [r.getMessage() for r in caplog.records if gone.key in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(
+        f"alerts of {gone.key} paused: posting there failed for good (not_in_channel, delivery"
+    )
+    assert lines[0].endswith("a manager adding an alert there resumes them")
+    with db.uow() as uow:
+        pause = uow.alerts.paused(gone)
+        assert pause is not None and pause.reason == "not_in_channel"
+        assert uow.alerts.paused(fine) is None
+    # Later batches are not even planned for the paused channel: no attempt, no log line.
+    t1 = T0 + timedelta(hours=1)
+    ingest(db, [paper(2, "Graphs again", "Ada Lovelace")], t1)
+    attempts.clear()
+    second = await runner(db, sink, clock=lambda: t1).run(t1)
+    assert second.sent == 1 and attempts == [fine.key] and second.paused == []
+    # A manager re-adds an alert (the bot was invited back): the next batch reaches it.
+    removed = False
+    with db.uow() as uow:
+        uow.alerts.add(gone, AlertKind.SEARCH, "graphs", created_by="U2")
+        assert uow.alerts.resume(gone) is not None
+    t2 = T0 + timedelta(hours=2)
+    ingest(db, [paper(3, "Graphs, third", "Ada Lovelace")], t2)
+    third = await runner(db, sink, clock=lambda: t2).run(t2)
+    assert third.sent == 2
+    titles = [item.paper.title for post in sink.alerts[gone.key] for item in post.items]
+    assert titles == ["Graphs, third"]
+
+
 async def test_a_dead_workers_pending_messages_are_found_or_sent_once(
     db: Database | FakeDatabase,
 ) -> None:

@@ -107,3 +107,25 @@ async def test_alerts_need_channel_managers_and_words(core: CommandCore) -> None
     assert listed.kind is not ReplyKind.ERROR
     empty = await core.dispatch(request("alert the of"))
     assert empty.kind is ReplyKind.ERROR or "Alert saved" in empty.text
+
+
+async def test_paused_alerts_show_in_following_and_adding_an_alert_resumes_them(
+    core: CommandCore,
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.models import ChannelRef
+
+    await core.dispatch(request("alert diffusion"))
+    with core.uow() as uow:
+        uow.alerts.pause(
+            ChannelRef(Platform.SLACK, "C1", "T1"),
+            "is_archived",
+            now=datetime(2026, 3, 10, tzinfo=UTC),
+        )
+    listed = await core.dispatch(request("following", manage=False))
+    assert "PAUSED since 10 Mar 2026: posting here failed (is_archived)" in listed.text
+    again = await core.dispatch(request("alert diffusion"))
+    assert "already has the alert" in again.text
+    assert "paused since 10 Mar 2026 because posting failed (is_archived)" in again.text
+    assert "PAUSED" not in (await core.dispatch(request("following"))).text
