@@ -224,10 +224,10 @@ class AlertIndex:
             k for c in self._alerts for p in c.people for k in follow_keys(p)
         )
         self._surnames = frozenset(p.surname for c in self._alerts for p in c.people)
-        # Per lexicon number, its term row (-1 none, -2 the separator), for `LEXICON`'s
-        # generation `_generation`: extended as the lexicon grows.
+        # Per lexicon number, its term row (-1 none, -2 the separator), for the numbering
+        # of `_lexicon_stems` (`LEXICON.stems` when last matched): extended as it grows.
         self._lexicon_rows: list[int] = []
-        self._generation = -1
+        self._lexicon_stems: list[str] | None = None
 
     def _term_row(self, term: str) -> int:
         return self._term_ids.setdefault(term, len(self._term_ids))
@@ -254,8 +254,8 @@ class AlertIndex:
         # A thousand papers at a time: their words' strings are freed before the next
         # chunk's are made, so the memory is reused rather than grown to all 2 million.
         chunks = (batch_tokens(papers[i : i + 1000]) for i in range(0, len(papers), 1000))
-        numbers, generation = LEXICON.number(chunks, np)
-        stream = BatchTerms(self._rows(generation, np)[numbers], len(papers), np)
+        numbers, stems = LEXICON.number(chunks, np)
+        stream = BatchTerms(self._rows(stems, np)[numbers], len(papers), np)
         slots = self._slot_bits(papers, stream, np)
         matched: list[int] = []
         found: list[int] = []
@@ -282,11 +282,10 @@ class AlertIndex:
             which = np.concatenate((which, np.arange(len(self._alerts), len(alerts))))
         return _by_channel(papers, alerts, at, which, np)
 
-    def _rows(self, generation: int, np: Any) -> Any:
-        """Per lexicon number, its term row, as an array."""
-        if generation != self._generation:
-            self._lexicon_rows, self._generation = [], generation
-        stems = LEXICON.stems
+    def _rows(self, stems: list[str], np: Any) -> Any:
+        """Per lexicon number, its term row, as an array (`stems`: the lexicon's stems)."""
+        if stems is not self._lexicon_stems:
+            self._lexicon_rows, self._lexicon_stems = [], stems
         if len(self._lexicon_rows) < len(stems):
             get = self._term_ids.get
             self._lexicon_rows.extend(

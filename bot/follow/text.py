@@ -146,18 +146,17 @@ class Lexicon:
     def __init__(self, limit: int = 2_000_000) -> None:
         self._limit = limit
         self._lock = threading.Lock()
-        self.generation = 0
         self._reset()
 
     def _reset(self) -> None:
         self._numbers: defaultdict[str, int] = defaultdict(itertools.count().__next__)
         self._numbers[SEPARATOR]  # number 0
         self.stems: list[str] = [SEPARATOR]
-        self.generation += 1
 
-    def number(self, chunks: Iterable[list[str]], np: Any) -> tuple[Any, int]:
-        """The number of each token of `chunks` (one int64 array), and the generation they
-        belong to: numbering starts again when the lexicon has outgrown its limit."""
+    def number(self, chunks: Iterable[list[str]], np: Any) -> tuple[Any, list[str]]:
+        """The number of each token of `chunks` (one int64 array), and the stems by number
+        they refer to: numbering starts again, in a new list, when the lexicon has outgrown
+        its limit, so a caller holding the list of its numbers never reads another's."""
         with self._lock:
             if len(self.stems) > self._limit:
                 self._reset()
@@ -170,7 +169,7 @@ class Lexicon:
                     new = list(itertools.islice(self._numbers, len(self.stems), None))
                     stems = _STEMMER.stems(set(new))
                     self.stems.extend(map(stems.__getitem__, new))
-            return np.concatenate(found) if found else np.zeros(0, np.int64), self.generation
+            return np.concatenate(found) if found else np.zeros(0, np.int64), self.stems
 
 
 LEXICON = Lexicon()

@@ -8,6 +8,8 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from bot.follow.matching import Alert, AlertIndex, AlertKind, compile_alert
 from bot.follow.naive import match_naively
 from bot.models import Paper
@@ -102,3 +104,19 @@ def test_an_empty_batch_and_alerts_that_match_nothing() -> None:
     alerts = [Alert(1, "c", S, "graph"), Alert(2, "c", A, "Ada Lovelace")]
     assert AlertIndex(alerts).match([]) == {}
     assert _same_as_naive(alerts, [Paper(1, "Untitled")]) == 0
+
+
+def test_numbering_starts_again_when_the_lexicon_outgrows_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.follow import text
+
+    monkeypatch.setattr(text, "LEXICON", text.Lexicon(limit=5))
+    monkeypatch.setattr("bot.follow.matching.LEXICON", text.LEXICON)
+    alerts = [Alert(1, "c", S, '"graph neural"'), Alert(2, "c", S, "robots")]
+    index = AlertIndex(alerts)
+    first = [Paper(1, "Graph neural networks", abstract="for robots and more words")]
+    second = [Paper(2, "Robots", abstract="graph neural nets"), Paper(3, "Nothing here")]
+    keys = [[m.paper.key for m in index.match(batch)["c"]] for batch in (first, second, first)]
+    assert keys == [[1], [2], [1]]
+    assert _same_as_naive(alerts, second) == 2
