@@ -157,3 +157,18 @@ def test_may_have_surname_never_misses_the_parsed_surname(name: str) -> None:
     parsed = parse_name(name)
     if parsed is not None:
         assert may_have_surname(name, {parsed.surname})
+
+
+_WORDS = st.sampled_from(["Le", "De", "Van", "Von", "Dr", "Prof", "Jr", "Ii", "Da", "Al", "St"])
+_SIMPLE_NAMES = st.builds(
+    lambda a, b: f"{a} {b}",
+    _WORDS | st.from_regex(r"[A-Z][a-z]{1,8}", fullmatch=True),
+    _WORDS | st.from_regex(r"[A-Z][a-z]{1,8}", fullmatch=True),
+)
+
+
+@given(_SIMPLE_NAMES)
+def test_two_capitalised_words_parse_as_the_full_rules_parse_them(name: str) -> None:
+    from bot.follow.names import _parse
+
+    assert parse_name(name) == _parse(name)
