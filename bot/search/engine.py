@@ -162,8 +162,24 @@ def _day(value: date | None) -> int:
     return (value - _EPOCH).days if value is not None else _NO_DATE
 
 
+# isoformat() of the dates and timestamps stored with each paper, memoised: a bulk
+# ingest stamps every paper with the same two timestamps and the corpus has a few
+# thousand publication days, and the formatting was a third of `_meta` at 138k papers.
+# Keyed with the type and zone too: equal instants in two zones format differently.
+_ISO_MEMO: dict[tuple[type, date, Any], str] = {}
+_ISO_MEMO_MAX = 100_000
+
+
 def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    if value is None:
+        return None
+    key = (type(value), value, getattr(value, "tzinfo", None))
+    text = _ISO_MEMO.get(key)
+    if text is None:
+        text = value.isoformat()
+        if len(_ISO_MEMO) < _ISO_MEMO_MAX:
+            _ISO_MEMO[key] = text
+    return text
 
 
 def _meta(paper: Paper) -> bytes:
