@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from typing import Any, cast
 
-from sqlalchemy import JSON, Row, Table, delete, func, insert, or_, select, type_coerce
+from sqlalchemy import JSON, Row, Table, delete, func, insert, or_, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -318,7 +318,26 @@ class SqlPaperRepository:
         return database_id(self.session)
 
     def changed_between(self, after: int, upto: int, batch_size: int = 5000) -> Iterator[Paper]:
-        return self._by_key((PaperRow.change > after) & (PaperRow.change <= upto), batch_size)
+        """The papers stamped in `(after, upto]`, in (change, key) order, through the index
+        on `change`: paging by key alone made SQLite walk the primary key and read every
+        row of the table for each page, so a catch-up of one batch (an ingest feeding its
+        index, a serving bot's refresh) cost a scan of the whole table."""
+        columns = [*_SCAN_COLUMNS, PaperRow.change, _json_bundle(self.dialect.name)]
+        connection = self.session.connection()
+        after_last: ColumnElement[bool] = PaperRow.change > after
+        while True:
+            query = (
+                select(*columns)
+                .where(after_last, PaperRow.change <= upto)
+                .order_by(PaperRow.change, PaperRow.key)
+                .limit(batch_size)
+            )
+            rows = connection.execute(query).all()
+            if not rows:
+                return
+            for row in rows:
+                yield _scan_paper((*row[:13], row[14]))
+            after_last = tuple_(PaperRow.change, PaperRow.key) > tuple_(rows[-1][13], rows[-1][0])
 
     def removed_between(self, after: int, upto: int) -> list[int]:
         return list(

@@ -47,6 +47,12 @@ class SqlPaperVectors:
         )
         return {int(key): str(fingerprint) for key, fingerprint in rows}
 
+    def any_stored(self, model: str) -> bool:
+        found = self.session.execute(
+            select(PaperVectorRow.paper_key).where(PaperVectorRow.model == model).limit(1)
+        ).first()
+        return found is not None
+
     def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
         if not vectors:
             return

@@ -159,3 +159,4 @@ def apply_run(
         if step is None:
             return stats
         stats = stats + step
+        pause_point("ingest-batch-applied")

@@ -36,7 +36,7 @@ def _counted(papers: Iterable[Paper], progress: Progress | None) -> Iterator[Pap
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a bulk read feeds the index.
 
     Every row read allocates a few container objects that live until tantivy has the
@@ -131,7 +131,7 @@ class LiveIndex:
     ) -> LiveIndex:
         """Build a new generation from the whole database and swap it in atomically."""
         building = home.new_generation()
-        with uow() as work, _collector_paused():
+        with uow() as work, collector_paused():
             # Read the head first: rows committed while we read are applied again below.
             upto = work.papers.last_change()
             source = work.papers.database_id()
@@ -207,7 +207,7 @@ class LiveIndex:
         if self.follow():
             self.index.take_writer()
         applied = 0
-        with uow() as work, _collector_paused():
+        with uow() as work, collector_paused():
             upto = work.papers.last_change()
             removed = work.papers.removed_between(self.state.change, upto)
             batch: list[Paper] = []

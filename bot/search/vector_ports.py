@@ -30,6 +30,10 @@ class PaperVectorStore(Protocol):
         """Paper key -> fingerprint of every paper embedded under `model`."""
         ...
 
+    def any_stored(self, model: str) -> bool:
+        """Whether any paper has a vector under `model` (one indexed lookup)."""
+        ...
+
     def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
         """Store (or replace) vectors under `model`, and stamp their papers with this
         transaction's change number: an index that applied the papers before their vectors

@@ -18,6 +18,9 @@ class FakePaperVectors:
     def fingerprints(self, model: str) -> dict[int, str]:
         return {key: fp for (m, key), (fp, _) in self.state.vectors.items() if m == model}
 
+    def any_stored(self, model: str) -> bool:
+        return any(m == model for m, _ in self.state.vectors)
+
     def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
         for v in vectors:
             # float16 like the SQL store, so tests see the same rounding.

@@ -24,7 +24,7 @@ from storage.db import Database
 app = typer.Typer(help="The on-disk search index: status and rebuild.", no_args_is_help=True)
 
 
-def _parts(database: Database) -> list[IndexPart]:
+def parts_of(database: Database) -> list[IndexPart]:
     """The artefacts kept beside tantivy: the vector index with the `semantic` extra."""
     from runtime.dense import vector_part
 
@@ -62,7 +62,7 @@ def update_index(database: Database, home: IndexHome, bar: IndexBar | None = Non
     with database.uow() as uow:
         total = uow.papers.count()
     with index_progress(total) if bar is None else nullcontext(bar(total)) as progress:
-        live = LiveIndex.open(home, database.uow, progress=progress, parts=_parts(database))
+        live = LiveIndex.open(home, database.uow, progress=progress, parts=parts_of(database))
         applied = live.try_catch_up(database.uow, progress=progress)
     if applied is None:
         return (
@@ -128,7 +128,9 @@ def rebuild() -> None:
         with database.uow() as uow:
             total = uow.papers.count()
         with index_progress(total) as progress:
-            live = LiveIndex.rebuild(home, database.uow, progress=progress, parts=_parts(database))
+            live = LiveIndex.rebuild(
+                home, database.uow, progress=progress, parts=parts_of(database)
+            )
     finally:
         database.dispose()
     typer.echo(

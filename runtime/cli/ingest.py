@@ -220,11 +220,7 @@ def _fetch_progress(name: str, total: int | None) -> Iterator[Callable[[int], No
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(f"{name}: papers", total=total)
-
-        def update(count: int) -> None:
-            progress.update(task, completed=count)
-
-        yield update
+        yield lambda count: progress.update(task, completed=count)
 
 
 def _index(
@@ -306,6 +302,7 @@ def file(
     """Ingest files: HF page text, HF API JSON, arXiv Atom, or JSON Lines (plain or gzip)."""
     from bot.ingest.limits import ingest_limits
     from bot.ingest.service import ingest_paths
+    from runtime.index_feed import index_alongside
 
     reference = _as_of(as_of)
     database = open_database()
@@ -313,15 +310,16 @@ def file(
     try:
         _resume(database)
         with _progress_bar() as bars:
-            results = ingest_paths(
-                database.uow,
-                paths,
-                as_of=reference,
-                now=started,
-                progress=bars.files,
-                on_result=bars.echo,
-                limits=ingest_limits(load_settings()),
-            )
+            with index_alongside(database, paths, embed=not no_embed):
+                results = ingest_paths(
+                    database.uow,
+                    paths,
+                    as_of=reference,
+                    now=started,
+                    progress=bars.files,
+                    on_result=bars.echo,
+                    limits=ingest_limits(load_settings()),
+                )
             _index(database, bars.index, embed=not no_embed, embed_bar=bars.embed)
         _deliver_alerts(database, since=started, as_json=as_json)
         with database.uow() as uow:

@@ -99,3 +99,19 @@ def test_concurrent_writers_get_numbers_in_commit_order(postgres_url: str) -> No
             ]
     finally:
         db.dispose()
+
+
+def test_changed_between_pages_through_the_change_index(db: Database) -> None:
+    """Pages of (change, key): every row of the range once, across changes and pages."""
+    with db.uow() as uow:
+        start = uow.papers.last_change()
+    for titles in (["A1", "A2", "A3"], ["B1"], ["C1", "C2"]):
+        with db.uow() as uow:
+            uow.papers.upsert_many([_record(t) for t in titles], seen_at=NOW)
+    with db.uow() as uow:
+        head = uow.papers.last_change()
+        for size in (1, 2, 5000):
+            got = [p.title for p in uow.papers.changed_between(start, head, batch_size=size)]
+            assert got == ["A1", "A2", "A3", "B1", "C1", "C2"]
+            tail = [p.title for p in uow.papers.changed_between(start + 1, head, batch_size=size)]
+            assert tail == ["B1", "C1", "C2"]

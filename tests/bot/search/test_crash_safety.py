@@ -7,20 +7,24 @@ SIGKILLed; the test then opens the index as the next process would.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.crashpoints import ENV
+from bot.ingest.runs import BATCH
 from bot.models import PaperRecord
 from bot.search.live import LiveIndex
 from bot.search.store import IndexHome
+from runtime.index_feed import ALONGSIDE_MIN_BYTES
 from storage.db import Database
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -115,3 +119,103 @@ def test_kill_mid_rebuild(db: Database, home: IndexHome) -> None:
     assert live.generation == generation
     LiveIndex.rebuild(home, db.uow)  # the next rebuild clears the dead one's leftovers
     assert not list(home.root.glob("*.building"))
+
+
+# kill -9 while the index is built alongside an ingest (runtime/index_feed.py): a file
+# large enough to be staged in batches and to start the feeder process.
+FILE_PAPERS = BATCH + 1500
+
+
+def _big_file(path: Path) -> Path:
+    words = [
+        "speech",
+        "graph",
+        "protein",
+        "molecule",
+        "robot",
+        "policy",
+        "diffusion",
+        "token",
+        "kernel",
+        "sparse",
+    ]
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(FILE_PAPERS):
+            title = f"{words[n % 10].title()} study {n} of {words[n * 7 % 10]} {words[n % 3]}"
+            abstract = " ".join(words[(n + i) % 10] for i in range(80))
+            row = {"id": f"2501.{n:05d}", "title": title, "abstract": abstract, "source": "t"}
+            out.write(json.dumps(row) + "\n")
+    assert path.stat().st_size >= ALONGSIDE_MIN_BYTES
+    return path
+
+
+def _ingest(db: Database, home: IndexHome, path: Path, pause: str = "") -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERS_", "DATABASE_URL"))}
+    env.update(
+        DATABASE_URL=db.url,
+        PAPERS_SEARCH_INDEX_DIR=str(home.root),
+        PAPERS_SEMANTIC="0",
+        PAPERS_LOG_FORMAT="text",
+        **({ENV: pause} if pause else {}),
+    )
+    command = [sys.executable, "-m", "runtime.cli.main", "ingest", "file", "--no-embed", str(path)]
+    return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+
+
+def _paused(process: subprocess.Popen[str], point: str) -> None:
+    """Wait until a process (or its feeder: same stderr) says it is frozen at `point`."""
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.strip() == f"paused at {point}":
+            return
+    raise AssertionError(f"never paused at {point}: {''.join(seen)}")
+
+
+def _building(home: IndexHome, *, present: bool) -> bool:
+    """Whether an unpublished generation is (or is not) there within a few seconds."""
+    for _ in range(400):
+        if bool(list(home.root.glob("*.building"))) == present:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_kill_mid_ingest_while_the_index_is_built_alongside(
+    db: Database, home: IndexHome, tmp_path: Path
+) -> None:
+    path = _big_file(tmp_path / "papers.jsonl")
+    victim = _ingest(db, home, path, pause="ingest-batch-applied")
+    try:
+        _paused(victim, "ingest-batch-applied")  # one batch committed, the file sealed
+        assert _building(home, present=True)  # the feeder is building its generation
+    finally:
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+    # The orphaned feeder sees the ingest gone and drops its generation, unpublished.
+    assert _building(home, present=False)
+    assert home.current() is None
+    _agree(db, home)  # the batch applied so far, rebuilt from the database
+    # The next ingest rolls the sealed file forward and the index follows it.
+    again = _ingest(db, home, path)
+    assert again.wait(timeout=120) == 0
+    live = _agree(db, home)
+    assert len(live.index) == FILE_PAPERS
+
+
+def test_kill_the_feeder_before_it_publishes(db: Database, home: IndexHome, tmp_path: Path) -> None:
+    path = _big_file(tmp_path / "papers.jsonl")
+    ingest = _ingest(db, home, path, pause="feed-before-publish")
+    try:
+        _paused(ingest, "feed-before-publish")  # the database has every paper
+        (building,) = home.root.glob("*.building")
+        os.kill(int(building.name.removesuffix(".building").rsplit("-", 1)[-1]), signal.SIGKILL)
+        # The ingest builds the index itself, as before the feeder existed.
+        assert ingest.wait(timeout=120) == 0
+    finally:
+        ingest.kill()
+        ingest.wait()
+    live = _agree(db, home)
+    assert len(live.index) == FILE_PAPERS
+    assert not list(home.root.glob("*.building"))  # the dead feeder's leftovers are gone

@@ -202,3 +202,19 @@ def test_snapshot_reopens_with_updates(tmp_path: Path) -> None:
 def test_open_without_snapshot_raises(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         PaperIndex.open(tmp_path)
+
+
+def test_stored_timestamps_keep_their_zone_through_the_memo() -> None:
+    """`_iso` memoises formatting; equal instants in two zones still format apart."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from bot.search.engine import _iso
+
+    utc = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    berlin = utc.astimezone(timezone(timedelta(hours=1)))
+    assert utc == berlin
+    assert (_iso(utc), _iso(berlin)) == ("2024-01-01T12:00:00+00:00", "2024-01-01T13:00:00+01:00")
+    assert (_iso(date(2024, 1, 1)), _iso(datetime(2024, 1, 1))) == (
+        "2024-01-01",
+        "2024-01-01T00:00:00",
+    )

@@ -6,6 +6,7 @@ generation of another model rebuilt. Runs on SQLite and PostgreSQL; vectors are 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,6 +69,21 @@ def test_a_rebuild_indexes_the_stored_vectors(db: Database, tmp_path: Path) -> N
     reader = VectorPart(MODEL, DIMS)
     reader.open(live.index.directory / "vectors")
     assert reader.count == 3 and _nearest(reader, papers[0].key) == papers[0].key
+
+
+def test_a_build_without_stored_vectors_reads_no_paper(db: Database, tmp_path: Path) -> None:
+    _store(db, TITLES)
+    _embed(db, _store(db, TITLES), model="other-model@1")  # another model's only
+
+    def unread() -> Iterator[Paper]:
+        raise AssertionError("the papers were read")
+        yield  # a generator
+
+    part = VectorPart(MODEL, DIMS, db.uow)
+    (tmp_path / "vectors").mkdir()
+    part.build(tmp_path / "vectors", unread())
+    part.open(tmp_path / "vectors")
+    assert part.count == 0 and part.index is None
 
 
 def test_catch_up_adds_vectors_embedded_after_the_papers(db: Database, tmp_path: Path) -> None:
