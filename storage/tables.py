@@ -368,6 +368,16 @@ class PaperVectorRow(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class VectorMarkRow(Base):
+    """How far `papers-bot embed` got under one model: every paper whose change number is
+    at most `change` was checked then, so the next run reads only papers written since."""
+
+    __tablename__ = "vector_marks"
+
+    model: Mapped[str] = mapped_column(String(128), primary_key=True)
+    change: Mapped[int] = mapped_column(BigInteger)
+
+
 # -- Channel taste (issue 13) -----------------------------------------------------------
 
 

@@ -17,9 +17,9 @@ from sqlalchemy import Table, delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.search.vector_ports import PaperVector
-from storage.changes import change_number
+from storage.changes import change_number, last_change
 from storage.dialect import SqlDialect
-from storage.tables import PaperRow, PaperVectorRow
+from storage.tables import PaperRow, PaperVectorRow, VectorMarkRow
 
 _VECTORS = cast(Table, PaperVectorRow.__table__)
 # Parameters per DELETE … IN: well under SQLite's 32,766 variables.
@@ -52,6 +52,37 @@ class SqlPaperVectors:
             select(PaperVectorRow.paper_key).where(PaperVectorRow.model == model).limit(1)
         ).first()
         return found is not None
+
+    def written_since_mark(self, model: str) -> tuple[int, list[int]]:
+        last = last_change(self.session)
+        mark = self.session.scalar(select(VectorMarkRow.change).where(VectorMarkRow.model == model))
+        query = select(PaperRow.key)
+        if mark is not None:
+            # A range on the indexed change column: a daily ingest reads its own papers.
+            query = query.where(PaperRow.change > mark)
+        return last, [int(key) for key in self.session.scalars(query)]
+
+    def texts(
+        self, model: str, keys: Sequence[int]
+    ) -> Iterator[tuple[int, str, str | None, str | None]]:
+        for start in range(0, len(keys), _CHUNK):
+            rows = self.session.execute(
+                select(PaperRow.key, PaperRow.title, PaperRow.abstract, PaperVectorRow.fingerprint)
+                .outerjoin(
+                    PaperVectorRow,
+                    (PaperVectorRow.paper_key == PaperRow.key) & (PaperVectorRow.model == model),
+                )
+                .where(PaperRow.key.in_(keys[start : start + _CHUNK]))
+            )
+            for key, title, abstract, fingerprint in rows:
+                yield int(key), str(title), abstract, fingerprint
+
+    def set_mark(self, model: str, change: int) -> None:
+        row = self.session.get(VectorMarkRow, model)
+        if row is None:
+            self.session.add(VectorMarkRow(model=model, change=change))
+        elif change > row.change:
+            row.change = change
 
     def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
         if not vectors:
@@ -117,4 +148,5 @@ class SqlPaperVectors:
 
     def prune(self, keep_model: str) -> int:
         result = self.session.execute(delete(_VECTORS).where(_VECTORS.c.model != keep_model))
+        self.session.execute(delete(VectorMarkRow).where(VectorMarkRow.model != keep_model))
         return int(getattr(result, "rowcount", 0) or 0)

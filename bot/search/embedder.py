@@ -49,18 +49,23 @@ def fingerprint(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def pending(uow: UnitOfWorkFactory, model: str) -> tuple[list[int], int]:
-    """The keys of papers to embed under `model`, and how many are already up to date."""
+def pending(uow: UnitOfWorkFactory, model: str) -> tuple[list[int], int, int]:
+    """The keys of papers to embed under `model`, how many of those read are up to date,
+    and the change number they were read at (the mark to set once they are embedded).
+
+    Only papers written since the model's mark are read (every paper the first time), so a
+    daily ingest into a large database reads its own few hundred papers, not all of them.
+    """
     with uow() as u:
-        known = u.vectors.fingerprints(model)
+        last, keys = u.vectors.written_since_mark(model)
         todo: list[int] = []
         fresh = 0
-        for paper in u.papers.iter_all():
-            if known.get(paper.key) == fingerprint(text_of(paper)):
+        for key, title, abstract, known in u.vectors.texts(model, keys):
+            if known == fingerprint(paper_text(title, abstract)):
                 fresh += 1
             else:
-                todo.append(paper.key)
-    return todo, fresh
+                todo.append(key)
+    return todo, fresh, last
 
 
 def embed_pending(
@@ -80,7 +85,7 @@ def embed_pending(
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     started = time.perf_counter()
     model = model_key(encoder)
-    todo, fresh = pending(uow, model)
+    todo, fresh, last = pending(uow, model)
     done = 0
     if progress is not None:
         progress(0, len(todo))
@@ -92,6 +97,10 @@ def embed_pending(
         done += len(keys)
         if progress is not None:
             progress(done, len(todo))
+    with uow() as u:
+        # Every paper written up to `last` now has its vector (those this run stored were
+        # re-stamped later, so the next run checks them once more: cheap, and safe).
+        u.vectors.set_mark(model, last)
     pruned = 0
     if prune:
         with uow() as u:

@@ -34,6 +34,23 @@ class PaperVectorStore(Protocol):
         """Whether any paper has a vector under `model` (one indexed lookup)."""
         ...
 
+    def written_since_mark(self, model: str) -> tuple[int, list[int]]:
+        """The last committed change number, and the keys of the papers written after the
+        mark of `model` (`set_mark`); every paper's key when `model` has no mark yet."""
+        ...
+
+    def texts(
+        self, model: str, keys: Sequence[int]
+    ) -> Iterator[tuple[int, str, str | None, str | None]]:
+        """(key, title, abstract, fingerprint stored under `model` or None) of `keys`;
+        absent papers are left out."""
+        ...
+
+    def set_mark(self, model: str, change: int) -> None:
+        """Every paper written at or before `change` has an up-to-date vector under
+        `model` (a mark never moves back)."""
+        ...
+
     def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
         """Store (or replace) vectors under `model`, and stamp their papers with this
         transaction's change number: an index that applied the papers before their vectors
@@ -51,5 +68,5 @@ class PaperVectorStore(Protocol):
         ...
 
     def prune(self, keep_model: str) -> int:
-        """Delete the vectors of every other model; returns how many rows went."""
+        """Delete the vectors (and marks) of every other model; returns how many rows went."""
         ...

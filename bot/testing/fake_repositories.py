@@ -60,6 +60,7 @@ class FakeState:
     change: int = 0
     # Paper vectors by (model, paper key): (fingerprint, vector).
     vectors: dict[tuple[str, int], tuple[str, NDArray[np.float32]]] = field(default_factory=dict)
+    vector_marks: dict[str, int] = field(default_factory=dict)
     # Channel taste (issue 13): votes by (channel key, paper key, user); channels set off.
     votes: dict[tuple[str, int, str], Vote] = field(default_factory=dict)
     taste_off: set[ChannelRef] = field(default_factory=set)
@@ -85,6 +86,7 @@ class FakeState:
             tombstones=dict(self.tombstones),
             change=self.change,
             vectors=dict(self.vectors),
+            vector_marks=dict(self.vector_marks),
             votes=dict(self.votes),
             taste_off=set(self.taste_off),
             runs=dict(self.runs),

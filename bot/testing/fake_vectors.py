@@ -21,6 +21,23 @@ class FakePaperVectors:
     def any_stored(self, model: str) -> bool:
         return any(m == model for m, _ in self.state.vectors)
 
+    def written_since_mark(self, model: str) -> tuple[int, list[int]]:
+        mark = self.state.vector_marks.get(model)
+        keys = [k for k in self.state.papers if mark is None or self.state.changes.get(k, 0) > mark]
+        return self.state.change, sorted(keys)
+
+    def texts(
+        self, model: str, keys: Sequence[int]
+    ) -> Iterator[tuple[int, str, str | None, str | None]]:
+        for key in keys:
+            paper = self.state.papers.get(key)
+            if paper is not None:
+                stored = self.state.vectors.get((model, key))
+                yield key, paper.title, paper.abstract, stored[0] if stored else None
+
+    def set_mark(self, model: str, change: int) -> None:
+        self.state.vector_marks[model] = max(change, self.state.vector_marks.get(model, change))
+
     def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
         for v in vectors:
             # float16 like the SQL store, so tests see the same rounding.
@@ -51,4 +68,6 @@ class FakePaperVectors:
         gone = [k for k in self.state.vectors if k[0] != keep_model]
         for k in gone:
             del self.state.vectors[k]
+        for m in [m for m in self.state.vector_marks if m != keep_model]:
+            del self.state.vector_marks[m]
         return len(gone)

@@ -73,3 +73,25 @@ def test_a_failed_unit_of_work_keeps_no_vector(db: Database | FakeDatabase) -> N
         raise RuntimeError("boom")
     with db.uow() as uow:
         assert uow.vectors.fingerprints("m") == {}
+
+
+def test_a_mark_limits_the_papers_read_to_those_written_since(
+    db: Database | FakeDatabase,
+) -> None:
+    a, b, c = _keys(db)
+    with db.uow() as uow:
+        last, keys = uow.vectors.written_since_mark("m")
+        assert sorted(keys) == [a, b, c]  # no mark yet: every paper
+        uow.vectors.put_many("m", [PaperVector(a, "fa", _unit(1))])
+        uow.vectors.set_mark("m", last)
+    with db.uow() as uow:
+        # `a` was re-stamped by put_many after the mark, so it is read once more.
+        assert uow.vectors.written_since_mark("m")[1] == [a]
+        assert sorted(uow.vectors.written_since_mark("other")[1]) == [a, b, c]
+        texts = {key: (title, fp) for key, title, _, fp in uow.vectors.texts("m", [a, b])}
+        assert texts == {a: ("Paper 0", "fa"), b: ("Paper 1", None)}
+        uow.vectors.set_mark("m", last - 1)  # a mark never moves back
+    with db.uow() as uow:
+        assert uow.vectors.written_since_mark("m")[1] == [a]
+        assert uow.vectors.prune("m") == 0
+        assert uow.vectors.written_since_mark("m")[1] == [a]

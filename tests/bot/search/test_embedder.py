@@ -66,8 +66,13 @@ def test_everything_is_embedded_once_and_a_restart_embeds_nothing() -> None:
     assert (stats.embedded, stats.unchanged) == (10, 0)
     assert progress == [(0, 10), (4, 10), (8, 10), (10, 10)]
     again = CountingEncoder()
-    assert embed_pending(db.uow, again).embedded == 0
+    second = embed_pending(db.uow, again)
+    # The second run reads only the papers written since the first one's mark: the ten it
+    # re-stamped when storing their vectors. A third reads none.
+    assert (second.embedded, second.unchanged) == (0, 10)
     assert again.seen == []
+    third = embed_pending(db.uow, again)
+    assert (third.embedded, third.unchanged) == (0, 0)
     with db.uow() as uow:
         assert len(uow.vectors.fingerprints(model_key(encoder))) == 10
 
