@@ -3,10 +3,12 @@
 `VectorPart` is the `bot.search.live.IndexPart` that keeps a `VectorIndex` (usearch, int8)
 in `<generation>/vectors/`, describing the same change number as the rest of the generation:
 - `build` (at `index rebuild`) indexes the stored vector of every paper of the snapshot;
-- `apply` (each catch-up batch) adds the stored vectors of changed papers, drops removed
-  papers and papers whose text changed since their vector was computed, then saves;
-- `open` reads only the small description file: the graph is memory-mapped on first use,
-  so a title search never imports numpy or usearch.
+- `apply` (each catch-up batch) puts the stored vectors of changed papers in a small delta
+  graph and hides removed papers and papers whose text changed since their vector was
+  computed, then saves the delta (`bot.search.vector_delta`: the main graph is rewritten
+  only when the delta grows past `fold_limit`, or at a rebuild);
+- `open` reads only the small description file: the graphs are opened on first use, so a
+  title search never imports numpy or usearch.
 The part never embeds: it reads `paper_vectors` (`PaperVectorStore.get_many`) and takes a
 vector only when its fingerprint matches the paper's current text. A paper without one
 is simply not there. Embedding a paper later re-stamps it with a change number
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
     from bot.search.embedding import Encoder
     from bot.search.similar import Neighbours
-    from bot.search.vectors import VectorIndex
+    from bot.search.vector_delta import LayeredIndex
 
 __all__ = ["HybridNeighbours", "VectorPart", "dense_search", "described_vectors"]
 
@@ -56,12 +58,20 @@ class VectorPart:
 
     name = PART_NAME
 
-    def __init__(self, model: str, dimensions: int, uow: UnitOfWorkFactory | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        dimensions: int,
+        uow: UnitOfWorkFactory | None = None,
+        *,
+        fold_limit: int | None = None,
+    ) -> None:
         self.model = model
         self.dimensions = dimensions
         self._uow = uow
+        self.fold_limit = fold_limit
         self._directory: Path | None = None
-        self._index: VectorIndex | None = None
+        self._index: LayeredIndex | None = None
         self._lock = threading.Lock()
         self.count = 0
 
@@ -104,31 +114,44 @@ class VectorPart:
             if index is None:
                 if not fresh:
                     return
-                from bot.search.vectors import VectorIndex
+                index = self._layered()
+            from bot.search.vector_delta import FOLD_LIMIT
 
-                index = VectorIndex.empty(model=self.model, dimensions=self.dimensions)
-            dropped = index.remove([*stale, *removed])
-            if not fresh and not dropped:
-                return
-            index.extend(fresh.items())
-            assert self._directory is not None
-            index.save(self._directory)
-            self._index, self.count = index, len(index)
+            limit = FOLD_LIMIT if self.fold_limit is None else self.fold_limit
+            if index.apply(fresh, [*stale, *removed], limit):
+                self._index, self.count = index, len(index)
 
     # -- query time -------------------------------------------------------------------
 
     @property
-    def index(self) -> VectorIndex | None:
-        """The memory-mapped vector index, opened on first use; None when it is empty."""
+    def index(self) -> LayeredIndex | None:
+        """The vector index (main graph memory-mapped, delta in memory), opened on first
+        use; None when it is empty."""
         with self._lock:
             return self._opened()
 
-    def _opened(self) -> VectorIndex | None:
+    def _opened(self) -> LayeredIndex | None:
         if self._index is None and self.count > 0 and self._directory is not None:
-            from bot.search.vectors import VectorIndex
+            from bot.search.vector_delta import LayeredIndex
 
-            self._index = VectorIndex.open(self._directory)
+            self._index = LayeredIndex.open(self._directory)
         return self._index
+
+    def _layered(self) -> LayeredIndex:
+        """An empty index in this part's directory (its generation had no vectors)."""
+        from bot.search.vector_delta import LayeredIndex
+        from bot.search.vectors import VectorIndex
+
+        assert self._directory is not None
+        return LayeredIndex(
+            self._directory,
+            model=self.model,
+            dimensions=self.dimensions,
+            main=None,
+            delta=VectorIndex.empty(model=self.model, dimensions=self.dimensions),
+            hidden=set(),
+            sequence=0,
+        )
 
     def _stored(self, papers: Sequence[Paper]) -> tuple[dict[int, NDArray[np.float32]], list[int]]:
         """Vectors stored for `papers` under this model and current for their text, and the

@@ -156,13 +156,33 @@ class VectorIndex:
         unit: NDArray[np.float32] = found / max(float(np.linalg.norm(found)), 1e-12)
         return unit
 
+    def pairs(self) -> Iterable[tuple[int, NDArray[np.float32]]]:
+        """Every (key, vector) held (int8-approximate): for folding a small delta."""
+        keys = np.asarray(self._graph.keys, dtype=np.uint64)
+        if not len(keys):
+            return []
+        found = np.asarray(self._graph.get(keys, dtype=np.float32), dtype=np.float32)
+        return zip((int(k) for k in keys), found.reshape(len(keys), -1), strict=True)
+
+    def save_graph(self, path: Path) -> None:
+        """Write the graph alone to `path`, atomically (a reader's mapping of the file it
+        replaces stays valid)."""
+        self._graph.save(str(path) + ".tmp")
+        os.replace(str(path) + ".tmp", path)
+
+    def load(self, path: Path) -> None:
+        """Replace this index's contents by the graph saved at `path`, held in memory."""
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        self._graph.load(str(path))
+        self._graph.expansion_search = EXPANSION_SEARCH
+        self._viewed = False
+
     def save(self, directory: Path) -> None:
         """Write the graph and its description into `directory`; each file is replaced
         atomically, the description last, so a reader never pairs it with a half graph."""
         directory.mkdir(parents=True, exist_ok=True)
-        graph = directory / GRAPH_FILE
-        self._graph.save(str(graph) + ".tmp")
-        os.replace(str(graph) + ".tmp", graph)
+        self.save_graph(directory / GRAPH_FILE)
         meta = {"model": self.model, "dimensions": self.dimensions, "count": len(self)}
         (directory / (META_FILE + ".tmp")).write_text(json.dumps(meta) + "\n", encoding="utf-8")
         os.replace(directory / (META_FILE + ".tmp"), directory / META_FILE)
@@ -171,16 +191,20 @@ class VectorIndex:
     def open(cls, directory: Path) -> VectorIndex:
         """Memory-map a saved index read-only. Raises FileNotFoundError when there is none."""
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-        path = directory / GRAPH_FILE
+        return cls.open_graph(
+            directory / GRAPH_FILE, model=str(meta["model"]), dimensions=int(meta["dimensions"])
+        )
+
+    @classmethod
+    def open_graph(cls, path: Path, *, model: str, dimensions: int) -> VectorIndex:
+        """Memory-map the graph file at `path` read-only."""
         if not path.is_file():
             raise FileNotFoundError(path)
         index = _usearch()
-        graph = index(ndim=int(meta["dimensions"]), metric="cos", dtype="i8")
+        graph = index(ndim=dimensions, metric="cos", dtype="i8")
         graph.view(str(path))
         graph.expansion_search = EXPANSION_SEARCH
-        opened = cls(
-            graph, model=str(meta["model"]), dimensions=int(meta["dimensions"]), viewed=True
-        )
+        opened = cls(graph, model=model, dimensions=dimensions, viewed=True)
         opened._path = str(path)
         return opened
 

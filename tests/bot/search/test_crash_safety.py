@@ -53,10 +53,11 @@ WORKER = textwrap.dedent(
 )
 
 
-def _kill_at(point: str, url: str, home: Path, action: str) -> None:
+def _kill_at(point: str, url: str, home: Path, action: str, worker: str = WORKER) -> None:
+    """Run `worker` with (url, home, action) until it pauses at `point`, then SIGKILL it."""
     env = {**os.environ, ENV: point}
     victim = subprocess.Popen(
-        [sys.executable, "-c", WORKER, url, str(home), action],
+        [sys.executable, "-c", worker, url, str(home), action],
         env=env,
         stderr=subprocess.PIPE,
         text=True,
