@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.search.vector_delta import FOLD_LIMIT, LayeredIndex
+from bot.search.vector_delta import LayeredIndex
 from bot.search.vectors import VectorIndex
 
 RNG = np.random.default_rng(1)
@@ -101,6 +101,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument(
+        "--prefill", type=int, default=0, help="vectors put in the delta before timing"
+    )
     parser.add_argument("--old", type=int, default=2, help="old-style applies to time")
     parser.add_argument("--rss", action="store_true")
     parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
@@ -136,13 +139,17 @@ def main() -> None:
     layered = LayeredIndex.open(directory)
     queries = units(200, dims)
     print(f"search main only: {latency(layered.search, queries)}")
+    if args.prefill:
+        keys = range(next_key, next_key + args.prefill)
+        next_key += args.prefill
+        layered.apply(dict(zip(keys, units(args.prefill, dims), strict=True)), ())
     for run in range(args.batches):
         keys = range(next_key, next_key + args.batch)
         next_key += args.batch
         fresh = dict(zip(keys, units(args.batch, dims), strict=True))
         gone = [int(k) for k in RNG.integers(1, count, 5)]
         started = time.perf_counter()
-        layered.apply(fresh, gone, FOLD_LIMIT)
+        layered.apply(fresh, gone)
         print(
             f"delta apply {run + 1}: {(time.perf_counter() - started) * 1000:.1f} ms "
             f"(delta {len(layered.delta):,}, hidden {len(layered.hidden):,})"
@@ -150,7 +157,8 @@ def main() -> None:
     print(f"search main + delta: {latency(layered.search, queries)}")
     started = time.perf_counter()
     layered.fold()
-    print(f"fold of {args.batch * args.batches:,} vectors: {time.perf_counter() - started:.1f} s")
+    folded = args.prefill + args.batch * args.batches
+    print(f"fold of {folded:,} vectors: {time.perf_counter() - started:.1f} s")
     if args.rss:
         subprocess.run(
             [

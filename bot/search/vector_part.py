@@ -108,6 +108,8 @@ class VectorPart:
             self.count = int(meta.get("count", 0))
 
     def apply(self, papers: Sequence[Paper], removed: Sequence[int]) -> None:
+        from bot.search.vector_delta import FOLD_LIMIT
+
         fresh, stale = self._stored(papers)
         with self._lock:
             index = self._opened()
@@ -115,11 +117,13 @@ class VectorPart:
                 if not fresh:
                     return
                 index = self._layered()
-            from bot.search.vector_delta import FOLD_LIMIT
-
-            limit = FOLD_LIMIT if self.fold_limit is None else self.fold_limit
-            if index.apply(fresh, [*stale, *removed], limit):
+            if index.apply(fresh, [*stale, *removed]):
                 self._index, self.count = index, len(index)
+        # Outside the lock: searches use the current layers while the fold is built.
+        if index.oversized(FOLD_LIMIT if self.fold_limit is None else self.fold_limit):
+            index.fold()
+            with self._lock:
+                self.count = len(index)
 
     # -- query time -------------------------------------------------------------------
 

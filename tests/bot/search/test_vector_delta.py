@@ -149,8 +149,10 @@ def test_the_delta_folds_into_the_main_graph_past_its_limit(db: Database, tmp_pa
     assert (directory / "vectors.usearch").stat().st_ino == inode  # 1 in the delta
     _store_and_embed(db, _titled("Molecule generation", "Protein folding", "Robot grasping"))
     live.catch_up(db.uow)
-    assert (directory / "vectors.usearch").stat().st_ino != inode  # folded: a new graph
-    assert not list(directory.glob("delta-*.usearch"))
+    # Folded into a new main graph file; the old one and the delta are gone.
+    graphs = sorted(path.name for path in directory.glob("*.usearch"))
+    assert len(graphs) == 1 and graphs[0].startswith("vectors-")
+    assert json.loads((directory / "vectors.json").read_text())["main"] == graphs[0]
     index = part.index
     assert index is not None and not index.hidden and len(index.delta) == 0
     _agrees(db, part)
@@ -174,11 +176,16 @@ WORKER = textwrap.dedent(
 
 
 @pytest.mark.parametrize(
-    ("point", "limit"),
-    [("vectors-delta-before-description", 100), ("vectors-fold-before-description", 2)],
+    ("point", "limit", "described"),
+    [
+        # The new delta file written, not described: the generation as rebuilt.
+        ("vectors-delta-before-description", 100, (3, None)),
+        # Saved with its delta, then killed with the folded graph written, not described.
+        ("vectors-fold-before-description", 2, (4, "delta-1.usearch")),
+    ],
 )
 def test_a_kill_while_saving_the_vectors_reopens_in_agreement(
-    db: Database, tmp_path: Path, point: str, limit: int
+    db: Database, tmp_path: Path, point: str, limit: int, described: tuple[int, str | None]
 ) -> None:
     home = IndexHome(tmp_path / "index")
     _store_and_embed(db, _titled("Speech separation", "Graph networks", "Protein folding"))
@@ -190,11 +197,9 @@ def test_a_kill_while_saving_the_vectors_reopens_in_agreement(
             seen_at=NOW,
         )
     _kill_at(point, db.url, home.root, str(limit), worker=WORKER)
-    # Killed with the new graph file written and the description not: it still describes
-    # the generation as rebuilt (no delta), and the state has not moved.
     (generation,) = [d for d in home.root.iterdir() if (d / "vectors").is_dir()]
     description = json.loads((generation / "vectors" / "vectors.json").read_text())
-    assert (description["count"], description.get("delta")) == (3, None)
+    assert (description["count"], description.get("delta")) == described
     _store_and_embed(db, [])  # the changed paper gets its new vector
     part = VectorPart(MODEL, DIMS, db.uow)
     live = LiveIndex.open(home, db.uow, parts=[part])
