@@ -88,6 +88,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()))
     args = parser.parse_args()
     copy = args.work / "embed-pending-bench.db"
+    # A WAL left by an earlier run would be replayed into this copy: remove it first.
+    leftovers = [copy.with_name(copy.name + end) for end in ("-wal", "-shm", ".migrate-lock")]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
     shutil.copyfile(args.database, copy)
     try:
         db = Database(f"sqlite:///{copy}")
@@ -116,7 +120,8 @@ def main() -> None:
         print(f"each found the {args.new} new papers")
         db.dispose()
     finally:
-        copy.unlink(missing_ok=True)
+        for path in (copy, *leftovers):
+            path.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

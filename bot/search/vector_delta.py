@@ -152,6 +152,10 @@ class LayeredIndex:
         """Put `fresh` vectors in the delta and hide `gone` keys, then save the delta and
         the description when anything changed. Returns whether it changed."""
         main, delta, hidden = self.layers
+        # A paper re-stamped for another reason (upvotes, a merge of its sources) comes back
+        # with the vector it has: leave it where it is, or every daily upsert would move
+        # thousands of unchanged vectors into the delta.
+        fresh = {key: vector for key, vector in fresh.items() if not self._holds(key, vector)}
         gone = [key for key in gone if key not in fresh]
         changed = delta.remove(gone) > 0
         for key in [*gone, *fresh]:
@@ -164,6 +168,13 @@ class LayeredIndex:
         if changed:
             self.save()
         return changed
+
+    def _holds(self, key: int, vector: NDArray[np.float32]) -> bool:
+        """Whether `key` already has exactly this vector (compared as the graph stores it)."""
+        main, delta, hidden = self.layers
+        layer = delta if key in delta else main if key not in hidden else None
+        held = layer.int8(key) if layer is not None else None
+        return held is not None and bool(np.array_equal(held, VectorIndex.quantised(vector)))
 
     def oversized(self, fold_limit: int) -> bool:
         return len(self.delta) + len(self.hidden) > fold_limit

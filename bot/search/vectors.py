@@ -13,7 +13,8 @@ The vectors themselves are durable elsewhere (the `paper_vectors` table, see
 `bot.search.embedder`); this index is derived from them and can always be rebuilt.
 
 **In an index generation** it is kept by `bot.search.vector_part.VectorPart`, the index
-part that builds it at a rebuild, extends it at each catch-up and maps it on first use.
+part that builds it at a rebuild and maps it on first use; catch-ups go to a small delta
+index beside it (`bot.search.vector_delta`), folded in past a limit.
 """
 
 from __future__ import annotations
@@ -155,6 +156,21 @@ class VectorIndex:
         found = np.asarray(self._graph.get(key, dtype=np.float32), dtype=np.float32).reshape(-1)
         unit: NDArray[np.float32] = found / max(float(np.linalg.norm(found)), 1e-12)
         return unit
+
+    def int8(self, key: int) -> NDArray[np.int8] | None:
+        """The stored int8 vector of `key`, exactly as the graph holds it."""
+        if key not in self:
+            return None
+        held: NDArray[np.int8] = np.asarray(self._graph.get(key, dtype=np.int8), dtype=np.int8)
+        return held.reshape(-1)
+
+    @staticmethod
+    def quantised(vector: NDArray[np.float32]) -> NDArray[np.int8]:
+        """What the graph stores for `vector` (usearch's int8: truncated 127 * value);
+        `tests/bot/search/test_vector_delta.py` checks it against the graph."""
+        scaled = np.clip(np.asarray(vector, dtype=np.float32) * 127.0, -127.0, 127.0)
+        quantised: NDArray[np.int8] = np.trunc(scaled).astype(np.int8)
+        return quantised
 
     def pairs(self) -> Iterable[tuple[int, NDArray[np.float32]]]:
         """Every (key, vector) held (int8-approximate): for folding a small delta."""

@@ -206,3 +206,29 @@ def test_a_kill_while_saving_the_vectors_reopens_in_agreement(
     live.catch_up(db.uow)  # the killed batch is applied again, then the new vector
     _agrees(db, part)
     _agrees(db, _reader(live))
+
+
+def test_a_paper_re_stamped_with_the_same_vector_stays_in_the_main_graph(
+    db: Database, tmp_path: Path
+) -> None:
+    _store_and_embed(db, _titled("Speech separation", "Graph networks"))
+    part = VectorPart(MODEL, DIMS, db.uow)
+    live = LiveIndex.rebuild(IndexHome(tmp_path / "index"), db.uow, parts=[part])
+    papers = _papers(db)
+    with db.uow() as uow:  # upvotes, say: a new change number, the same text and vector
+        uow.papers.upsert_many(
+            [PaperRecord(title="Speech separation", source="t", upvotes=7)], seen_at=NOW
+        )
+    assert live.pending(db.uow) > 0
+    live.catch_up(db.uow)
+    index = part.index
+    assert index is not None and len(index.delta) == 0 and not index.hidden
+    _agrees(db, part)
+    # The comparison relies on usearch's int8 being the truncated 127 * value.
+    main = index.main
+    assert main is not None
+    for paper in papers:
+        with db.uow() as uow:
+            stored = uow.vectors.get_many(MODEL, [paper.key])[paper.key].vector
+        held = main.int8(paper.key)
+        assert held is not None and np.array_equal(held, main.quantised(stored))
