@@ -1,8 +1,8 @@
 """Embedding marks (issue 12): per model, the change number up to which every paper was
 checked, so `embed_pending` reads only papers written since instead of every paper.
 
-Revision ID: 0014_vector_marks
-Revises: 0013_delivery_paper_notes
+Revision ID: 0015_vector_marks
+Revises: 0014_alert_pause
 Create Date: 2026-11-30 07:10:00.000000
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_vector_marks"
-down_revision: str | Sequence[str] | None = "0013_delivery_paper_notes"
+revision: str = "0015_vector_marks"
+down_revision: str | Sequence[str] | None = "0014_alert_pause"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
