@@ -54,6 +54,10 @@ def fuse_encoder(source: Path, target: Path) -> None:
         model.opset_import.append(onnx.helper.make_opsetid(MS_DOMAIN, 1))
     _prune(graph)
     onnx.checker.check_model(model)
+    # onnxruntime's quantiser warns, on the root logger, unless a model went through its
+    # pre-processing (shape inference, basic optimisation): the caller's folding and this
+    # fusion are that step, and a user's first search should not print the warning.
+    onnx.helper.set_model_props(model, {"onnx.quant.pre_process": "onnxruntime.quant"})
     onnx.save(model, str(target))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +60,17 @@ def test_the_derived_model_is_cached_and_agrees_with_the_package_model(
     package = OnnxEncoder(threads=1).encode(texts)
     derived = encoder.encode(texts)
     assert np.all(np.sum(package * derived, axis=1) > 0.98)
+
+
+def test_deriving_the_model_logs_no_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A user's first search derives the model: onnxruntime's quantiser must not print its
+    # "consider pre-processing" advice to them.
+    with caplog.at_level(logging.WARNING):
+        derived = quantized_model(tmp_path)
+    assert derived.is_file()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_the_derived_model_runs_fused_int8_attention(encoder: OnnxEncoder) -> None:
