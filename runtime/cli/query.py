@@ -77,6 +77,15 @@ def search(
     text = clean_text(" ".join(query))
     if not text:
         raise UsageError("search needs a query, e.g. papers-bot search diffusion models")
+    from bot.search.query import parse_query
+
+    # The chat commands refuse a bad date with the same line (`bot.commands.parser`).
+    bad_dates = parse_query(text).invalid_dates
+    if bad_dates:
+        raise UsageError(
+            f"since:{bad_dates[0]} is not a valid date; use YYYY-MM-DD, YYYY-MM or YYYY, "
+            "e.g. since:2025-01-31"
+        )
     from runtime.index import current_sqlite_index
 
     settings = load_settings()
@@ -84,14 +93,27 @@ def search(
     if index is not None:
         # The index holds every change the database has: no SQLAlchemy, no migrations.
         results = index.search(text[: settings.max_query_length], limit=limit)
+        papers = len(index)
     else:
         from runtime.core import build_core
 
         core = build_core(settings)
         try:
             results = core.search.search(text[: settings.max_query_length], limit=limit)
+            papers = len(core.search)
         finally:
             core.close()
+    if not results.cards:
+        # On stderr: `--json` keeps printing one array on stdout.
+        typer.echo(f"No papers match “{text}”.", err=True)
+        if papers == 0:
+            typer.echo(
+                "The database has no papers yet: run `papers-bot ingest seeds` or "
+                "`papers-bot ingest file FILE`.",
+                err=True,
+            )
+        if not as_json:
+            return
     print_cards(list(results.cards), as_json=as_json, title=f"Search: {text}")
 
 

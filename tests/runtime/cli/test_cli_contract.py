@@ -45,6 +45,31 @@ def test_search_json_shape_and_ranking(seeded_url: str) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
+def test_a_search_without_results_says_so_in_one_line(seeded_url: str) -> None:
+    result = run_cli("search", "zzqxv wqpzk", database_url=seeded_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "No papers match “zzqxv wqpzk”."
+    assert result.stdout.strip() == ""  # no empty table
+    as_json = run_cli("search", "zzqxv wqpzk", "--json", database_url=seeded_url)
+    assert json.loads(as_json.stdout) == []
+
+
+def test_a_search_of_an_empty_database_says_how_to_add_papers(tmp_path: Path) -> None:
+    result = run_cli("search", "diffusion", database_url=f"sqlite:///{tmp_path / 'e.db'}")
+    assert result.returncode == 0, result.stderr
+    assert "No papers match “diffusion”." in result.stderr
+    assert "papers-bot ingest seeds" in result.stderr
+
+
+def test_a_search_with_an_impossible_date_is_refused_with_one_line(seeded_url: str) -> None:
+    result = run_cli("search", "speech since:2024-13-01", database_url=seeded_url)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: since:2024-13-01 is not a valid date; use YYYY-MM-DD, YYYY-MM or YYYY, "
+        "e.g. since:2025-01-31"
+    ]
+
+
 def test_trending_json_shape(seeded_url: str) -> None:
     result = run_cli("trending", "--limit", "4", "--json", database_url=seeded_url)
     assert result.returncode == 0, result.stderr
