@@ -79,12 +79,15 @@ def render_card(card: PaperCard) -> RenderableType:
                 style="italic",
             )
         )
-    if paper.paper_id:
+    ref = str(card.rank) if card.rank is not None else paper.paper_id
+    if ref:
         # The console's "Save", "More like this" and 👍 / 👎 buttons (channel taste, issue 13):
-        # the commands that do the same.
-        similar = f"similar {card.rank}" if card.rank is not None else f"similar {paper.paper_id}"
-        votes = f"vote up {paper.paper_id} · vote down {paper.paper_id}"
-        lines.append(Text(f"save {paper.paper_id} · {similar} · {votes}", style="dim green"))
+        # the commands that do the same. A card number works for any paper, an id only for
+        # papers that have one; votes take the id.
+        actions = [f"save {ref}", f"similar {ref}", f"cite {ref}"]
+        if paper.paper_id:
+            actions += [f"vote up {paper.paper_id}", f"vote down {paper.paper_id}"]
+        lines.append(Text(" · ".join(actions), style="dim green"))
     return Group(*lines, Text(""))
 
 

@@ -17,7 +17,7 @@ from rich.text import Text
 from adapters.console.render import render_reply
 from bot.commands.core import CommandCore
 from bot.commands.parser import replay
-from bot.commands.types import Command, Help, Similar
+from bot.commands.types import Cite, Command, Help, Save, Similar
 from bot.models import ChannelRef, CommandRequest, PageCursor, Platform, Reply, ReplyKind
 
 CONSOLE_CHANNEL = "console"
@@ -27,9 +27,12 @@ EXIT_WORDS = {"quit", "exit", ":q", "/quit", "/exit"}
 
 BANNER = (
     "papers-bot console — type `/papers help`, `/papers search diffusion`, "
-    "`/papers trending`; `next`/`prev` to page; `similar N` for papers like card N; "
-    "`quit` to leave."
+    "`/papers trending`; `next`/`prev` to page; `similar N`, `save N` and `cite N` act on "
+    "card N; `quit` to leave."
 )
+# Commands whose paper a console user may name by a card number shown before, since the
+# console has no buttons: (title of the error reply, the command's own word).
+NUMBERED = {Similar: "More like this", Save: "Reading list", Cite: "Citation"}
 
 
 def read_line(console: Console, prompt: str) -> asyncio.Future[str]:
@@ -109,19 +112,35 @@ class ConsoleSession:
             return cards
         else:
             command = self.commands.parse(text)
-            if isinstance(command, Similar) and command.number is not None:
-                key = self.numbered.get(command.number)
-                if key is None:
-                    error = f"No card numbered {command.number} was shown; `similar ID` works too."
-                    return Reply(ReplyKind.ERROR, error, title="More like this")
-                command = Similar(paper_key=key)
-            request = console_request(command)
+            numbered = self._card_command(command)
+            if isinstance(numbered, Reply):
+                return numbered
+            request = console_request(numbered)
         reply = await self.commands.dispatch(request)
         self.cursor = reply.cursor if reply.cursor else self.cursor
         self._remember(reply)
         if reply.attachment is not None:
             reply = await asyncio.to_thread(self._write_attachment, reply)
         return reply
+
+    def _card_command(self, command: Command) -> Command | Reply:
+        """`similar 3`, `save 3`, `cite 3`: the command for card 3's paper, or an error
+        reply when no card 3 was shown. A paper id is never all digits, so a number is a
+        card number."""
+        if isinstance(command, Similar) and command.number is not None:
+            number: int | None = command.number
+        elif isinstance(command, Save | Cite) and command.ref.isdigit():
+            number = int(command.ref)
+        else:
+            return command
+        key = self.numbered.get(number) if number is not None else None
+        if key is None:
+            title = NUMBERED[type(command)]
+            error = f"No card numbered {number} was shown; `{command.verb} ID` works too."
+            return Reply(ReplyKind.ERROR, error, title=title)
+        if isinstance(command, Similar):
+            return Similar(paper_key=key)
+        return replace(command, ref="", paper_key=key)
 
     async def _pasted_link(self, text: str) -> Reply | None:
         """A pasted paper link (link memory): its card, as Slack unfurls and Discord's

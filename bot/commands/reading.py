@@ -109,14 +109,18 @@ class ReadingListCommands:
     def _channel(request: CommandRequest) -> ChannelRef:
         return ChannelRef(request.platform, request.channel, request.workspace)
 
+    def _paper(self, ref: str, paper_key: int | None) -> Paper | str:
+        """The paper a command names: a stored key (a button, a console card), else an id,
+        link or title; an error line when there is none."""
+        if paper_key is None:
+            return resolve_paper(self.uow, ref, self.fetch)
+        with self.uow() as uow:
+            found = uow.papers.get_many([paper_key])
+        return found[0] if found else "That paper is no longer stored."
+
     def save(self, command: Save, request: CommandRequest) -> Reply:
         channel = self._channel(request)
-        if command.paper_key is not None:
-            with self.uow() as uow:
-                found = uow.papers.get_many([command.paper_key])
-            paper: Paper | str = found[0] if found else "That paper is no longer stored."
-        else:
-            paper = resolve_paper(self.uow, command.ref, self.fetch)
+        paper = self._paper(command.ref, command.paper_key)
         if isinstance(paper, str):
             return Reply(ReplyKind.ERROR, paper, title="Reading list")
         with self.uow() as uow:
@@ -243,7 +247,7 @@ class ReadingListCommands:
         )
 
     def cite(self, command: Cite, request: CommandRequest) -> Reply:
-        paper = resolve_paper(self.uow, command.ref, self.fetch)
+        paper = self._paper(command.ref, command.paper_key)
         if isinstance(paper, str):
             return Reply(ReplyKind.ERROR, paper, title="Citation")
         return Reply(

@@ -220,9 +220,13 @@ class ExportList(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Cite(Command):
+    """BibTeX for one paper: `ref` is an id or a link; the console names a card's paper by
+    `paper_key` (`cite 2`)."""
+
     verb: ClassVar[str] = "cite"
 
-    ref: str
+    ref: str = ""
+    paper_key: int | None = None
 
 
 # -- More like this (issue 12) ----------------------------------------------------------

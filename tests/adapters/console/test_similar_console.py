@@ -57,3 +57,26 @@ async def test_similar_by_id_and_unknown_numbers(core: Core) -> None:
     by_id = await session.handle_line(f"similar {ACL_ID}")
     assert by_id is not None and by_id.cards
     assert all(c.paper.title != TITLE for c in by_id.cards)
+
+
+async def test_save_n_and_cite_n_use_the_card_numbers_shown(core: Core) -> None:
+    # The console has no buttons, and many papers (the seeds) have no id to type.
+    session = ConsoleSession(core.commands, Console(record=True, width=120))
+    unknown = await session.handle_line("save 1")
+    assert unknown is not None and unknown.kind is ReplyKind.ERROR
+    assert unknown.text == "No card numbered 1 was shown; `save ID` works too."
+
+    found = await session.handle_line("search self-attentive speaker diarization")
+    assert found is not None and found.cards
+    session.console.print(render_reply(found))
+    assert "save 1 · similar 1 · cite 1" in session.console.export_text()
+    first = found.cards[0].paper
+
+    saved = await session.handle_line("save 1")
+    assert saved is not None and saved.kind is not ReplyKind.ERROR, saved.text
+    listed = await session.handle_line("list")
+    assert listed is not None and [e.paper.key for e in listed.listing] == [first.key]
+    cited = await session.handle_line("cite 1")
+    assert cited is not None and cited.code and first.title.split()[0] in cited.code
+    gone = await session.handle_line("cite 40")
+    assert gone is not None and gone.text.startswith("No card numbered 40 was shown")
