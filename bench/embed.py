@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bot.search.embedding import OnnxEncoder, paper_text  # noqa: E402
+from bot.search.embedding import DEFAULT_BATCH_SIZE, OnnxEncoder, paper_text  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "papers.jsonl.gz"
 
@@ -106,7 +106,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--papers", type=int, default=512)
     parser.add_argument("--max-tokens", type=int, nargs="+", default=[128])
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads per worker")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
@@ -116,26 +116,37 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     texts = sample(args.corpus, args.papers)
-    models: list[tuple[str, Path | None, bool]] = [("derived", None, True)]
+    # (label, model file, derived, batch size, onnxruntime's slow fusions on). The first row
+    # is the baseline: the derived model as it ran before `SLOW_FUSIONS` and small batches.
+    batch = args.batch_size
+    models: list[tuple[str, Path | None, bool, int, bool]] = [
+        ("before(b32,fused)", None, True, 32, True),
+        ("derived", None, True, batch, False),
+    ]
     if args.package:
-        models.append(("package", None, False))
+        models.append(("package", None, False, batch, False))
     for spec in args.model:
         label, _, path = spec.partition("=")
-        models.append((label, Path(path).expanduser(), False))
+        models.append((label, Path(path).expanduser(), False, batch, False))
     loaded = []
     for tokens in args.max_tokens:
-        for label, path, quantized in models:
+        for label, path, quantized, size, fused in models:
 
             def onnx(
-                tokens: int = tokens, path: Path | None = path, quantized: bool = quantized
+                tokens: int = tokens,
+                path: Path | None = path,
+                quantized: bool = quantized,
+                size: int = size,
+                fused: bool = fused,
             ) -> Callable[[Sequence[str]], object]:
                 enc = OnnxEncoder(
                     path,
                     max_tokens=tokens,
-                    batch_size=args.batch_size,
+                    batch_size=size,
                     threads=args.threads,
                     workers=args.workers,
                     quantized=quantized,
+                    slow_fusions=fused,
                 )
                 return enc.encode
 

@@ -62,6 +62,17 @@ def test_the_derived_model_is_cached_and_agrees_with_the_package_model(
     assert np.all(np.sum(package * derived, axis=1) > 0.98)
 
 
+def test_the_session_without_the_slow_fusions_gives_the_same_vectors(
+    encoder: OnnxEncoder,
+) -> None:
+    # `SLOW_FUSIONS` are off for speed; the vectors must be those of the fused session, to
+    # the precision the int8 activations allow, so stored vectors keep their model version.
+    texts = [paper_text("Attention is all you need", "We propose the Transformer. " * 12)]
+    texts += ["speaker diarization with overlapping speech", "graph neural networks"]
+    fused = OnnxEncoder(quantized=True, threads=1, slow_fusions=True).encode(texts)
+    assert np.all(np.sum(fused * encoder.encode(texts), axis=1) > 0.99)
+
+
 def test_deriving_the_model_logs_no_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
