@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import resource
@@ -126,6 +127,12 @@ def process_memory(pid: int) -> dict[str, float]:
     return found
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def serve_figures(
     tree: Tree,
     warm_runs: int,
@@ -138,7 +145,9 @@ async def serve_figures(
     `queries` (default: QUERY, 1 + `warm_runs` times) are sent one after another; the
     first is the first search. Also returned: every search's seconds and the text posted
     to the response_url (`searches`, `answers`), and the serve process's memory just
-    before it is stopped (`process_memory`)."""
+    before it is stopped (`process_memory`), its CPU seconds until ready (`readyz_cpu`) and
+    during each search
+    (`search_cpu`, /proc's clock ticks: 10 ms resolution)."""
     fake = await FakeSlack().start()
     port, ops = free_port(), free_port()
     env = {
@@ -175,6 +184,8 @@ async def serve_figures(
                     pass
                 await asyncio.sleep(0.05)
             figures["readyz"] = time.perf_counter() - started
+            cpu = [process_cpu(proc.pid)]
+            figures["readyz_cpu"] = cpu[0]
             searches, answers = [], []
             for i, text in enumerate(texts):
                 body = slash_body(f"search {text}", response_url=fake.response_url(f"s{i}"))
@@ -189,9 +200,12 @@ async def serve_figures(
                 )
                 searches.append(time.perf_counter() - began)
                 answers.append(answer.text_dump())
+                cpu.append(process_cpu(proc.pid))
             figures["first_search"] = searches[0]
             figures["warm_search_median"] = statistics.median(searches[1:])
             figures["searches"], figures["answers"] = searches, answers
+            # The serve process's CPU during each search (its background jobs included).
+            figures["search_cpu"] = [b - a for a, b in itertools.pairwise(cpu)]
             figures["process_memory"] = process_memory(proc.pid)
     finally:
         proc.terminate()
@@ -216,7 +230,8 @@ def measure(tree: Tree, corpus: Path, searches: int, *, new: bool) -> dict[str, 
     results["search_cpu"] = statistics.median(cpu for _, cpu in runs)
     print(f"[{tree.name}] serve slack …", flush=True)
     served = asyncio.run(serve_figures(tree, warm_runs=5))
-    results.update({k: v for k, v in served.items() if k not in ("searches", "answers")})
+    kept = {k: v for k, v in served.items() if k not in ("searches", "answers", "search_cpu")}
+    results.update(kept)
     if new:
         print(f"[{tree.name}] index rebuild …", flush=True)
         results["rebuild"], results["rebuild_cpu"] = timed(tree, "index", "rebuild")
