@@ -434,3 +434,18 @@ async def test_weekly_subscribe_and_subscriptions_show_the_cadence(
     assert subs[0].spec.cadence.value == "weekly" and [int(d) for d in subs[0].spec.weekdays] == [4]
     call = await run_command(served, fake, "subscriptions", "list-weekly", channel="C0WK")
     assert "weekly on Fri" in call.text_dump() and "Next digest: Fri" in call.text_dump()
+
+
+async def test_a_start_with_the_bot_token_in_the_environment_warns_of_nothing(
+    fake: FakeSlack,
+    core: Core,
+    seeded_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # bolt reads SLACK_BOT_TOKEN itself and would warn that our client's token wins.
+    settings = make_settings(fake, seeded_url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
+    with caplog.at_level(logging.WARNING):
+        build_slack_app(core.commands, settings, kv=core.kv)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
