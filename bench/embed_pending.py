@@ -20,10 +20,12 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -50,18 +52,30 @@ def old_pending(db: Database, model: str) -> tuple[list[int], int]:
     return todo, fresh
 
 
-def fill_vectors(path: Path) -> int:
-    """A vector for every paper, written with sqlite3 directly (the setup is not timed)."""
+Chunk = Callable[[list[int], NDArray[np.float32]], None]
+
+
+def fill_vectors(
+    path: Path, model: str = MODEL, *, dimensions: int = 384, on_chunk: Chunk | None = None
+) -> int:
+    """A random unit vector for every paper, stored under `model` with the fingerprint of
+    the paper's text, written with sqlite3 directly (the setup is not timed).
+
+    `on_chunk(keys, vectors)` sees each chunk before it is stored (it may change vectors in
+    place): bench/semantic_scale.py builds its vector graph from the same vectors."""
     rng = np.random.default_rng(0)
     con = sqlite3.connect(path)
     rows = con.execute("SELECT key, title, abstract FROM papers").fetchall()
     for start in range(0, len(rows), 50_000):
         chunk = rows[start : start + 50_000]
-        vectors = rng.standard_normal((len(chunk), 384)).astype(np.float32)
+        vectors = rng.standard_normal((len(chunk), dimensions)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        if on_chunk is not None:
+            on_chunk([key for key, _, _ in chunk], vectors)
         con.executemany(
             "INSERT INTO paper_vectors (paper_key, model, fingerprint, vector) VALUES (?,?,?,?)",
             [
-                (key, MODEL, fingerprint(paper_text(title, abstract)), to_bytes(v))
+                (key, model, fingerprint(paper_text(title, abstract)), to_bytes(v))
                 for (key, title, abstract), v in zip(chunk, vectors, strict=True)
             ],
         )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import resource
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +115,39 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def serve_figures(tree: Tree, warm_runs: int) -> dict[str, float]:
-    """Seconds from spawning `serve slack` to /readyz 200, then per search through Slack."""
+def process_memory(pid: int) -> dict[str, float]:
+    """MB of a running process from /proc: peak (VmHWM), current, anonymous and file-backed
+    (mapped index files, shared and reclaimable) resident memory."""
+    fields = {"VmHWM": "peak_rss_mb", "VmRSS": "rss_mb", "RssAnon": "anon_mb", "RssFile": "file_mb"}
+    found: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+        name, _, value = line.partition(":")
+        if name in fields:
+            found[fields[name]] = int(value.split()[0]) / 1024
+    return found
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def serve_figures(
+    tree: Tree,
+    warm_runs: int,
+    *,
+    queries: Sequence[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Seconds from spawning `serve slack` to /readyz 200, then per search through Slack.
+
+    `queries` (default: QUERY, 1 + `warm_runs` times) are sent one after another; the
+    first is the first search. Also returned: every search's seconds and the text posted
+    to the response_url (`searches`, `answers`), and the serve process's memory just
+    before it is stopped (`process_memory`), its CPU seconds until ready (`readyz_cpu`) and
+    during each search
+    (`search_cpu`, /proc's clock ticks: 10 ms resolution)."""
     fake = await FakeSlack().start()
     port, ops = free_port(), free_port()
     env = {
@@ -125,7 +158,9 @@ async def serve_figures(tree: Tree, warm_runs: int) -> dict[str, float]:
         "PAPERS_HF_API_URL": fake.api_url,
         "PAPERS_ARXIV_API_URL": fake.api_url + "arxiv",
         "PAPERS_METRICS_PORT": str(ops),
+        **(env or {}),
     }
+    texts = list(queries) if queries is not None else [QUERY] * (1 + warm_runs)
     started = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
         *tree.command("serve", "slack", "--port", str(port)),
@@ -135,7 +170,7 @@ async def serve_figures(tree: Tree, warm_runs: int) -> dict[str, float]:
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
-    figures: dict[str, float] = {}
+    figures: dict[str, Any] = {}
     try:
         async with aiohttp.ClientSession() as session:
             while True:
@@ -149,21 +184,29 @@ async def serve_figures(tree: Tree, warm_runs: int) -> dict[str, float]:
                     pass
                 await asyncio.sleep(0.05)
             figures["readyz"] = time.perf_counter() - started
-            searches = []
-            for i in range(1 + warm_runs):
-                body = slash_body(f"search {QUERY}", response_url=fake.response_url(f"s{i}"))
+            cpu = [process_cpu(proc.pid)]
+            figures["readyz_cpu"] = cpu[0]
+            searches, answers = [], []
+            for i, text in enumerate(texts):
+                body = slash_body(f"search {text}", response_url=fake.response_url(f"s{i}"))
                 headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
                 began = time.perf_counter()
                 async with session.post(
                     f"http://127.0.0.1:{port}/slack/events", data=body, headers=headers
                 ) as resp:
                     assert resp.status == 200, resp.status
-                await fake.wait_for(
-                    lambda calls, i=i: any(c.path == f"/response/s{i}" for c in calls)
+                answer = await fake.wait_for(
+                    lambda calls, i=i: next((c for c in calls if c.path == f"/response/s{i}"), None)
                 )
                 searches.append(time.perf_counter() - began)
+                answers.append(answer.text_dump())
+                cpu.append(process_cpu(proc.pid))
             figures["first_search"] = searches[0]
             figures["warm_search_median"] = statistics.median(searches[1:])
+            figures["searches"], figures["answers"] = searches, answers
+            # The serve process's CPU during each search (its background jobs included).
+            figures["search_cpu"] = [b - a for a, b in itertools.pairwise(cpu)]
+            figures["process_memory"] = process_memory(proc.pid)
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 60)
@@ -186,7 +229,9 @@ def measure(tree: Tree, corpus: Path, searches: int, *, new: bool) -> dict[str, 
     results["search"] = statistics.median(wall for wall, _ in runs)
     results["search_cpu"] = statistics.median(cpu for _, cpu in runs)
     print(f"[{tree.name}] serve slack …", flush=True)
-    results.update(asyncio.run(serve_figures(tree, warm_runs=5)))
+    served = asyncio.run(serve_figures(tree, warm_runs=5))
+    kept = {k: v for k, v in served.items() if k not in ("searches", "answers", "search_cpu")}
+    results.update(kept)
     if new:
         print(f"[{tree.name}] index rebuild …", flush=True)
         results["rebuild"], results["rebuild_cpu"] = timed(tree, "index", "rebuild")

@@ -1,5 +1,6 @@
 """Readiness checks behind `/readyz`: the database answers, the digest clock runs, the
-search index has caught up with the database, and the process is not shutting down.
+search index has caught up with the database and is warmed up (the query encoder built),
+and the process is not shutting down.
 
 `readiness_checks(database, scheduler)` returns a coroutine function that the ops HTTP
 server awaits on every probe. It reports each check separately, so a 503 says which
@@ -79,12 +80,30 @@ def check_draining(draining: Callable[[], bool] | None) -> dict[str, Any]:
     return {"ok": True, "detail": "serving"}
 
 
+def _flag(flag: Callable[[], bool] | None, *, absent: str, yes: str, no: str) -> dict[str, Any]:
+    if flag is None:
+        return {"ok": True, "detail": absent}
+    if flag():
+        return {"ok": True, "detail": yes}
+    return {"ok": False, "detail": no}
+
+
 def check_index(index_ready: Callable[[], bool] | None) -> dict[str, Any]:
-    if index_ready is None:
-        return {"ok": True, "detail": "no search index in this process"}
-    if index_ready():
-        return {"ok": True, "detail": "caught up with the database"}
-    return {"ok": False, "detail": "catching up with the database"}
+    return _flag(
+        index_ready,
+        absent="no search index in this process",
+        yes="caught up with the database",
+        no="catching up with the database",
+    )
+
+
+def check_warm_up(warmed: Callable[[], bool] | None) -> dict[str, Any]:
+    return _flag(
+        warmed,
+        absent="no search warm-up in this process",
+        yes="warmed up",
+        no="warming up the search (query encoder, vector index)",
+    )
 
 
 def readiness_checks(
@@ -94,11 +113,13 @@ def readiness_checks(
     db_timeout: float = DB_TIMEOUT_SECONDS,
     draining: Callable[[], bool] | None = None,
     index_ready: Callable[[], bool] | None = None,
+    search_warm: Callable[[], bool] | None = None,
 ) -> Readiness:
     """A coroutine function answering `{"status": "ok"|"unavailable", "checks": {...}}`.
 
     `draining` says whether the process has begun to shut down (None: it never does);
-    `index_ready` whether the search index has caught up (None: no index in this process).
+    `index_ready` whether the search index has caught up (None: no index in this process);
+    `search_warm` whether its first search has been run (None: no warm-up).
     """
     db = core if isinstance(core, DatabaseProbe) else core.db
 
@@ -107,6 +128,7 @@ def readiness_checks(
             "database": await check_database(db, limit_s=db_timeout),
             "scheduler": check_scheduler(scheduler),
             "search_index": check_index(index_ready),
+            "search_warm_up": check_warm_up(search_warm),
             "shutdown": check_draining(draining),
         }
         ok = all(check["ok"] for check in checks.values())

@@ -9,7 +9,10 @@ Without the extra every function here answers "no" and search stays lexical.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -27,12 +30,19 @@ if TYPE_CHECKING:
     from bot.search.vector_part import VectorPart
     from bot.taste.channel import TasteRanker
 
+log = logging.getLogger(__name__)
+
 # What the encoder and the vector index import (`pyproject.toml`'s `semantic` extra).
 SEMANTIC_MODULES = ("onnxruntime", "onnx", "tokenizers", "usearch", MODEL_PACKAGE)
 # PAPERS_SEMANTIC=0 turns search by meaning off where the extra is installed.
 SWITCH = "PAPERS_SEMANTIC"
 # PAPERS_TASTE_FEATURES=dense|both: channel taste over paper vectors (default tfidf).
 TASTE_SWITCH = "PAPERS_TASTE_FEATURES"
+# A description (>= 11 content words, no filters), so the engine asks the dense side too.
+WARM_UP_QUERY = (
+    "a model that learns to find scientific papers from a description of what they did, "
+    "in other words than their titles and abstracts use"
+)
 
 
 def semantic_available() -> bool:
@@ -72,6 +82,35 @@ def use_dense(index: PaperIndex, part: VectorPart | None) -> None:
     from bot.search.vector_part import dense_search
 
     index.use_dense(dense_search(part, query_encoder))
+
+
+def warm_up(index: PaperIndex, part: VectorPart | None) -> str:
+    """One description query through the engine, so that the first user's search does not
+    pay for start-up work: with vectors, the query encoder is built (onnxruntime, about
+    0.5 s here) and the vector graph mapped; in every case tantivy's pages for a
+    description query are read. Returns what it did, for the log."""
+    started = time.perf_counter()
+    index.search(WARM_UP_QUERY, limit=10)
+    vectors = part.count if part is not None and index.dense is not None else 0
+    meaning = f"on, {vectors:,} vectors" if vectors else "off (no vectors)"
+    return f"search warmed up in {time.perf_counter() - started:.2f}s; search by meaning {meaning}"
+
+
+def start_warm_up(index: Callable[[], PaperIndex], part: VectorPart | None) -> threading.Event:
+    """`warm_up` in a background thread; the event is set when it is done (or failed: a
+    search that cannot warm up still answers, it is only slower the first time)."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            log.info(warm_up(index(), part))
+        except Exception:
+            log.exception("search warm-up failed; the first search pays for it")
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="search-warm-up", daemon=True).start()
+    return done
 
 
 def neighbours(lexical: Neighbours, part: VectorPart | None) -> Neighbours:

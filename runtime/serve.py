@@ -28,6 +28,7 @@ from bot.settings import Settings
 from runtime.alerts import build_alert_runner, search_speller
 from runtime.cli.errors import CliError
 from runtime.core import Core
+from runtime.dense import start_warm_up
 from runtime.sinks import build_runner, build_sinks
 from storage.leases import WorkerLease
 
@@ -96,6 +97,9 @@ async def run_targets(core: Core, targets: list[Platform], *, port: int) -> sign
     """
     settings = core.settings
     handler = core.commands  # builds the search index before any platform takes requests
+    # The first search's one-off costs (query encoder, vector graph, tantivy pages) are
+    # paid before /readyz says ready, not by the first user.
+    warmed = start_warm_up(lambda: core.search, core.vectors)
     runners: list[Coroutine[Any, Any, None]] = []
     signals = StopSignals()
     signals.install()
@@ -154,6 +158,7 @@ async def run_targets(core: Core, targets: list[Platform], *, port: int) -> sign
                             scheduler,
                             draining=signals.event.is_set,
                             index_ready=lambda: core.live_index.caught_up,
+                            search_warm=warmed.is_set,
                         ),
                         explicit="metrics_port" in settings.model_fields_set,
                     )

@@ -263,6 +263,38 @@ class SqlAlertLedger:
             found[int(delivery_id)].append((int(paper_key), tuple(alerts or ())))
         return found
 
+    def _move(self, channel: ChannelRef, before: Collection[AlertStatus], **values: object) -> int:
+        stmt = (
+            update(AlertDeliveryRow)
+            .where(
+                AlertDeliveryRow.channel_key == channel.key,
+                AlertDeliveryRow.status.in_([s.value for s in before]),
+            )
+            .values(**values)
+        )
+        changed = getattr(self.session.execute(stmt), "rowcount", 0)
+        self.session.expire_all()
+        return int(changed or 0)
+
+    def hold(self, channel: ChannelRef, *, now: datetime) -> int:
+        return self._move(
+            channel,
+            (AlertStatus.QUEUED, AlertStatus.RETRYING),
+            status=AlertStatus.PAUSED.value,
+            retry_at=None,
+            updated_at=now,
+        )
+
+    def release(self, channel: ChannelRef, *, now: datetime) -> int:
+        return self._move(
+            channel,
+            (AlertStatus.PAUSED,),
+            status=AlertStatus.QUEUED.value,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+
     def get(self, delivery_id: int) -> AlertDelivery | None:
         row = self.session.get(AlertDeliveryRow, delivery_id)
         return _delivery(row) if row is not None else None

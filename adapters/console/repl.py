@@ -7,6 +7,9 @@ Anyone can try the bot without Slack or Discord tokens. The console user owns th
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
+import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -35,14 +38,56 @@ BANNER = (
 NUMBERED = {Similar: "More like this", Save: "Reading list", Cite: "Citation"}
 
 
+class RawLines:
+    """Lines of a file descriptor read with `os.read`, for stdin that is not a terminal.
+
+    `input()` on a pipe reads through `sys.stdin`'s buffered reader and holds its lock
+    while it waits. A daemon thread left waiting there when the process stops (SIGTERM
+    from a supervisor) makes the interpreter abort at exit ("could not acquire lock for
+    <stdin> at interpreter shutdown"). `os.read` holds no such lock.
+    """
+
+    def __init__(self, fd: int, encoding: str) -> None:
+        self.fd = fd
+        self.encoding = encoding
+        self.pending = b""
+
+    def readline(self) -> str:
+        """The next line without its newline; EOFError at the end, as `input()` does."""
+        while b"\n" not in self.pending:
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                if not self.pending:
+                    raise EOFError
+                line, self.pending = self.pending, b""
+                return line.decode(self.encoding, errors="replace")
+            self.pending += chunk
+        line, _, self.pending = self.pending.partition(b"\n")
+        return line.decode(self.encoding, errors="replace").removesuffix("\r")
+
+
+@functools.cache
+def _raw_lines(fd: int, encoding: str) -> RawLines:
+    return RawLines(fd, encoding)  # one per descriptor: it keeps what follows a line
+
+
+def piped_stdin() -> RawLines | None:
+    """`RawLines` of stdin unless `input()` would use the terminal's own line editing."""
+    stdin, stdout = sys.__stdin__, sys.__stdout__
+    if stdin is None or (stdin.isatty() and stdout is not None and stdout.isatty()):
+        return None
+    return _raw_lines(stdin.fileno(), stdin.encoding or "utf-8")
+
+
 def read_line(console: Console, prompt: str) -> asyncio.Future[str]:
     """`console.input(prompt)` in a daemon thread, as a future of the event loop.
 
     Not `asyncio.to_thread`: the loop's executor is joined when the process ends, so a
     Ctrl-C would wait for the user to press Enter. A daemon thread blocked on the terminal
-    is simply left behind; the process exits at once.
+    is simply left behind; the process exits at once. Piped stdin is read with `RawLines`.
     """
     loop = asyncio.get_running_loop()
+    lines = piped_stdin()
     future: asyncio.Future[str] = loop.create_future()
 
     def settle(line: str | None, error: BaseException | None) -> None:
@@ -57,7 +102,11 @@ def read_line(console: Console, prompt: str) -> asyncio.Future[str]:
         line: str | None = None
         error: BaseException | None = None
         try:
-            line = console.input(prompt)
+            if lines is None:
+                line = console.input(prompt)
+            else:
+                console.print(prompt, end="")  # as console.input prints it
+                line = lines.readline()
         except (EOFError, OSError, UnicodeDecodeError) as exc:
             error = exc
         try:

@@ -22,7 +22,7 @@ from adapters.discord.cog import PapersCog
 from adapters.discord.config import DiscordSettings
 from adapters.discord.taste import TasteListeners
 from adapters.discord.views import AlertsAllButton, PageButton, SaveButton, SimilarButton
-from adapters.discord.vote_buttons import VoteButton
+from adapters.discord.vote_buttons import VoteButton, VoteMenu
 from bot.commands.core import CommandCore
 from bot.ports import KeyValueStore
 
@@ -48,7 +48,9 @@ async def _setup(bot: PapersBot | ShardedPapersBot) -> None:
     await bot.add_cog(TasteListeners(bot))
     # Page buttons carry their state in the custom_id, so registering the DynamicItem
     # template is all it takes for buttons on old messages to work after a restart.
-    bot.add_dynamic_items(PageButton, SaveButton, AlertsAllButton, SimilarButton, VoteButton)
+    bot.add_dynamic_items(
+        PageButton, SaveButton, AlertsAllButton, SimilarButton, VoteButton, VoteMenu
+    )
 
 
 class PapersBot(commands.Bot):

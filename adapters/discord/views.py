@@ -18,7 +18,7 @@ import io
 import logging
 import re
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import discord
 
@@ -145,69 +145,93 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPL
         await send_reply(interaction, reply, kv=interaction.client.kv, edit=True)
 
 
-# -- Save buttons (reading list, issue 14) ---------------------------------------------
+# -- Card buttons: Save, More like this, Show all (and 👍 / 👎 in vote_buttons) ------------
 
-SAVE_TEMPLATE = re.compile(r"papers:save:(?P<key>\d{1,18})")
+PAPER_KEY = r"\d{1,18}"
+
+
+class CommandButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
+    """A button whose whole state is in its custom_id, `papers:<name>:<field>:…`, so that
+    it keeps working on old messages and after a restart; a press runs `command()` and
+    answers the clicker only.
+
+    A subclass is only what differs: its name, its fields (name: regex, in custom_id
+    order), style and label in the class line, and the command its fields make:
+
+        class SaveButton(CommandButton, name="save", fields={"key": PAPER_KEY}, ...):
+            def command(self) -> Command:
+                return Save(paper_key=int(self.fields["key"]))
+    """
+
+    # The base's own template matches nothing: only its subclasses are registered.
+    prefix: ClassVar[str]
+    style: ClassVar[discord.ButtonStyle]
+    default_label: ClassVar[str]
+
+    def __init_subclass__(
+        cls, *, name: str, fields: dict[str, str], style: discord.ButtonStyle, label: str
+    ) -> None:
+        cls.prefix = f"papers:{name}"
+        cls.style, cls.default_label = style, label
+        parts = "".join(f":(?P<{field}>{pattern})" for field, pattern in fields.items())
+        super().__init_subclass__(template=re.compile(re.escape(cls.prefix) + parts))
+
+    def __init__(self, *values: object, label: str | None = None, row: int | None = None) -> None:
+        custom_id = ":".join([self.prefix, *map(str, values)])
+        button = discord.ui.Button[Any](
+            style=self.style, label=label or self.default_label, custom_id=custom_id, row=row
+        )
+        super().__init__(button)
+        match = self.template.fullmatch(custom_id)
+        if match is None:
+            raise ValueError(f"{custom_id!r} does not match {self.template.pattern!r}")
+        self.fields: dict[str, str] = match.groupdict()
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        return cls(*match.groups(), label=getattr(item, "label", None))
+
+    def command(self) -> Command:
+        raise NotImplementedError
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await answer_button(interaction, self.command())
+
+
 # Row 0 holds the paging buttons; rows 1-4 hold up to 20 Save buttons.
 MAX_SAVE_BUTTONS = 20
 
 
-class SaveButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SAVE_TEMPLATE):
+class SaveButton(
+    CommandButton,
+    name="save",
+    fields={"key": PAPER_KEY},
+    style=discord.ButtonStyle.success,
+    label="Save",
+):
     """A card's Save button: the paper (by key) goes on this channel's reading list."""
 
-    def __init__(self, key: int, *, label: str = "Save", row: int | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.success,
-                label=label,
-                custom_id=f"papers:save:{key}",
-                row=row,
-            )
-        )
-        self.key = key
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> SaveButton:
-        return cls(int(match["key"]), label=getattr(item, "label", None) or "Save")
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await answer_button(interaction, Save(paper_key=self.key))
+    def command(self) -> Command:
+        return Save(paper_key=int(self.fields["key"]))
 
 
-ALERTS_TEMPLATE = re.compile(r"papers:alerts:(?P<delivery>\d{1,18})")
-
-
-class AlertsAllButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ALERTS_TEMPLATE):
+class AlertsAllButton(
+    CommandButton,
+    name="alerts",
+    fields={"delivery": r"\d{1,18}"},
+    style=discord.ButtonStyle.primary,
+    label="Show all",
+):
     """An alert summary's "Show all" button: every paper of that delivery, to the clicker."""
 
-    def __init__(self, delivery_id: int, *, label: str = "Show all") -> None:
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.primary,
-                label=label,
-                custom_id=f"papers:alerts:{delivery_id}",
-            )
-        )
-        self.delivery_id = delivery_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> AlertsAllButton:
-        return cls(int(match["delivery"]), label=getattr(item, "label", None) or "Show all")
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await answer_button(interaction, AlertMatches(delivery_id=self.delivery_id))
+    def command(self) -> Command:
+        return AlertMatches(delivery_id=int(self.fields["delivery"]))
 
 
 def alerts_view(delivery_id: int, total: int) -> discord.ui.View:
@@ -219,39 +243,23 @@ def alerts_view(delivery_id: int, total: int) -> discord.ui.View:
 
 # -- More like this (issue 12) ----------------------------------------------------------
 
-SIMILAR_TEMPLATE = re.compile(r"papers:similar:(?P<key>\d{1,18})")
 # Two buttons per card (Save N, More like N) in rows 1-4: a row of five Saves, then the
 # row of their five More-like buttons. That holds 10 cards; a longer list (trending 25)
 # keeps one Save button per card for its first 20, as before.
 MAX_CARD_PAIRS = 10
 
 
-class SimilarButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SIMILAR_TEMPLATE):
+class SimilarButton(
+    CommandButton,
+    name="similar",
+    fields={"key": PAPER_KEY},
+    style=discord.ButtonStyle.primary,
+    label="More like this",
+):
     """A card's "More like this" button: papers like this one (by key)."""
 
-    def __init__(self, key: int, *, label: str = "More like this", row: int | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.primary,
-                label=label,
-                custom_id=f"papers:similar:{key}",
-                row=row,
-            )
-        )
-        self.key = key
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> SimilarButton:
-        return cls(int(match["key"]), label=getattr(item, "label", None) or "More like this")
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await answer_button(interaction, Similar(paper_key=self.key))
+    def command(self) -> Command:
+        return Similar(paper_key=int(self.fields["key"]))
 
 
 def add_save_buttons(view: discord.ui.View, cards: tuple[PaperCard, ...]) -> None:

@@ -79,10 +79,14 @@ async def serve_slack(
     if app_token:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+        # The Socket Mode client opens its aiohttp session when it is built, and
+        # `connect_async` retries until it gets through: a stop while it is still
+        # connecting (Slack unreachable, a slow handshake) must close that session too,
+        # or asyncio reports "Unclosed client session" as the process exits.
         handler = AsyncSocketModeHandler(bot.app, app_token)
-        log.info("Slack: connecting in Socket Mode")
-        await handler.connect_async()  # type: ignore[no-untyped-call]
         try:
+            log.info("Slack: connecting in Socket Mode")
+            await handler.connect_async()  # type: ignore[no-untyped-call]
             await asyncio.Event().wait()
         finally:
             await handler.close_async()  # type: ignore[no-untyped-call]

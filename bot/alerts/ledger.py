@@ -9,8 +9,11 @@
 - **Retry.** Due `retrying` rows become `pending` again and take the same path.
 - **Claim.** `queued` rows of the platforms this process has sinks for become `pending`
   (SKIP LOCKED on PostgreSQL), in batches.
-- **Record.** Outcomes reach the ledger here only: sent, failed (permanent, or transient
-  for longer than `give_up_after`), or retrying with a `retry_at`.
+- **Record.** Outcomes reach the ledger here only: sent, failed (nothing left to post,
+  or transient for longer than `give_up_after`), retrying with a `retry_at`, or paused:
+  posting to the channel failed for good, so its alerts are paused and its deliveries
+  wait (`paused`) until a manager resumes them; they are queued again then, their
+  papers still owed to the channel.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ from bot.models import ChannelRef, DeliveryStatus, Platform
 from bot.ports import MessageSink, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+# A delivery whose papers all merged into ones the channel had: nothing to post, and no
+# fault of the channel's.
+NO_PAPERS_LEFT = "no_papers_left"
 
 
 @dataclass(slots=True)
@@ -68,6 +75,7 @@ class AlertReport:
     unresolved: int = 0  # left pending: the platform could not say whether it was posted
     failures: dict[str, int] = field(default_factory=dict)
     paused: list[str] = field(default_factory=list)  # channels paused: posting failed for good
+    held: int = 0  # deliveries set aside until their paused channel is resumed
 
     def summary(self) -> str:
         parts = [
@@ -84,6 +92,8 @@ class AlertReport:
             parts.append(f"left pending {self.unresolved}")
         if self.paused:
             parts.append(f"paused {len(self.paused)} channels")
+        if self.held:
+            parts.append(f"{self.held} messages wait for a resume")
         return "alerts: " + ", ".join(parts)
 
     def as_dict(self) -> dict[str, object]:
@@ -99,6 +109,7 @@ class AlertReport:
             "unresolved": self.unresolved,
             "failures": dict(self.failures),
             "paused": list(self.paused),
+            "held": self.held,
         }
 
 
@@ -239,16 +250,22 @@ class AlertRunLedger:
             if finish is not None:
                 finishes.append(finish)
         paused: set[str] = set()
+        held = 0
         with self.uow_factory() as uow:
             uow.alert_ledger.finish_many(finishes, now=self.clock())
             # A permanent failure (the channel is gone, archived, or the bot was removed)
-            # pauses the channel's alerts: each later batch would fail there again.
+            # pauses the channel's alerts: each later batch would fail there again. The
+            # failed delivery waits (`_finish`), and so do the channel's other queued ones.
+            failing: dict[str, tuple[ChannelRef, Verdict]] = {}
             for job, verdict in outcomes:
-                if _fails_for_good(verdict) and job.channel.key not in paused:
-                    reason = verdict.reason or "unknown"
-                    if uow.alerts.pause(job.channel, reason, now=now):
-                        paused.add(job.channel.key)
+                if _fails_for_good(verdict):
+                    failing.setdefault(job.channel.key, (job.channel, verdict))
+            for channel, verdict in failing.values():
+                if uow.alerts.pause(channel, verdict.reason or "unknown", now=now):
+                    paused.add(channel.key)
+                held += uow.alert_ledger.hold(channel, now=now)
         # Counted once committed, so the report never claims more than the ledger holds.
+        report.held += held
         for job, verdict in outcomes:
             self._count(job, verdict, now, report, paused)
 
@@ -263,6 +280,10 @@ class AlertRunLedger:
             )
         if verdict.status is DeliveryStatus.PENDING:
             return None  # unresolved: stays pending for the next run to look again
+        if _fails_for_good(verdict):
+            return AlertFinish(
+                delivery_id, AlertStatus.PAUSED, reason=verdict.reason, attempts=job.rounds
+            )
         if verdict.permanent or self._gives_up(job, now):
             return AlertFinish(
                 delivery_id, AlertStatus.FAILED, reason=verdict.reason, attempts=job.rounds
@@ -297,12 +318,14 @@ class AlertRunLedger:
             report.failed += 1
             reason = verdict.reason or "unknown"
             report.failures[reason] = report.failures.get(reason, 0) + 1
+            if _fails_for_good(verdict):
+                report.held += 1
             if job.channel.key in paused:
                 paused.discard(job.channel.key)  # one line per channel paused
                 report.paused.append(job.channel.key)
                 log.warning(
                     "alerts of %s paused: posting there failed for good (%s, delivery %d); "
-                    "a manager adding an alert there resumes them",
+                    "its messages wait; a manager adding an alert there resumes them",
                     job.channel.key,
                     reason,
                     job.delivery.id,
@@ -316,9 +339,11 @@ class AlertRunLedger:
 
 
 def _fails_for_good(verdict: Verdict) -> bool:
-    return verdict.permanent and verdict.status not in (
-        DeliveryStatus.SENT,
-        DeliveryStatus.PENDING,
+    """The channel refused the post for good (not a delivery left with nothing to post)."""
+    return (
+        verdict.permanent
+        and verdict.status not in (DeliveryStatus.SENT, DeliveryStatus.PENDING)
+        and verdict.reason != NO_PAPERS_LEFT
     )
 
 

@@ -30,13 +30,16 @@ __all__ = [
 
 class AlertStatus(enum.StrEnum):
     """queued (planned, no worker yet) -> pending (a worker posts it) -> a final state;
-    `retrying` waits for `retry_at`, then is pending again."""
+    `retrying` waits for `retry_at`, then is pending again. `paused` waits for its channel:
+    posting there failed for good, and a manager resuming the channel's alerts queues it
+    again (its papers are still owed to the channel)."""
 
     QUEUED = "queued"
     PENDING = "pending"
     SENT = "sent"
     RETRYING = "retrying"
     FAILED = "failed"
+    PAUSED = "paused"
 
 
 def describe_alert(alert: Alert) -> str:

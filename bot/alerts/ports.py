@@ -84,6 +84,16 @@ class AlertLedger(Protocol):
         """Each delivery's (paper key, alert descriptions), in planned order."""
         ...
 
+    def hold(self, channel: ChannelRef, *, now: datetime) -> int:
+        """The channel's `queued` and `retrying` deliveries become `paused`: its alerts are
+        paused, so they would fail there too. Returns how many."""
+        ...
+
+    def release(self, channel: ChannelRef, *, now: datetime) -> int:
+        """The channel's `paused` deliveries are `queued` again (for the next run), their
+        attempts and give-up clock starting afresh from `now`. Returns how many."""
+        ...
+
     def get(self, delivery_id: int) -> AlertDelivery | None: ...
 
     def count(self, status: AlertStatus | None = None) -> int:

@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.alerts.ledger import AlertJob, AlertReport, AlertRunLedger
+from bot.alerts.ledger import NO_PAPERS_LEFT, AlertJob, AlertReport, AlertRunLedger
 from bot.alerts.models import AlertPost
 from bot.digests.delivery import Attempts, ChannelPacer, RetryPolicy, Sleep, Verdict
 from bot.follow.matching import Speller
@@ -137,7 +137,7 @@ class AlertRunner:
                 if not job.items:
                     # Its papers merged into ones an earlier alert named (a title-only
                     # record and its arXiv record, storage/merge_follow.py): no post.
-                    gone = Verdict(DeliveryStatus.FAILED, reason="no_papers_left", permanent=True)
+                    gone = Verdict(DeliveryStatus.FAILED, reason=NO_PAPERS_LEFT, permanent=True)
                     await outcomes.put((job, gone))
                     return
                 sink = self.sinks[job.channel.platform]

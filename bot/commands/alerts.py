@@ -8,7 +8,8 @@ nobody has yet is followed as typed, so the first paper by that person still ale
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from bot.commands.types import AlertMatches, AlertSearch, FollowAuthor, Following, Unfollow
 from bot.follow.matching import Alert, AlertKind, compile_alert
@@ -44,9 +45,12 @@ def _candidate_line(number: int, candidate: Candidate[Paper]) -> str:
 class AlertCommands:
     """Handlers of `follow`, `alert`, `following` and `unfollow` for one channel at a time."""
 
-    def __init__(self, uow: UnitOfWorkFactory, search: SearchEngine) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, search: SearchEngine, clock: Callable[[], datetime]
+    ) -> None:
         self.uow = uow
         self.search = search
+        self.clock = clock
 
     def _people(self, name: str) -> list[Candidate[Paper]]:
         person = parse_name(name)
@@ -62,7 +66,8 @@ class AlertCommands:
         """Add the alert; (added?, a refusal, a sentence when this resumed paused alerts).
 
         Adding an alert, even one the channel has, is how a manager says the channel
-        works again after its alerts were paused (posting there had failed for good)."""
+        works again after its alerts were paused (posting there had failed for good).
+        The messages that waited for that are queued again, for the next alert run."""
         with self.uow() as uow:
             existing = uow.alerts.for_channel(channel)
             if len(existing) >= MAX_ALERTS_PER_CHANNEL and all(
@@ -77,12 +82,16 @@ class AlertCommands:
                 return False, refusal, ""
             _alert, added = uow.alerts.add(channel, kind, query, created_by=user)
             pause = uow.alerts.resume(channel)
+            waiting = uow.alert_ledger.release(channel, now=self.clock())
         resumed = (
             ""
             if pause is None
             else f" Alerts here were paused since {pause.since:%d %b %Y} because posting "
             f"failed ({pause.reason}); they are on again."
         )
+        if waiting:
+            messages = "alert message" if waiting == 1 else "alert messages"
+            resumed += f" {waiting} {messages} that could not be posted will follow shortly."
         return added, None, resumed
 
     def follow(self, command: FollowAuthor, channel: ChannelRef, user: str) -> Reply:

@@ -178,7 +178,7 @@ class CommandCore:
             Invalid: self._invalid,
         }
         # Alerts (issue 14): follow an author, saved searches, list and remove them.
-        alerts = AlertCommands(uow, search)
+        alerts = AlertCommands(uow, search, self.clock)
         self._handlers |= {
             FollowAuthor: lambda c, r: alerts.follow(c, self._channel(r), r.user),
             AlertSearch: lambda c, r: alerts.alert(c, self._channel(r), r.user),

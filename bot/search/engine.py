@@ -495,6 +495,20 @@ class PaperIndex:
         by the rarest word, so long posting lists are cheap there.  In the loose (OR)
         query a word common in abstracts is searched in the other fields only.
         """
+        parts = self._token_terms(
+            expansions, strict=strict, abstract_max_df=abstract_max_df, boosts=boosts
+        )
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in parts])
+
+    def _token_terms(
+        self,
+        expansions: dict[str, float],
+        *,
+        strict: bool,
+        abstract_max_df: float | None = ABSTRACT_MAX_DF,
+        boosts: Mapping[str, float] | None = None,
+    ) -> list[Any]:
+        """The term queries of `_token_clause`, not wrapped in a query of their own."""
         searcher = self._searcher
         abstract_cap = (
             math.inf
@@ -510,7 +524,7 @@ class PaperIndex:
                 parts.append(self._term("authors", term, boost["authors"] * weight))
             if searcher.doc_freq("abstract", term) <= abstract_cap:
                 parts.append(self._term("abstract", term, boost["abstract"] * weight))
-        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in parts])
+        return parts
 
     def _filters(self, parsed: ParsedQuery) -> list[Any]:
         must: list[Any] = []
@@ -602,18 +616,18 @@ class PaperIndex:
             if len(hits) >= AND_MIN_HITS or len(groups) == 1:
                 return hits
         # A description rarely has every word in one paper: BM25 over the words OR-ed, as
-        # plain FTS5 does, is the whole candidate step there.
+        # plain FTS5 does, is the whole candidate step there. Every word's term queries go
+        # straight into one disjunction: the same sum of BM25 scores as one clause per word,
+        # at half the CPU for a 40-word description at 1M papers (docs/search.md).
         should: list[tuple[Any, Any]] = [
-            (
-                tantivy.Occur.Should,
-                self._token_clause(
-                    g,
-                    strict=False,
-                    abstract_max_df=weights.abstract_max_df,
-                    boosts=weights.field_boosts,
-                ),
-            )
+            (tantivy.Occur.Should, term)
             for g in groups
+            for term in self._token_terms(
+                g,
+                strict=False,
+                abstract_max_df=weights.abstract_max_df,
+                boosts=weights.field_boosts,
+            )
         ]
         should.extend((tantivy.Occur.Must, f) for f in filters)
         seen = {(a.segment_ord, a.doc) for _, a, _ in hits}

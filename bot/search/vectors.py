@@ -59,9 +59,13 @@ class VectorIndex:
         self._viewed = viewed
 
     @classmethod
-    def empty(cls, *, model: str, dimensions: int) -> VectorIndex:
+    def empty(cls, *, model: str, dimensions: int, expansion_add: int | None = None) -> VectorIndex:
+        """An empty index; `expansion_add` (usearch's default when None) trades the graph's
+        recall for build time: bench/semantic_scale.py lowers it to build 1M affordably."""
         index = _usearch()
         graph = index(ndim=dimensions, metric="cos", dtype="i8", expansion_search=EXPANSION_SEARCH)
+        if expansion_add is not None:
+            graph.expansion_add = expansion_add
         return cls(graph, model=model, dimensions=dimensions, viewed=False)
 
     @classmethod

@@ -144,6 +144,29 @@ class FakeAlertLedger:
                 found[delivery_id].append((position, paper_key, alerts))
         return {d: [(k, a) for _, k, a in sorted(rows)] for d, rows in found.items()}
 
+    def _move(self, channel: ChannelRef, before: Collection[AlertStatus], **values: object) -> int:
+        rows = [
+            d
+            for d in self._s.alert_deliveries.values()
+            if d.channel.key == channel.key and d.status in before
+        ]
+        for row in rows:
+            self._s.alert_deliveries[row.id] = dataclasses.replace(row, **values)  # type: ignore[arg-type]
+        return len(rows)
+
+    def hold(self, channel: ChannelRef, *, now: datetime) -> int:
+        return self._move(
+            channel,
+            (AlertStatus.QUEUED, AlertStatus.RETRYING),
+            status=AlertStatus.PAUSED,
+            retry_at=None,
+        )
+
+    def release(self, channel: ChannelRef, *, now: datetime) -> int:
+        return self._move(
+            channel, (AlertStatus.PAUSED,), status=AlertStatus.QUEUED, attempts=0, created_at=now
+        )
+
     def get(self, delivery_id: int) -> AlertDelivery | None:
         return self._s.alert_deliveries.get(delivery_id)
 

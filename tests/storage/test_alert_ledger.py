@@ -179,6 +179,46 @@ def test_claim_finish_retry_and_recover(db: Database) -> None:
         assert sorted(d.id for d in stale) == sorted([left, retry])
 
 
+def test_hold_and_release_move_only_the_channels_waiting_deliveries(db: Database) -> None:
+    a, b = SLACK[0], SLACK[1]
+    ids = []
+    for n in range(3):
+        at = T0 + timedelta(hours=n)
+        keys = store(db, 10 * n + 1, 1, at)
+        ids += sorted(plan(db, batch_of(db, at), {a: keys, b: keys} if n == 2 else {a: keys}))
+    sending, retrying, queued, other = ids
+    with db.uow() as uow:
+        claimed = uow.alert_ledger.claim(worker="w1", now=T0, platforms=["slack"], limit=2)
+        assert [d.id for d in claimed] == [sending, retrying]
+        later = T0 + timedelta(minutes=5)
+        retry = AlertFinish(retrying, AlertStatus.RETRYING, reason="http_503", retry_at=later)
+        assert uow.alert_ledger.finish_many([retry], now=T0) == 1
+    t1 = T0 + timedelta(days=2)
+    with db.uow() as uow:
+        # The pending one is in flight: its outcome decides it (the runner holds it).
+        assert uow.alert_ledger.hold(a, now=t1) == 2
+        assert uow.alert_ledger.hold(a, now=t1) == 0
+        paused = AlertFinish(sending, AlertStatus.PAUSED, reason="not_in_channel", attempts=1)
+        assert uow.alert_ledger.finish_many([paused], now=t1) == 1
+    with db.uow() as uow:
+        assert uow.alert_ledger.count(AlertStatus.PAUSED) == 3
+        assert uow.alert_ledger.take_retries(worker="w2", now=t1, platforms=["slack"]) == []
+        (only,) = uow.alert_ledger.claim(worker="w2", now=t1, platforms=["slack"], limit=10)
+        assert only.id == other
+    t2 = t1 + timedelta(hours=1)
+    with db.uow() as uow:
+        assert uow.alert_ledger.release(b, now=t2) == 0
+        assert uow.alert_ledger.release(a, now=t2) == 3
+        assert uow.alert_ledger.release(a, now=t2) == 0
+    with db.uow() as uow:
+        again = uow.alert_ledger.claim(worker="w3", now=t2, platforms=["slack"], limit=10)
+        assert [d.id for d in again] == [sending, retrying, queued]
+        assert all((d.attempts, d.created_at, d.retry_at) == (0, t2, None) for d in again)
+        # Their papers are still theirs: what was owed to the channel goes out.
+        items = uow.alert_ledger.items_many([sending, retrying, queued])
+        assert [len(items[d]) for d in (sending, retrying, queued)] == [1, 1, 1]
+
+
 @pytest.mark.postgres
 def test_two_claimers_on_postgresql_split_the_queue(postgres_db: Database) -> None:
     keys = store(postgres_db, 1, 1, T0)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+from pathlib import Path
+
 import pytest
 from rich.console import Console
 
 from adapters.console.render import render_reply
-from adapters.console.repl import ConsoleSession
+from adapters.console.repl import ConsoleSession, RawLines
 from bot.settings import Settings
 from runtime.core import build_core
+from tests.adapters.served import PATIENCE, serve_environment, serving, stop_cleanly
 from tests.runtime.cli.helpers import run_cli
 
 
@@ -54,6 +59,23 @@ def test_console_process_reads_commands_until_eof(tmp_path) -> None:  # type: ig
     assert "Traceback" not in result.stderr
     # Routine clock logs stay out of the user's terminal session.
     assert "INFO" not in result.stderr and '"info"' not in result.stderr
+
+
+async def test_console_process_on_a_pipe_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """A supervisor's SIGTERM while the prompt waits on a pipe: exit 0, nothing logged.
+
+    The prompt's reader waited inside sys.stdin's buffered reader, whose lock made the
+    interpreter abort at exit ("could not acquire lock for <stdin>").
+    """
+    env = serve_environment(f"sqlite:///{tmp_path / 'p.db'}")
+    log = tmp_path / "serve.log"
+    async with serving("console", env, log, pipes=True) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        await asyncio.wait_for(proc.stdout.readuntil(b"papers> "), PATIENCE)
+        proc.stdin.write(b"/papers help\n")
+        await proc.stdin.drain()
+        await asyncio.wait_for(proc.stdout.readuntil(b"papers> "), PATIENCE)  # waiting again
+        await stop_cleanly(proc, log)
 
 
 async def test_slash_paper_prefix_and_unknown_slash_commands(session: ConsoleSession) -> None:
@@ -188,3 +210,16 @@ async def test_a_pasted_link_shows_the_card_and_its_first_share(session: Console
     assert again is not None and again.cards[0].first_share is not None
     session.console.print(render_reply(again))
     assert "first shared here by console-user on" in session.console.export_text()
+
+
+def test_raw_lines_split_a_pipe_as_input_does() -> None:
+    read_end, write_end = os.pipe()
+    os.write(write_end, "first\nsecond\r\nthird ü".encode())
+    os.close(write_end)
+    lines = RawLines(read_end, "utf-8")
+    try:
+        assert [lines.readline() for _ in range(3)] == ["first", "second", "third ü"]
+        with pytest.raises(EOFError):
+            lines.readline()
+    finally:
+        os.close(read_end)

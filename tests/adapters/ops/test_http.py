@@ -102,6 +102,20 @@ async def test_readyz_503_while_draining_even_with_a_paused_clock(
     assert body["checks"]["scheduler"]["ok"] is True
 
 
+async def test_readyz_503_until_the_search_is_warmed_up(
+    sqlite_db: Database, scheduler: AsyncIOScheduler
+) -> None:
+    warmed = False
+    app = build_ops_app(readiness_checks(sqlite_db, scheduler, search_warm=lambda: warmed))
+    status, body = await get_json(app, "/readyz")
+    assert status == 503
+    assert body["failing"] == ["search_warm_up"]
+    warmed = True
+    status, body = await get_json(app, "/readyz")
+    assert status == 200
+    assert body["checks"]["search_warm_up"] == {"ok": True, "detail": "warmed up"}
+
+
 async def test_readyz_accepts_a_core_like_object(
     sqlite_db: Database, scheduler: AsyncIOScheduler
 ) -> None:

@@ -76,6 +76,8 @@ class FakeSlack:
     # `arxiv_entries` maps an arXiv id to its whole Atom `<entry>` element.
     arxiv_entries: dict[str, str] = field(default_factory=dict)
     shared_files: list[dict[str, Any]] = field(default_factory=list)
+    # Where apps.connections.open sends Socket Mode clients; None: the fake's own socket.
+    socket_url: str | None = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -304,7 +306,7 @@ class FakeSlack:
         return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
 
     def _m_apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+        return {"ok": True, "url": self.socket_url or f"ws://127.0.0.1:{self.port}/socket"}
 
     def _m_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}

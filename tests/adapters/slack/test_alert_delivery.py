@@ -124,13 +124,17 @@ async def test_a_channel_the_bot_was_removed_from_is_paused_then_resumed(
     assert (report.failed, report.paused) == (1, [f"slack:{TEAM_ID}:{CHANNEL}"])
     listed = await run_command(served, fake, "following", "p2", channel=CHANNEL)
     assert "PAUSED since" in listed.text_dump() and "(not_in_channel)" in listed.text_dump()
-    # The bot is invited back and a manager re-adds the alert: deliveries resume.
+    # The bot is invited back and a manager re-adds the alert: deliveries resume, and
+    # the refused message, which waited, goes out first.
     del fake.channel_errors[CHANNEL]
     again = await run_command(served, fake, "alert quasiparticle braiding", "p3", channel=CHANNEL)
     assert "they are on again" in again.text_dump()
+    assert "1 alert message that could not be posted will follow shortly" in again.text_dump()
     tried = len(alert_posts(fake))  # the refused attempt
     titles = ingest_matching(core, 2)  # the first paper again, and one new
     report = await deliver(core, settings)
-    assert (report.sent, report.paused) == (1, [])
-    assert len(alert_posts(fake)) == tried + 1
-    assert titles[1] in alert_posts(fake)[-1].text_dump()
+    assert (report.sent, report.paused) == (2, [])
+    waited, new = alert_posts(fake)[tried:]
+    assert titles[0] in waited.text_dump() and titles[1] not in waited.text_dump()
+    assert titles[1] in new.text_dump() and titles[0] not in new.text_dump()
+    assert (await deliver(core, settings)).sent == 0

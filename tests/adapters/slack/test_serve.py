@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.adapters.served import free_port
 from tests.adapters.slack.conftest import BOT_TOKEN, SIGNING_SECRET, SURVEY, sign, slash_body
 from tests.adapters.slack.fake_slack import Call, FakeSlack
 from tests.runtime.cli.helpers import bot_environment
@@ -27,12 +27,6 @@ from tests.runtime.cli.helpers import bot_environment
 pytestmark = pytest.mark.slow
 
 PAPERS_BOT = shutil.which("papers-bot", path=str(Path(sys.executable).parent)) or "papers-bot"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bot_env(fake: FakeSlack, database_url: str) -> dict[str, str]:

@@ -199,23 +199,63 @@ async def test_a_channel_gone_for_good_is_paused_until_a_manager_adds_an_alert(
         pause = uow.alerts.paused(gone)
         assert pause is not None and pause.reason == "not_in_channel"
         assert uow.alerts.paused(fine) is None
+        # The refused message waits for the channel, its paper still owed to it.
+        assert uow.alert_ledger.count(AlertStatus.PAUSED) == 1 and first.held == 1
     # Later batches are not even planned for the paused channel: no attempt, no log line.
     t1 = T0 + timedelta(hours=1)
     ingest(db, [paper(2, "Graphs again", "Ada Lovelace")], t1)
     attempts.clear()
     second = await runner(db, sink, clock=lambda: t1).run(t1)
     assert second.sent == 1 and attempts == [fine.key] and second.paused == []
-    # A manager re-adds an alert (the bot was invited back): the next batch reaches it.
+    # A manager re-adds an alert (the bot was invited back), as `alert …` does: the
+    # message that waited goes out at the next run, and the next batch reaches it too.
     removed = False
+    t2 = T0 + timedelta(hours=2)
     with db.uow() as uow:
         uow.alerts.add(gone, AlertKind.SEARCH, "graphs", created_by="U2")
         assert uow.alerts.resume(gone) is not None
-    t2 = T0 + timedelta(hours=2)
+        assert uow.alert_ledger.release(gone, now=t2) == 1
     ingest(db, [paper(3, "Graphs, third", "Ada Lovelace")], t2)
     third = await runner(db, sink, clock=lambda: t2).run(t2)
-    assert third.sent == 2
-    titles = [item.paper.title for post in sink.alerts[gone.key] for item in post.items]
-    assert titles == ["Graphs, third"]
+    assert third.sent == 3
+    titles = [[item.paper.title for item in post.items] for post in sink.alerts[gone.key]]
+    assert titles == [["Graphs"], ["Graphs, third"]]
+    t3 = t2 + timedelta(hours=1)
+    assert (await runner(db, sink, clock=lambda: t3).run(t3)).sent == 0
+
+
+@pytest.mark.parametrize("landed", [True, False], ids=["posted-then-killed", "killed-before"])
+async def test_a_resumed_channels_waiting_message_goes_out_once_despite_a_kill(
+    db: Database | FakeDatabase, landed: bool
+) -> None:
+    gone = channel(1)
+    follow(db, gone, AlertKind.SEARCH, "graphs")
+    ingest(db, [paper(1, "Graphs")], T0)
+    refused = PostResult(ok=False, reason="channel_not_found", permanent=True)
+    first = await runner(db, FakeSink(alert_behaviour=lambda post, attempt: refused)).run(T0)
+    assert first.paused == [gone.key] and first.held == 1
+    sink = FakeSink()
+    t1 = T0 + timedelta(hours=1)
+    assert (await runner(db, sink, "w2", clock=lambda: t1).run(t1)).sent == 0  # paused
+    t2 = T0 + timedelta(days=3)  # longer than give_up_after: the clock starts again
+    with db.uow() as uow:
+        assert uow.alerts.resume(gone) is not None
+        assert uow.alert_ledger.release(gone, now=t2) == 1
+        assert uow.alert_ledger.release(gone, now=t2) == 0
+    # A worker claims the released message and is killed, after posting it or before.
+    dead = runner(db, sink, "dead", clock=lambda: t2)
+    jobs, _ = dead.ledger.claim(t2)
+    assert [[i.paper.title for i in job.items] for job in jobs] == [["Graphs"]]
+    if landed:
+        await sink.post_alerts(alert_post(jobs[0]))
+    report = await runner(db, sink, "w3", is_alive=lambda w: False, clock=lambda: t2).run(t2)
+    assert (report.sent, report.recovered, report.resent) == (1, int(landed), int(not landed))
+    assert [len(post.items) for post in sink.alerts[gone.key]] == [1]
+    t3 = t2 + timedelta(hours=1)
+    assert (await runner(db, sink, "w4", clock=lambda: t3).run(t3)).sent == 0
+    with db.uow() as uow:
+        assert uow.alert_ledger.count(AlertStatus.SENT) == 1
+        assert uow.alert_ledger.count(AlertStatus.PAUSED) == 0
 
 
 async def test_a_dead_workers_pending_messages_are_found_or_sent_once(
@@ -290,3 +330,7 @@ async def test_an_alert_left_with_no_paper_by_a_merge_is_not_posted(
     report = await runner(db, sink, clock=lambda: last).run(last)
     assert [len(post.items) for post in sink.alerts[ch.key]] == [1]
     assert (report.sent, report.failed, report.failures) == (0, 1, {"no_papers_left": 1})
+    # Nothing was wrong with the channel: its alerts are not paused.
+    assert report.paused == [] and report.held == 0
+    with db.uow() as uow:
+        assert uow.alerts.paused(ch) is None

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import tantivy
 
 from bot.models import Paper
 from bot.search.engine import PaperIndex
+from bot.search.query import parse_query
 from bot.search.ranking import (
     DESCRIPTION_MIN_WORDS,
     RRF_K,
@@ -113,3 +115,37 @@ def test_description_finds_the_described_paper_before_a_generic_title(
 def test_title_query_still_ranks_the_title_first(trap_index: PaperIndex) -> None:
     keys = [card.paper.key for card in trap_index.search("foveated gausian splating").cards]
     assert keys[0] == 2
+
+
+def test_the_flat_or_query_scores_as_one_clause_per_word(seeds: list[Paper]) -> None:
+    """The loose (OR) query puts every word's term queries into one disjunction, which
+    tantivy answers at about half the CPU of one nested clause per word; BM25 adds up the
+    same, so the candidates and their scores must be those of the nested form."""
+    index = PaperIndex.build(seeds)
+    description = (
+        "a method that separates the overlapping voices of several speakers recorded with "
+        "a single microphone by clustering deep embeddings of each time frequency bin"
+    )
+    words, weights = index._words(parse_query(description))
+    groups = index._token_groups(words, weights, last_is_prefix=False)
+    assert len(groups) >= 11
+    flat = index._run(groups, [], 50, by_date=False, weights=weights)
+    nested = tantivy.Query.boolean_query(
+        [
+            (
+                tantivy.Occur.Should,
+                index._token_clause(
+                    g,
+                    strict=False,
+                    abstract_max_df=weights.abstract_max_df,
+                    boosts=weights.field_boosts,
+                ),
+            )
+            for g in groups
+        ]
+    )
+    reference = index._searcher.search(nested, 50, count=False).hits
+    assert [(a.segment_ord, a.doc) for _, a, _ in flat] == [
+        (a.segment_ord, a.doc) for _, a in reference
+    ]
+    assert [s for s, _, _ in flat] == pytest.approx([float(s) for s, _ in reference], rel=1e-5)
