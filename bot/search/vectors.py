@@ -19,8 +19,11 @@ index beside it (`bot.search.vector_delta`), folded in past a limit.
 
 from __future__ import annotations
 
+import ctypes
 import json
+import logging
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bot.search.embedding import EmbeddingUnavailable
+
+log = logging.getLogger(__name__)
 
 GRAPH_FILE = "vectors.usearch"
 META_FILE = "vectors.json"
@@ -39,7 +44,25 @@ EXPANSION_SEARCH = 128
 Pairs = Iterable[tuple[int, NDArray[np.float32]]]
 
 
+def _load_cxx_runtime() -> None:
+    """Load the system's C++ runtime, globally, before usearch's extension.
+
+    usearch's extension does not link libstdc++ dynamically; imported into a process that
+    has not loaded libstdc++ yet, a later `import onnxruntime` (the query encoder) crashes the
+    process with a segfault. With the shared runtime loaded first both use it. Elsewhere
+    than Linux there is no such file and nothing is done.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libstdc++.so.6", mode=ctypes.RTLD_GLOBAL)
+    except OSError as exc:
+        # A system without it: usearch still works alone; say why a crash may follow.
+        log.warning("could not load libstdc++.so.6 before usearch (%s)", exc)
+
+
 def _usearch() -> Any:
+    _load_cxx_runtime()
     try:
         from usearch.index import Index
     except ImportError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +64,18 @@ def test_wrong_dimensions_are_refused() -> None:
     index = VectorIndex.empty(model="m", dimensions=32)
     with pytest.raises(ValueError, match="16 dimensions, not 32"):
         index.extend([(1, _units(1, 16)[0])])
+
+
+def test_the_encoder_loads_after_the_vector_index_in_a_fresh_process() -> None:
+    # usearch first, then onnxruntime, with nothing else loaded: the order a script that
+    # opens the vectors and then embeds a query takes. It used to crash with a segfault.
+    code = (
+        "from bot.search.vectors import VectorIndex\n"
+        "VectorIndex.empty(model='m', dimensions=4)\n"
+        "import onnxruntime\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-500:]
