@@ -76,9 +76,9 @@ class KeyList:
         self.write(session, {i: found.get(i, ()) for i in wanted})
 
     def fill(self, session: Session, row_id: int, keys: Select[Any]) -> None:
-        """Name the keys `keys` selects for new listing row `row_id`, inside the database
-        (a first bulk load's batch names every paper)."""
-        found = select(literal(row_id, BigInteger), keys.subquery().c[0]).distinct()
+        """Name the distinct keys `keys` selects for new listing row `row_id`, inside the
+        database (a first bulk load's batch names every paper)."""
+        found = select(literal(row_id, BigInteger), keys.subquery().c[0])
         session.execute(insert(self.rows).from_select([self.owner.name, "paper_key"], found))
 
     def drop(self, session: Session, row_id: int) -> None:

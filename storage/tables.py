@@ -319,14 +319,15 @@ class AlertBatchRow(Base):
 
 class AlertBatchPaperRow(Base):
     """A paper of an alert batch not planned yet (`alert_batches.paper_keys` as rows, kept
-    until the batch is planned: storage/key_lists.py)."""
+    until the batch is planned: storage/key_lists.py). Keyed by paper first, no other
+    index: a bulk load's batch writes (and planning deletes) one b-tree entry per paper."""
 
     __tablename__ = "alert_batch_papers"
 
+    paper_key: Mapped[int] = mapped_column(BigKey, primary_key=True)
     batch_id: Mapped[int] = mapped_column(
         BigKey, ForeignKey("alert_batches.id", ondelete="CASCADE"), primary_key=True
     )
-    paper_key: Mapped[int] = mapped_column(BigKey, primary_key=True, index=True)
 
 
 class AlertDeliveryRow(Base):
