@@ -4,12 +4,11 @@ its arXiv id. Through the real bolt app against the loopback fake."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from adapters.slack.blocks import ACTION_SAVE, ACTION_VOTE_UP
 from adapters.slack.card_actions import ACTION_SIMILAR
-from bot.models import ChannelRef, PaperRecord, Platform
+from bot.models import ChannelRef, Platform
 from runtime.core import Core
+from tests.adapters.merged_papers import ARXIV_ID, merge_title_only
 from tests.adapters.slack.conftest import SURVEY, Served
 from tests.adapters.slack.fake_slack import TEAM_ID, FakeSlack
 from tests.adapters.slack.test_app import run_command
@@ -17,24 +16,6 @@ from tests.adapters.slack.test_reading_list import save_buttons
 from tests.adapters.slack.test_taste import press, vote_buttons, votes
 
 CHANNEL = ChannelRef(Platform.SLACK, "C0GENERAL", TEAM_ID)
-ARXIV_ID = "2511.00042"
-
-
-def merge_the_survey(core: Core, old_key: int) -> int:
-    """The survey (title-only, from the page captures) meets its arXiv record under another
-    title, then a record with both folds it in. Returns the surviving key."""
-    now = datetime.now(UTC)
-    with core.db.uow() as uow:
-        (seeded,) = uow.papers.get_many([old_key])
-        assert seeded.title == SURVEY and seeded.paper_id is None
-        record = PaperRecord(title="Speech separation: a survey", source="arxiv", paper_id=ARXIV_ID)
-        uow.papers.upsert_many([record], seen_at=now)
-    with core.db.uow() as uow:
-        both = PaperRecord(title=SURVEY, source="hf_json", paper_id=ARXIV_ID)
-        assert uow.papers.upsert_many([both], seen_at=now).merged == 1
-        survivor = uow.papers.find_by_paper_id(ARXIV_ID)
-        assert survivor is not None and uow.papers.get_many([old_key]) == []
-        return survivor.key
 
 
 async def test_old_buttons_act_on_the_surviving_paper(
@@ -43,7 +24,7 @@ async def test_old_buttons_act_on_the_surviving_paper(
     found = await run_command(served, fake, "search cocktail party problem", "r1")
     old = save_buttons(found.blocks)[0]["value"]
     assert vote_buttons(found.blocks, ACTION_VOTE_UP)[0]["value"] == old
-    survivor = merge_the_survey(core, int(old))
+    survivor = merge_title_only(core, int(old), SURVEY)
 
     saved = await press(served, fake, ACTION_SAVE, old, "r2")
     assert "Saved" in saved and "no longer stored" not in saved
