@@ -200,6 +200,8 @@ class SqlPaperRepository:
                     }
                 )
         self.session.flush()
+        if new_rows:
+            self._keys_past_tombstones(new_rows)
         # Only rows with upvotes need their new key back (for the first snapshot); the
         # rest (all of a bulk corpus) go in through the cheaper insert without RETURNING.
         counted = [values for values in new_rows if values["upvotes"] is not None]
@@ -248,6 +250,21 @@ class SqlPaperRepository:
         bury(self.session, moves, survivors=moves)
         self.session.flush()
         self.session.expire_all()
+
+    def _keys_past_tombstones(self, rows: list[dict[str, Any]]) -> None:
+        """Give new rows keys past every removed one when the removed keys were the largest.
+
+        SQLite gives a new row one more than the largest key stored, so the key of a paper
+        just merged away would name the next new paper, and a button carrying it would act
+        on that paper instead of the survivor. PostgreSQL's sequence never goes back.
+        """
+        if self.dialect.name != "sqlite":
+            return
+        stored = self.session.scalar(select(func.max(PaperRow.key))) or 0
+        buried = self.session.scalar(select(func.max(PaperTombstoneRow.key))) or 0
+        if buried > stored:
+            for key, values in enumerate(rows, start=buried + 1):
+                values["key"] = key
 
     def get_many(self, keys: Sequence[int]) -> list[Paper]:
         if not keys:

@@ -207,3 +207,25 @@ def test_a_survivor_merged_again_is_followed(database_url: str) -> None:
             assert found is not None and found.key == 3
     finally:
         database.dispose()
+
+
+def test_a_merged_away_key_is_not_given_to_the_next_new_paper(
+    db: Database | FakeDatabase,
+) -> None:
+    # The title-only row has the largest key when it merges away: SQLite would hand that
+    # key to the next new paper, and an old button would act on it.
+    _store(db, PaperRecord(title=ARXIV_TITLE, source="arxiv", paper_id=ARXIV_ID))
+    _store(db, PaperRecord(title=HF_TITLE, source="hf_page", upvotes=3))
+    with db.uow() as uow:
+        kept = uow.papers.find_by_paper_id(ARXIV_ID)
+        assert kept is not None
+        (gone,) = uow.papers.keys() - {kept.key}
+        assert gone > kept.key
+    _store(db, PaperRecord(title=HF_TITLE, source="hf_json", paper_id=ARXIV_ID))
+    _store(db, PaperRecord(title="A brand new paper", source="arxiv", paper_id="2411.00002"))
+    _store(db, PaperRecord(title="One more new paper", source="hf", upvotes=1))
+    with db.uow() as uow:
+        keys = uow.papers.keys()
+        assert len(keys) == 3 and gone not in keys
+        survivor = uow.papers.get(gone)
+        assert survivor is not None and survivor.key == kept.key
