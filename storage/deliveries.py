@@ -135,7 +135,7 @@ class SqlDeliveryLedger:
         result = self.session.connection().execute(stmt, rows)
         claimed = {int(sub_id): int(row_id) for sub_id, row_id in result}
         planned = {r.subscription_id: r.paper_keys for r in requests}
-        DELIVERIES.write(self.session, {i: planned[s] for s, i in claimed.items()})
+        DELIVERIES.write(self.session, {i: planned[s] for s, i in claimed.items()}, new=True)
         return claimed
 
     def finish_many(self, requests: Sequence[FinishRequest], *, now: datetime) -> int:

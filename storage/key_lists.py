@@ -49,12 +49,14 @@ class KeyList:
         self.owner: Column[Any] = rows.c[owner]
         self.still_read = still_read
 
-    def write(self, session: Session, keys_by_id: Mapping[int, Sequence[int]]) -> None:
-        """Make the rows of each listing row name exactly its `keys` (each once)."""
+    def write(
+        self, session: Session, keys_by_id: Mapping[int, Sequence[int]], *, new: bool = False
+    ) -> None:
+        """Make the rows of each listing row name exactly its `keys` (each once); `new`
+        listing rows (just inserted) have none to delete first."""
         ids = sorted(keys_by_id)
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start : start + _IN_CHUNK]
-            session.execute(delete(self.rows).where(self.owner.in_(chunk)))
+        for start in range(0, 0 if new else len(ids), _IN_CHUNK):
+            session.execute(delete(self.rows).where(self.owner.in_(ids[start : start + _IN_CHUNK])))
         values = [
             {self.owner.name: row_id, "paper_key": int(key)}
             for row_id in ids
