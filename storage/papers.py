@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot.crashpoints import pause_point
 from bot.ingest.runs import WrittenPapers
 from bot.models import Paper, PaperRecord, UpsertStats
-from storage.changes import bury, change_number, database_id, last_change
+from storage.changes import bury, change_number, database_id, last_change, survivor
 from storage.dialect import SqlDialect
 from storage.merge_follow import follow_merges
 from storage.paper_merge import (
@@ -32,6 +32,8 @@ from storage.paper_merge import (
 )
 from storage.tables import PaperRow, PaperTombstoneRow, UpvoteSnapshotRow
 
+# Merges `get` follows from one key before it gives up.
+_MAX_HOPS = 8
 # The Core table: bulk inserts through it skip the ORM's per-row bookkeeping.
 _PAPERS = cast(Table, PaperRow.__table__)
 # The plain columns a full scan reads, in `_scan_paper`'s order; the JSON ones follow as one.
@@ -198,6 +200,8 @@ class SqlPaperRepository:
                     }
                 )
         self.session.flush()
+        if new_rows:
+            self._keys_past_tombstones(new_rows)
         # Only rows with upvotes need their new key back (for the first snapshot); the
         # rest (all of a bulk corpus) go in through the cheaper insert without RETURNING.
         counted = [values for values in new_rows if values["upvotes"] is not None]
@@ -243,9 +247,24 @@ class SqlPaperRepository:
         self.session.execute(lock)
         follow_merges(self.session, moves)
         self.session.execute(delete(PaperRow).where(PaperRow.key.in_(list(moves))))
-        bury(self.session, moves)
+        bury(self.session, moves, survivors=moves)
         self.session.flush()
         self.session.expire_all()
+
+    def _keys_past_tombstones(self, rows: list[dict[str, Any]]) -> None:
+        """Give new rows keys past every removed one when the removed keys were the largest.
+
+        SQLite gives a new row one more than the largest key stored, so the key of a paper
+        just merged away would name the next new paper, and a button carrying it would act
+        on that paper instead of the survivor. PostgreSQL's sequence never goes back.
+        """
+        if self.dialect.name != "sqlite":
+            return
+        stored = self.session.scalar(select(func.max(PaperRow.key))) or 0
+        buried = self.session.scalar(select(func.max(PaperTombstoneRow.key))) or 0
+        if buried > stored:
+            for key, values in enumerate(rows, start=buried + 1):
+                values["key"] = key
 
     def get_many(self, keys: Sequence[int]) -> list[Paper]:
         if not keys:
@@ -255,6 +274,19 @@ class SqlPaperRepository:
             for row in self.session.scalars(select(PaperRow).where(PaperRow.key.in_(list(keys))))
         }
         return [to_paper(rows[k]) for k in keys if k in rows]
+
+    def get(self, key: int) -> Paper | None:
+        # A key merged away leads to its survivor, and a survivor merged since to its own;
+        # bounded, though a survivor has an arXiv id and so is never folded again.
+        for _ in range(_MAX_HOPS):
+            row = self.session.get(PaperRow, key)
+            if row is not None:
+                return to_paper(row)
+            found = survivor(self.session, key)
+            if found is None:
+                return None
+            key = found
+        return None
 
     def with_title_keys(self, title_keys: Collection[str]) -> list[Paper]:
         wanted = sorted(set(title_keys))
