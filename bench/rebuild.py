@@ -1,7 +1,8 @@
 """`papers-bot index rebuild` on a given database, this tree beside a baseline tree, alternating.
 
 Issue 11's targets: at most 20 s wall at 138k papers and 60 s at 1M. Each run is a fresh
-`papers-bot index rebuild` process on a copy of the database (the given file is only read),
+`papers-bot index rebuild` process on a copy of the database, one copy per tree (the given
+file is only read),
 with the interpreter of this venv; the baseline tree wins on `PYTHONPATH` (checked: its
 `bot` package is the one imported). Printed per run: wall, user and sys CPU (the child's
 `getrusage`), peak RSS, and the load average before it; then the medians. CPU is the figure
@@ -105,8 +106,9 @@ def rebuild(tree: Path, database: Path) -> Run:
 
 def papers_in(database: Path) -> int:
     import sqlite3
+    from contextlib import closing
 
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+    with closing(sqlite3.connect(database)) as connection:
         return int(connection.execute("SELECT count(*) FROM papers").fetchone()[0])
 
 
@@ -130,14 +132,18 @@ def main() -> None:
         for name, tree in trees.items():
             if imported_from(tree, scratch) != tree.resolve():
                 raise SystemExit(f"{name}: PYTHONPATH={tree} does not win over the venv's bot")
-        database = scratch / args.db.name
-        shutil.copyfile(args.db, database)
-        papers = papers_in(database)
+        # A copy per tree: opening the database migrates it to the tree's newest revision,
+        # which an older tree then cannot open.
+        databases = {name: scratch / name / args.db.name for name in trees}
+        for database in databases.values():
+            database.parent.mkdir()
+            shutil.copyfile(args.db, database)
+        papers = papers_in(databases["baseline"])
         print(f"{papers} papers ({args.db}), baseline {args.baseline}, {args.rounds} rounds")
         runs: dict[str, list[Run]] = {name: [] for name in trees}
         for _ in range(args.rounds):
             for name, tree in trees.items():
-                runs[name].append(rebuild(tree, database))
+                runs[name].append(rebuild(tree, databases[name]))
                 print(line(name, runs[name][-1]), flush=True)
         print("medians:")
         for name, done in runs.items():
