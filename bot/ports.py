@@ -53,6 +53,10 @@ class PaperRepository(Protocol):
         """Papers for `keys`, in the order of `keys`, skipping unknown ones."""
         ...
 
+    def get(self, key: int) -> Paper | None:
+        """`key`'s paper, or the one it was merged into; None when deleted or unknown."""
+        ...
+
     def find_by_paper_id(self, paper_id: str) -> Paper | None:
         """The paper with this arXiv (or other source) id, without version suffix."""
         ...
@@ -244,8 +248,8 @@ class DeliveryLedger(Protocol):
         """Pending rows left by a dead worker, re-assigned to `worker` as claimed at `now`.
 
         Locked `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two recovering replicas never take
-        the same row. With `is_alive`, a row is stale when its worker is dead; otherwise when it was
-        claimed before `older_than`.
+        the same row. With `is_alive`, a row is stale when its worker is dead; otherwise
+        when it was claimed before `older_than`.
         """
         ...
 

@@ -26,6 +26,7 @@ from bot.alerts.models import (
 )
 from bot.models import ChannelRef, Platform
 from storage.dialect import SqlDialect
+from storage.key_lists import ALERT_BATCHES
 from storage.tables import AlertBatchRow, AlertDeliveryRow, AlertItemRow, PaperRow, UTCDateTime
 
 _DELIVERIES = cast(Table, AlertDeliveryRow.__table__)
@@ -54,19 +55,17 @@ class SqlAlertLedger:
         self.dialect = dialect
 
     def enqueue_new(self, *, first_seen_since: datetime, now: datetime) -> AlertBatch | None:
-        keys = [
-            int(k)
-            for k in self.session.scalars(
-                select(PaperRow.key)
-                .where(PaperRow.first_seen >= first_seen_since)
-                .order_by(PaperRow.key)
-            )
-        ]
+        new = select(PaperRow.key).where(PaperRow.first_seen >= first_seen_since)
+        keys = [int(k) for k in self.session.scalars(new.order_by(PaperRow.key))]
         if not keys:
             return None
         row = AlertBatchRow(paper_keys=keys, created_at=now)
         self.session.add(row)
         self.session.flush()
+        # The same papers read again inside the database (a bulk load's batch names a
+        # million); one committed in between on PostgreSQL may be named too, which only
+        # costs a merge a needless look at the batch.
+        ALERT_BATCHES.fill(self.session, row.id, new.where(PaperRow.key <= keys[-1]))
         return AlertBatch(row.id, tuple(keys), now)
 
     def next_batch(self) -> AlertBatch | None:
@@ -90,6 +89,7 @@ class SqlAlertLedger:
             .where(AlertBatchRow.id == batch.id)
             .values(planned_at=now, planned_by=worker)
         )
+        ALERT_BATCHES.drop(self.session, batch.id)  # its keys are not read again
         plans = [p for p in plans if p.items]
         if not plans:
             return {}

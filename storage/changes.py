@@ -7,12 +7,14 @@ until the first commits: numbers are handed out, and become visible, in commit o
 A PostgreSQL sequence would not do: it is allocated before commit, so a transaction
 holding 100 may commit after one holding 101, and an index that caught up to 101 would
 miss 100 forever.  SQLite serialises writers anyway.  Every row the transaction writes
-carries its number, and every key it deletes leaves a tombstone with it.
+carries its number, and every key it deletes leaves a tombstone with it; a key merged
+into another paper names that paper in its tombstone, which is how a button or a link
+still carrying the old key finds the paper (`survivor`, `SqlPaperRepository.get`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.orm import Session
@@ -56,11 +58,24 @@ def database_id(session: Session) -> str:
     return str(session.scalar(select(PaperChangeCounterRow.database_id)) or "")
 
 
-def bury(session: Session, keys: Iterable[int]) -> None:
-    """Leave tombstones for deleted paper keys, stamped with this transaction's number."""
+def bury(
+    session: Session, keys: Iterable[int], *, survivors: Mapping[int, int] | None = None
+) -> None:
+    """Leave tombstones for deleted paper keys, stamped with this transaction's number;
+    `survivors` names the paper each merged-away key was folded into."""
     gone = sorted(set(keys))
     if not gone:
         return
     number = change_number(session)
+    survivors = survivors or {}
     session.execute(delete(PaperTombstoneRow).where(PaperTombstoneRow.key.in_(gone)))
-    session.execute(insert(PaperTombstoneRow), [{"key": k, "change": number} for k in gone])
+    session.execute(
+        insert(PaperTombstoneRow),
+        [{"key": k, "change": number, "survivor": survivors.get(k)} for k in gone],
+    )
+
+
+def survivor(session: Session, key: int) -> int | None:
+    """The paper that merged-away `key` was folded into; None for any other key."""
+    found = session.scalar(select(PaperTombstoneRow.survivor).where(PaperTombstoneRow.key == key))
+    return None if found is None else int(found)

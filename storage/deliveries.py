@@ -2,7 +2,9 @@
 
 A claim is an insert that skips existing rows, so of several runners exactly one owns a
 day's digest. The papers of every sent digest are remembered per channel (`sent_papers`),
-so a channel never gets the same paper twice.
+so a channel never gets the same paper twice. A delivery's planned papers are kept as a
+JSON list (read with the row) and as `delivery_papers` rows (for merges: storage/key_lists.py),
+written together.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.models import ChannelRef, Delivery, DeliveryStatus
 from bot.ports import ClaimRequest, FinishRequest
 from storage.dialect import SqlDialect
+from storage.key_lists import DELIVERIES
 from storage.tables import DeliveryRow, SentPaperRow, SubscriptionRow, UTCDateTime
 
 _DELIVERIES = cast(Table, DeliveryRow.__table__)
@@ -130,7 +133,10 @@ class SqlDeliveryLedger:
             _DELIVERIES, ["subscription_id", "digest_date"]
         ).returning(DeliveryRow.subscription_id, DeliveryRow.id)
         result = self.session.connection().execute(stmt, rows)
-        return {int(sub_id): int(row_id) for sub_id, row_id in result}
+        claimed = {int(sub_id): int(row_id) for sub_id, row_id in result}
+        planned = {r.subscription_id: r.paper_keys for r in requests}
+        DELIVERIES.write(self.session, {i: planned[s] for s, i in claimed.items()}, new=True)
+        return claimed
 
     def finish_many(self, requests: Sequence[FinishRequest], *, now: datetime) -> int:
         if not requests:
@@ -167,6 +173,8 @@ class SqlDeliveryLedger:
             for r in requests
         ]
         changed = self.session.connection().execute(stmt, params).rowcount
+        # From what is stored: a row no longer pending kept its list.
+        DELIVERIES.sync(self.session, [r.delivery_id for r in requests])
         sent = [
             {
                 "channel_key": r.channel_key,

@@ -6,7 +6,10 @@ re-pointed at the surviving key: upvote history, sent and alerted papers, readin
 first shares, votes and vectors. Where the channel (person, model) already has a row for
 the surviving paper, one row is kept with values chosen by `bot.merge_rules`. Paper key
 lists stored as JSON (a digest's planned papers, an alert batch) are rewritten too, so a
-re-sent digest and a reaction on an old digest still find the paper.
+re-sent digest and a reaction on an old digest still find the paper: exactly the rows
+that `delivery_papers` and `alert_batch_papers` say name a merged-away key
+(`storage.key_lists`). The tombstone left for the merged-away key names the survivor
+(`storage.changes.bury`), so a button or link still carrying the old key acts on it.
 
 The foreign keys to `papers.key` restrict deletes (migration 0012), so a table added
 later and not listed here makes a merge fail loudly rather than lose its rows.
@@ -17,14 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from sqlalchemy import Table, Text, and_, delete, or_, select, update
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import Table, and_, delete, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from bot.merge_rules import (
-    follow_keys,
-    follow_notes,
     keep_alert_item,
     keep_first_share,
     keep_saved,
@@ -32,11 +31,10 @@ from bot.merge_rules import (
     keep_survivor,
     keep_vote,
 )
+from storage.key_lists import rewrite_key_lists
 from storage.tables import (
-    AlertBatchRow,
     AlertItemRow,
     Base,
-    DeliveryRow,
     FirstShareRow,
     PaperVectorRow,
     SavedPaperRow,
@@ -58,16 +56,6 @@ REFERENCES: dict[type[Base], Rule | None] = {
     VoteRow: keep_vote,
     PaperVectorRow: keep_survivor,
 }
-# Tables keeping paper keys in a JSON list, and which of their rows are still read. A
-# digest's keys are (a reaction, a re-send); a planned alert batch's never are again, and
-# the batch of a first bulk load names every paper: rewriting it (a 1M-key batch added
-# about 1 s per 50 merges on SQLite) would be paid by every later ingest that merges.
-_KEY_LISTS: tuple[tuple[type[Base], ColumnElement[bool] | None], ...] = (
-    (DeliveryRow, None),
-    (AlertBatchRow, AlertBatchRow.planned_at.is_(None)),
-)
-# Merged-away keys looked for per statement in the JSON lists.
-_LIKE_CHUNK = 50
 
 
 def follow_merges(session: Session, moves: Mapping[int, int]) -> None:
@@ -75,8 +63,7 @@ def follow_merges(session: Session, moves: Mapping[int, int]) -> None:
     for old, new in moves.items():
         for row, rule in REFERENCES.items():
             _follow(session, cast(Table, row.__table__), old, new, rule)
-    for row, still_read in _KEY_LISTS:
-        _rewrite_key_lists(session, cast(Table, row.__table__), moves, still_read)
+    rewrite_key_lists(session, moves)
 
 
 def _follow(session: Session, table: Table, old: int, new: int, rule: Rule | None) -> None:
@@ -97,34 +84,3 @@ def _follow(session: Session, table: Table, old: int, new: int, rule: Rule | Non
             if values:
                 session.execute(update(table).where(same, paper == new).values(**values))
     session.execute(update(table).where(paper == old).values(paper_key=new))
-
-
-def _rewrite_key_lists(
-    session: Session,
-    table: Table,
-    moves: Mapping[int, int],
-    still_read: ColumnElement[bool] | None,
-) -> None:
-    """Replace merged-away keys in `table.paper_keys`, and in the keys of `paper_notes`
-    where the table has them (rows found by a text match first, among the rows
-    `still_read` selects)."""
-    olds = sorted(moves)
-    text = sql_cast(table.c.paper_keys, Text)
-    notes = table.c.get("paper_notes")
-    for start in range(0, len(olds), _LIKE_CHUNK):
-        chunk = olds[start : start + _LIKE_CHUNK]
-        columns = [table.c.id, table.c.paper_keys] + ([notes] if notes is not None else [])
-        found = select(*columns).where(or_(*(text.like(f"%{old}%") for old in chunk)))
-        if still_read is not None:
-            found = found.where(still_read)
-        candidates = session.execute(found).all()
-        for row_id, keys, *extra in candidates:
-            stored = [int(k) for k in keys or ()]
-            values: dict[str, Any] = {"paper_keys": follow_keys(stored, moves)}
-            if extra and extra[0]:
-                by_key = {int(k): note for k, note in extra[0].items()}
-                values["paper_notes"] = {
-                    str(k): note for k, note in follow_notes(by_key, moves).items()
-                }
-            if values["paper_keys"] != stored:
-                session.execute(update(table).where(table.c.id == row_id).values(**values))

@@ -12,14 +12,14 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from typing import Any, cast
 
-from sqlalchemy import JSON, Row, Table, delete, func, insert, or_, select, tuple_, type_coerce
+from sqlalchemy import Row, Table, delete, func, insert, or_, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.crashpoints import pause_point
 from bot.ingest.runs import WrittenPapers
 from bot.models import Paper, PaperRecord, UpsertStats
-from storage.changes import bury, change_number, database_id, last_change
+from storage.changes import bury, change_number, database_id, last_change, survivor
 from storage.dialect import SqlDialect
 from storage.merge_follow import follow_merges
 from storage.paper_merge import (
@@ -30,60 +30,13 @@ from storage.paper_merge import (
     reconcile,
     record_values,
 )
+from storage.paper_scan import SCAN_COLUMNS, ScanDecoder, bundle
 from storage.tables import PaperRow, PaperTombstoneRow, UpvoteSnapshotRow
 
+# Merges `get` follows from one key before it gives up.
+_MAX_HOPS = 8
 # The Core table: bulk inserts through it skip the ORM's per-row bookkeeping.
 _PAPERS = cast(Table, PaperRow.__table__)
-# The plain columns a full scan reads, in `_scan_paper`'s order; the JSON ones follow as one.
-_SCAN_COLUMNS = [
-    getattr(PaperRow, name)
-    for name in (
-        *("key", "title", "paper_id", "abstract", "author_count", "published", "upvotes"),
-        *("comments", "github_repo", "organization", "ai_summary", "first_seen", "updated"),
-    )
-]
-_JSON_COLUMNS = [PaperRow.authors, PaperRow.keywords, PaperRow.categories, PaperRow.sources]
-
-
-def _json_bundle(dialect: str) -> ColumnElement[Any]:
-    """The JSON columns (and `urls`) as one JSON array, so a scan decodes one value per row.
-
-    Five `json.loads` per row were 40 % of an index rebuild's reading time at 138k papers.
-    """
-    columns = [*_JSON_COLUMNS, PaperRow.urls]
-    if dialect == "postgresql":
-        bundle = func.json_build_array(*columns)
-    else:
-        # json(): embed the stored text as JSON, not as a quoted string.
-        bundle = func.json_array(*(func.json(c) for c in columns))
-    return type_coerce(bundle, JSON)
-
-
-def _scan_paper(row: Sequence[Any]) -> Paper:
-    """A `Paper` from a row of `_SCAN_COLUMNS` plus `_json_bundle` (read by position)."""
-    (key, title, paper_id, abstract, author_count, published, upvotes, comments) = row[:8]
-    (github_repo, organization, ai_summary, first_seen, updated, bundle) = row[8:14]
-    authors, keywords, categories, sources, urls = bundle
-    return Paper(
-        key=key,
-        title=title,
-        paper_id=paper_id,
-        abstract=abstract,
-        authors=tuple(authors or ()),
-        author_count=author_count,
-        published=published,
-        upvotes=upvotes,
-        comments=comments,
-        github_repo=github_repo,
-        project_page=(urls or {}).get("project"),
-        organization=organization,
-        keywords=tuple(keywords or ()),
-        ai_summary=ai_summary,
-        categories=tuple(categories or ()),
-        sources=tuple(sources or ()),
-        first_seen=first_seen,
-        updated=updated,
-    )
 
 
 def _row_values(row: PaperRow) -> dict[str, Any]:
@@ -198,6 +151,8 @@ class SqlPaperRepository:
                     }
                 )
         self.session.flush()
+        if new_rows:
+            self._keys_past_tombstones(new_rows)
         # Only rows with upvotes need their new key back (for the first snapshot); the
         # rest (all of a bulk corpus) go in through the cheaper insert without RETURNING.
         counted = [values for values in new_rows if values["upvotes"] is not None]
@@ -243,9 +198,24 @@ class SqlPaperRepository:
         self.session.execute(lock)
         follow_merges(self.session, moves)
         self.session.execute(delete(PaperRow).where(PaperRow.key.in_(list(moves))))
-        bury(self.session, moves)
+        bury(self.session, moves, survivors=moves)
         self.session.flush()
         self.session.expire_all()
+
+    def _keys_past_tombstones(self, rows: list[dict[str, Any]]) -> None:
+        """Give new rows keys past every removed one when the removed keys were the largest.
+
+        SQLite gives a new row one more than the largest key stored, so the key of a paper
+        just merged away would name the next new paper, and a button carrying it would act
+        on that paper instead of the survivor. PostgreSQL's sequence never goes back.
+        """
+        if self.dialect.name != "sqlite":
+            return
+        stored = self.session.scalar(select(func.max(PaperRow.key))) or 0
+        buried = self.session.scalar(select(func.max(PaperTombstoneRow.key))) or 0
+        if buried > stored:
+            for key, values in enumerate(rows, start=buried + 1):
+                values["key"] = key
 
     def get_many(self, keys: Sequence[int]) -> list[Paper]:
         if not keys:
@@ -255,6 +225,19 @@ class SqlPaperRepository:
             for row in self.session.scalars(select(PaperRow).where(PaperRow.key.in_(list(keys))))
         }
         return [to_paper(rows[k]) for k in keys if k in rows]
+
+    def get(self, key: int) -> Paper | None:
+        # A key merged away leads to its survivor, and a survivor merged since to its own;
+        # bounded, though a survivor has an arXiv id and so is never folded again.
+        for _ in range(_MAX_HOPS):
+            row = self.session.get(PaperRow, key)
+            if row is not None:
+                return to_paper(row)
+            found = survivor(self.session, key)
+            if found is None:
+                return None
+            key = found
+        return None
 
     def with_title_keys(self, title_keys: Collection[str]) -> list[Paper]:
         wanted = sorted(set(title_keys))
@@ -283,11 +266,12 @@ class SqlPaperRepository:
 
         Core rows, not ORM objects: a full read (an index rebuild) spent most of its time
         in the ORM's per-object bookkeeping, which a read-only scan does not need; and the
-        JSON columns come as one value (`_json_bundle`).
+        JSON columns come as one value, dates and timestamps untyped (`storage.paper_scan`).
         """
         last = 0
-        columns = [*_SCAN_COLUMNS, _json_bundle(self.dialect.name)]
+        columns = [*SCAN_COLUMNS, bundle(self.dialect.name)]
         connection = self.session.connection()
+        paper = ScanDecoder().paper
         while True:
             query = select(*columns).where(PaperRow.key > last)
             if where is not None:
@@ -295,8 +279,7 @@ class SqlPaperRepository:
             rows = connection.execute(query.order_by(PaperRow.key).limit(batch_size)).all()
             if not rows:
                 return
-            for row in rows:
-                yield _scan_paper(row)
+            yield from map(paper, rows)
             last = rows[-1][0]
 
     def published_since(self, since: date) -> list[Paper]:
@@ -322,8 +305,9 @@ class SqlPaperRepository:
         on `change`: paging by key alone made SQLite walk the primary key and read every
         row of the table for each page, so a catch-up of one batch (an ingest feeding its
         index, a serving bot's refresh) cost a scan of the whole table."""
-        columns = [*_SCAN_COLUMNS, PaperRow.change, _json_bundle(self.dialect.name)]
+        columns = [*SCAN_COLUMNS, PaperRow.change, bundle(self.dialect.name)]
         connection = self.session.connection()
+        paper = ScanDecoder().paper
         after_last: ColumnElement[bool] = PaperRow.change > after
         while True:
             query = (
@@ -336,7 +320,7 @@ class SqlPaperRepository:
             if not rows:
                 return
             for row in rows:
-                yield _scan_paper((*row[:13], row[14]))
+                yield paper((*row[:13], row[14]))
             after_last = tuple_(PaperRow.change, PaperRow.key) > tuple_(rows[-1][13], rows[-1][0])
 
     def removed_between(self, after: int, upto: int) -> list[int]:

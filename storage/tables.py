@@ -100,12 +100,14 @@ class PaperChangeCounterRow(Base):
 
 
 class PaperTombstoneRow(Base):
-    """A paper key removed from the database (merged away), with the change that did it."""
+    """A paper key removed from the database, with the change that did it and, for a key
+    merged away, the key of the paper it was folded into (how an old button finds it)."""
 
     __tablename__ = "paper_tombstones"
 
     key: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=False)
     change: Mapped[int] = mapped_column(BigInteger, index=True)
+    survivor: Mapped[int | None] = mapped_column(BigKey)
 
 
 class IngestRunRow(Base):
@@ -206,6 +208,18 @@ class DeliveryRow(Base):
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class DeliveryPaperRow(Base):
+    """A paper a digest delivery names (`deliveries.paper_keys` as rows, for merges:
+    storage/key_lists.py); no foreign key to papers, see there."""
+
+    __tablename__ = "delivery_papers"
+
+    delivery_id: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper_key: Mapped[int] = mapped_column(BigKey, primary_key=True, index=True)
+
+
 class SentPaperRow(Base):
     """Which papers each channel has received, so no digest ever repeats one."""
 
@@ -301,6 +315,19 @@ class AlertBatchRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     planned_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class AlertBatchPaperRow(Base):
+    """A paper of an alert batch not planned yet (`alert_batches.paper_keys` as rows, kept
+    until the batch is planned: storage/key_lists.py). Keyed by paper first, no other
+    index: a bulk load's batch writes (and planning deletes) one b-tree entry per paper."""
+
+    __tablename__ = "alert_batch_papers"
+
+    paper_key: Mapped[int] = mapped_column(BigKey, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(
+        BigKey, ForeignKey("alert_batches.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class AlertDeliveryRow(Base):

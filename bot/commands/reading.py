@@ -35,6 +35,7 @@ from bot.models import (
     SavedPaper,
     SavedStatus,
 )
+from bot.paper_keys import paper_by_key
 from bot.ports import UnitOfWork, UnitOfWorkFactory
 from bot.text import clean_text, shorten
 
@@ -114,9 +115,7 @@ class ReadingListCommands:
         link or title; an error line when there is none."""
         if paper_key is None:
             return resolve_paper(self.uow, ref, self.fetch)
-        with self.uow() as uow:
-            found = uow.papers.get_many([paper_key])
-        return found[0] if found else "That paper is no longer stored."
+        return paper_by_key(self.uow, paper_key)  # its survivor if it was merged since
 
     def save(self, command: Save, request: CommandRequest) -> Reply:
         channel = self._channel(request)

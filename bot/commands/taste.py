@@ -15,6 +15,7 @@ from typing import Any
 from bot.commands.reading import PaperFetcher, resolve_paper
 from bot.commands.types import CastVote, Command, ResetTaste, SetTaste, ShowTaste
 from bot.models import ChannelRef, CommandRequest, Paper, Reply, ReplyKind
+from bot.paper_keys import paper_by_key
 from bot.ports import UnitOfWorkFactory
 from bot.taste.channel import TasteRanker, effective_votes, votes_to_papers
 from bot.taste.model import TasteModel, VotedPaper
@@ -72,9 +73,7 @@ class TasteCommands:
     def vote(self, command: CastVote, request: CommandRequest) -> Reply:
         channel = _channel(request)
         if command.paper_key is not None:
-            with self.uow() as uow:
-                found = uow.papers.get_many([command.paper_key])
-            paper: Paper | str = found[0] if found else "That paper is no longer stored."
+            paper: Paper | str = paper_by_key(self.uow, command.paper_key)
         else:
             paper = resolve_paper(self.uow, command.ref, self.fetch)
         if isinstance(paper, str):

@@ -35,6 +35,7 @@ from typing import Protocol, runtime_checkable
 from bot.duplicates import fold, same_work, versions_of
 from bot.links import LinkKind, parse_paper_link
 from bot.models import Paper, PaperCard
+from bot.paper_keys import paper_by_key
 from bot.ports import SearchEngine, UnitOfWorkFactory
 from bot.text import clean_text, shorten, title_key
 
@@ -122,10 +123,8 @@ class SimilarPapers:
         return paper
 
     def by_key(self, key: int) -> Paper | str:
-        """The stored paper behind a button (by key)."""
-        with self.uow() as unit:
-            found = unit.papers.get_many([key])
-        return found[0] if found else "That paper is no longer stored."
+        """The stored paper behind a button (by key; its survivor if merged)."""
+        return paper_by_key(self.uow, key)
 
     def similar_to(self, paper: Paper, k: int) -> SimilarResult:
         """Up to `k` cards of the works most like `paper`, never `paper` or its versions."""

@@ -98,12 +98,22 @@ class FakePaperRepository:
         del self._s.papers[orphan.key]
         self._s.changes.pop(orphan.key, None)
         self._s.tombstones[orphan.key] = self._s.change
+        self._s.survivors[orphan.key] = into
         history = self._s.upvotes.pop(orphan.key, [])
         self._s.upvotes.setdefault(into, []).extend(history)
         follow_merge(self._s, orphan.key, into)
 
     def get_many(self, keys: Sequence[int]) -> list[Paper]:
         return [self._s.papers[k] for k in keys if k in self._s.papers]
+
+    def get(self, key: int) -> Paper | None:
+        for _ in range(8):  # as storage follows merges
+            if key in self._s.papers:
+                return self._s.papers[key]
+            if key not in self._s.survivors:
+                return None
+            key = self._s.survivors[key]
+        return None
 
     def with_title_keys(self, title_keys: Collection[str]) -> list[Paper]:
         wanted = set(title_keys)

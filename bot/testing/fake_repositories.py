@@ -57,6 +57,7 @@ class FakeState:
     # Change numbers: of each paper's last write, of each removed key, and the last one.
     changes: dict[int, int] = field(default_factory=dict)
     tombstones: dict[int, int] = field(default_factory=dict)
+    survivors: dict[int, int] = field(default_factory=dict)  # merged-away key -> survivor
     change: int = 0
     # Paper vectors by (model, paper key): (fingerprint, vector).
     vectors: dict[tuple[str, int], tuple[str, NDArray[np.float32]]] = field(default_factory=dict)
@@ -84,6 +85,7 @@ class FakeState:
             alert_items=dict(self.alert_items),
             changes=dict(self.changes),
             tombstones=dict(self.tombstones),
+            survivors=dict(self.survivors),
             change=self.change,
             vectors=dict(self.vectors),
             vector_marks=dict(self.vector_marks),

@@ -178,6 +178,7 @@ class FakeUnitOfWork:
         state.alert_batches = restored.alert_batches
         state.alert_deliveries, state.alert_items = restored.alert_deliveries, restored.alert_items
         state.changes, state.tombstones = restored.changes, restored.tombstones
+        state.survivors = restored.survivors
         state.change = restored.change
         state.vectors = restored.vectors
         state.votes, state.taste_off = restored.votes, restored.taste_off

@@ -201,7 +201,9 @@ def test_concurrent_upgrades_are_serialised(database_url: str) -> None:
 
 
 def test_full_scans_read_every_field_as_a_lookup_does(db: Database) -> None:
-    """iter_all and changed_between read the JSON columns as one bundle (for speed)."""
+    """iter_all and changed_between read the JSON columns as one bundle, and dates and
+    timestamps as the driver gives them (`storage.paper_scan`), for speed: the papers are
+    the same, types included."""
     full = PaperRecord(
         title="Rich Paper",
         source="hf-api",
@@ -230,6 +232,10 @@ def test_full_scans_read_every_field_as_a_lookup_does(db: Database) -> None:
     assert rich.project_page == "https://example.org/p" and rich.categories == ("cs.LG", "cs.AI")
     assert rich.sources == ("hf-api",) and rich.first_seen is not None
     assert scanned[1].authors == () and scanned[1].project_page is None
+    assert type(rich.published) is date and rich.published == date(2024, 1, 2)
+    for paper in scanned:
+        for stamp in (paper.first_seen, paper.updated):
+            assert isinstance(stamp, datetime) and stamp.utcoffset() == timedelta(0)
 
 
 def test_overlapping_records_merge_the_same_in_any_order(

@@ -9,9 +9,16 @@ from typing import Any
 import bibtexparser
 
 from adapters.discord.bot import PapersBot
-from bot.models import PaperRecord
+from bot.models import ChannelRef, PaperRecord, Platform
 from runtime.core import Core
-from tests.adapters.discord.conftest import CHANNEL_ID, USER_ID, command, feed, interaction
+from tests.adapters.discord.conftest import (
+    CHANNEL_ID,
+    GUILD_ID,
+    USER_ID,
+    command,
+    feed,
+    interaction,
+)
 from tests.adapters.discord.fake_discord import FakeDiscordAPI
 from tests.adapters.discord.test_commands import (
     CALLBACK,
@@ -23,6 +30,7 @@ from tests.adapters.discord.test_commands import (
     buttons,
     run_command,
 )
+from tests.adapters.merged_papers import merge_title_only
 
 OTHER_USER = "600000000000000002"
 
@@ -153,3 +161,18 @@ async def test_paper_card_menu_remembers_the_first_share(
     feed(bot, interaction(2, menu_data(nothing)))
     data = (await fake_api.wait_for_call("POST", CALLBACK, 3)).json["data"]
     assert "no link to a paper" in all_text(data)
+
+
+async def test_a_save_button_drawn_before_a_merge_saves_the_surviving_paper(
+    bot: PapersBot, fake_api: FakeDiscordAPI, core: Core
+) -> None:
+    found = await run_command(bot, fake_api, "search", options={"query": "cocktail party problem"})
+    data = found.json["data"]
+    save = next(b for b in buttons(data) if b["custom_id"].startswith("papers:save:"))
+    old = int(save["custom_id"].rsplit(":", 1)[1])
+    survivor = merge_title_only(core, old, SURVEY)
+    saved = (await _press(bot, fake_api, data, save["custom_id"], 2)).json["data"]
+    assert "Saved" in all_text(saved) and "no longer stored" not in all_text(saved)
+    with core.db.uow() as uow:
+        entries = uow.reading_list.entries(ChannelRef(Platform.DISCORD, CHANNEL_ID, GUILD_ID))
+    assert [e.paper_key for e in entries] == [survivor]
