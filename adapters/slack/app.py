@@ -16,7 +16,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -36,6 +35,7 @@ from adapters.slack.blocks import (
     render_reply,
     render_unfurl,
 )
+from adapters.slack.bolt_notices import quiet_client_token_notice
 from adapters.slack.card_actions import ACTION_CARD_MENU, ACTION_SIMILAR, card_action_command
 from adapters.slack.config import SlackSettings
 from adapters.slack.guard import SignatureGuard
@@ -134,18 +134,6 @@ def build_installation_store(settings: SlackSettings, kv: KeyValueStore) -> DbIn
     return DbInstallationStore(kv, key)
 
 
-class _ClientTokenNotice(logging.Filter):
-    """Drops bolt's "As you gave `client` as well, `token` will be unused": bolt reads
-    SLACK_BOT_TOKEN from the environment by itself, then warns that our client (built from
-    that very token) wins. True, and at every start it reads like a configuration error."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != warning_client_prioritized_and_token_skipped()
-
-
-_CLIENT_TOKEN_NOTICE = _ClientTokenNotice()
-
-
 def build_slack_app(
     commands: CommandCore,
     settings: SlackSettings,
@@ -172,7 +160,7 @@ def build_slack_app(
         "before_authorize": guard,
         "user_facing_authorize_error_message": NOT_INSTALLED_TEXT,
     }
-    logging.getLogger(f"slack_bolt.{AsyncApp.__name__}").addFilter(_CLIENT_TOKEN_NOTICE)
+    quiet_client_token_notice()
     installation_store: DbInstallationStore | None = None
     if is_oauth_mode(settings):
         if kv is None:
