@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 
 def bot_options() -> dict[str, object]:
+    # papers-bot never joins a voice channel, so discord.py's warnings at every start that
+    # the voice libraries (PyNaCl, davey) are missing are noise to an operator.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_reactions = True

@@ -47,6 +47,8 @@ async def test_serve_discord_stops_cleanly_once_ready(
     finally:
         await gateway.close()
     assert records[-1]["msg"] == "stopped"
+    # The bot never joins voice: no "PyNaCl / davey is not installed" warning at start.
+    assert [r["msg"] for r in records if r["level"] == "warning"] == []
 
 
 async def test_serve_discord_stopped_while_connecting_stops_cleanly(
