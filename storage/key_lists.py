@@ -15,8 +15,9 @@ exactly the rows they name, then re-points them (`rewrite_key_lists`).
   again, and the batch of a first bulk load names every paper.
 - `paper_key` has no foreign key to papers, unlike the tables `storage.merge_follow`
   moves: a digest planned while a merge commits would otherwise fail every claim of its
-  tick. Its key is then as stale as its JSON was before, and `PaperRepository.get` still
-  finds the surviving paper through the tombstone.
+  tick. Its key is then as stale as its JSON, until the digest is recorded: finishing it
+  names the survivor (`SqlDeliveryLedger.finish_many`), and `PaperRepository.get` finds
+  the survivor through the tombstone meanwhile.
 - Derived from the JSON (migration 0016 built them from it): a downgrade drops them and
   loses nothing.
 """
