@@ -6,16 +6,19 @@ PostgreSQL alike."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from bot.commands.taste import TasteCommands
 from bot.models import DeliveryStatus, PaperRecord, Subscription
 from bot.ports import ClaimRequest, FinishRequest
 from bot.testing.fakes import FakeDatabase, subscribe
 from storage.db import Database
+from storage.tables import DeliveryRow
 from tests.storage.helpers import sessions_waiting_on_a_lock
 from tests.storage.test_merge_key_lists import ARXIV_ID, ARXIV_TITLE, HF_TITLE, T0, _store
 
@@ -132,3 +135,36 @@ def test_a_digest_recorded_while_a_merge_commits_waits_and_names_the_survivor(
             assert uow.votes.digest_papers(sub.channel, "m1") == (kept, other)
     finally:
         db.dispose()
+
+
+def _store_digest_list(db: Database | FakeDatabase, delivery: int, keys: list[int]) -> None:
+    """The digest's stored list as it is written, keys and all (not through the ledger,
+    whose finish now follows merges): a list naming keys that have no paper any more."""
+    if isinstance(db, FakeDatabase):
+        row = db.state.deliveries[delivery]
+        db.state.deliveries[delivery] = dataclasses.replace(row, paper_keys=tuple(keys))
+        return
+    with db.session() as session:
+        session.execute(
+            sa.update(DeliveryRow).where(DeliveryRow.id == delivery).values(paper_keys=keys)
+        )
+
+
+def test_a_reaction_on_a_digest_naming_merged_away_keys_votes_for_the_survivors(
+    db: Database | FakeDatabase,
+) -> None:
+    gone, kept, other = _papers(db)
+    sub = subscribe(db, "C1", created=T0 - timedelta(days=10))
+    delivery = _claim(db, sub, (gone, other))
+    _finish(db, sub, delivery, (gone, other))
+    _merge(db, gone)
+    # Merged away (twice, with its survivor), and a key no paper ever had.
+    _store_digest_list(db, delivery, [gone, other, kept, 10**6])
+    taste = TasteCommands(db.uow, lambda: T0)
+    assert taste.react(sub.channel, "m1", "U1", 1, added=True) == 2
+    with db.uow() as uow:
+        votes = {(v.paper_key, v.weight) for v in uow.votes.for_channel(sub.channel)}
+    assert votes == {(kept, 0.5), (other, 0.5)}
+    assert taste.react(sub.channel, "m1", "U1", 1, added=False) == 2
+    with db.uow() as uow:
+        assert uow.votes.for_channel(sub.channel) == []
