@@ -290,7 +290,6 @@ class SqlAlertLedger:
             channel,
             (AlertStatus.PAUSED,),
             status=AlertStatus.QUEUED.value,
-            attempts=0,
             created_at=now,
             updated_at=now,
         )
