@@ -18,7 +18,7 @@ exactly the rows they name, then re-points them (`rewrite_key_lists`).
   tick. Its key is then as stale as its JSON, until the digest is recorded: finishing it
   names the survivor (`SqlDeliveryLedger.finish_many`), and `PaperRepository.get` finds
   the survivor through the tombstone meanwhile.
-- Derived from the JSON (migration 0016 built them from it): a downgrade drops them and
+- Derived from the JSON (migration 0017 built them from it): a downgrade drops them and
   loses nothing.
 """
 
