@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from bot.alerts.models import ChannelPlan, PlannedItem
 from bot.commands.taste import TasteCommands
-from bot.models import DeliveryStatus, PaperRecord, Subscription
+from bot.models import ChannelRef, DeliveryStatus, PaperRecord, Platform, Subscription
 from bot.ports import ClaimRequest, FinishRequest
 from bot.testing.fakes import FakeDatabase, subscribe
 from storage.db import Database
@@ -23,6 +26,16 @@ from tests.storage.helpers import sessions_waiting_on_a_lock
 from tests.storage.test_merge_key_lists import ARXIV_ID, ARXIV_TITLE, HF_TITLE, T0, _store
 
 DAY = date(2026, 11, 30)
+
+
+@contextmanager
+def _migrated(url: str) -> Iterator[Database]:
+    database = Database(url)
+    database.upgrade()
+    try:
+        yield database
+    finally:
+        database.dispose()
 
 
 @pytest.fixture
@@ -96,9 +109,7 @@ def test_a_digest_recorded_while_a_merge_commits_waits_and_names_the_survivor(
 ) -> None:
     # The merge has rewritten the digest's row and holds the merged-away paper; recording
     # the digest waits for it, then finds the key merged (it used to fail on sent_papers).
-    db = Database(postgres_url)
-    db.upgrade()
-    try:
+    with _migrated(postgres_url) as db:
         gone, kept, other = _papers(db)
         sub = subscribe(db, "C1", created=T0 - timedelta(days=10))
         delivery = _claim(db, sub, (gone, other))
@@ -133,8 +144,6 @@ def test_a_digest_recorded_while_a_merge_commits_waits_and_names_the_survivor(
         with db.uow() as uow:
             assert uow.deliveries.sent_paper_keys(sub.channel) == {kept, other}
             assert uow.votes.digest_papers(sub.channel, "m1") == (kept, other)
-    finally:
-        db.dispose()
 
 
 def _store_digest_list(db: Database | FakeDatabase, delivery: int, keys: list[int]) -> None:
@@ -168,3 +177,57 @@ def test_a_reaction_on_a_digest_naming_merged_away_keys_votes_for_the_survivors(
     assert taste.react(sub.channel, "m1", "U1", 1, added=False) == 2
     with db.uow() as uow:
         assert uow.votes.for_channel(sub.channel) == []
+
+
+@pytest.mark.postgres
+def test_an_alert_batch_planned_while_a_merge_commits_names_the_survivor(
+    postgres_url: str,
+) -> None:
+    # The planner holds the batch (locked, so that replicas split the batches) and has read
+    # its papers; a merge of one of them must neither wait for the planner (which would
+    # then wait for the merge: a deadlock, one of them failing) nor leave the planned
+    # message naming the merged-away key.
+    with _migrated(postgres_url) as db:
+        gone, kept, other = _papers(db)
+        with db.uow() as uow:
+            assert uow.alert_ledger.enqueue_new(first_seen_since=T0, now=T0) is not None
+        channel = ChannelRef(Platform.SLACK, "C1", "T1")
+        read, release = threading.Event(), threading.Event()
+        errors: list[BaseException] = []
+        planned: list[int] = []
+
+        def plan() -> None:
+            try:
+                with db.uow() as uow:
+                    batch = uow.alert_ledger.next_batch()
+                    assert batch is not None and gone in batch.paper_keys
+                    read.set()
+                    release.wait(300)
+                    items = (PlannedItem(gone, ("author Ada",)), PlannedItem(other, ("x",)))
+                    plans = [ChannelPlan(channel, items)]
+                    planned.extend(uow.alert_ledger.plan(batch, plans, worker="w", now=T0))
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+
+        def merge() -> None:
+            try:
+                _merge(db, gone)
+            except BaseException as exc:
+                errors.append(exc)
+
+        planner = threading.Thread(target=plan)
+        planner.start()
+        assert read.wait(300)
+        merger = threading.Thread(target=merge)
+        merger.start()
+        merger.join(5)
+        merged_alone = not merger.is_alive()
+        release.set()
+        planner.join(300)
+        merger.join(300)
+        assert errors == []
+        assert merged_alone, "the merge waited for the planner"
+        with db.uow() as uow:
+            (delivery,) = planned
+            items = uow.alert_ledger.items_many([delivery])[delivery]
+            assert [key for key, _ in items] == [kept, other]
