@@ -23,14 +23,35 @@ from bot.alerts.models import (
     AlertFinish,
     AlertStatus,
     ChannelPlan,
+    PlannedItem,
 )
 from bot.models import ChannelRef, Platform
+from storage.changes import follow_removed
 from storage.dialect import SqlDialect
 from storage.key_lists import ALERT_BATCHES
 from storage.tables import AlertBatchRow, AlertDeliveryRow, AlertItemRow, PaperRow, UTCDateTime
 
 _DELIVERIES = cast(Table, AlertDeliveryRow.__table__)
 _ITEMS = cast(Table, AlertItemRow.__table__)
+
+
+def _follow_merges(session: Session, plans: Sequence[ChannelPlan]) -> list[ChannelPlan]:
+    """Plans whose papers were merged away since they were read name the survivors (each
+    once per message), and papers gone without one are dropped: a merge may commit while
+    a batch is planned, and does not wait for it (`storage.key_lists.ALERT_BATCHES`).
+    The papers kept are locked until commit, so a later merge waits for these items."""
+    removed = follow_removed(session, {i.paper_key for p in plans for i in p.items})
+    if not removed:
+        return list(plans)
+    followed = []
+    for plan in plans:
+        items: dict[int, PlannedItem] = {}
+        for item in plan.items:
+            key = removed.get(item.paper_key, item.paper_key)
+            if key is not None:
+                items.setdefault(key, PlannedItem(key, item.alerts))
+        followed.append(ChannelPlan(plan.channel, tuple(items.values())))
+    return followed
 
 
 def _delivery(row: AlertDeliveryRow) -> AlertDelivery:
@@ -90,6 +111,7 @@ class SqlAlertLedger:
             .values(planned_at=now, planned_by=worker)
         )
         ALERT_BATCHES.drop(self.session, batch.id)  # its keys are not read again
+        plans = _follow_merges(self.session, plans)
         plans = [p for p in plans if p.items]
         if not plans:
             return {}
@@ -290,7 +312,6 @@ class SqlAlertLedger:
             channel,
             (AlertStatus.PAUSED,),
             status=AlertStatus.QUEUED.value,
-            attempts=0,
             created_at=now,
             updated_at=now,
         )

@@ -14,14 +14,19 @@ still carrying the old key finds the paper (`survivor`, `SqlPaperRepository.get`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.tables import PaperChangeCounterRow, PaperTombstoneRow
+from storage.tables import PaperChangeCounterRow, PaperRow, PaperTombstoneRow
 
 _KEY = "paper_change"
+# Merges followed from one removed key before giving up (a survivor has an arXiv id, so
+# it is not folded again; the bound only guards a cycle).
+MAX_HOPS = 8
+# Keys per IN list.
+_IN_CHUNK = 1000
 
 
 def _forget(session: Session) -> None:
@@ -79,3 +84,41 @@ def survivor(session: Session, key: int) -> int | None:
     """The paper that merged-away `key` was folded into; None for any other key."""
     found = session.scalar(select(PaperTombstoneRow.survivor).where(PaperTombstoneRow.key == key))
     return None if found is None else int(found)
+
+
+def follow_removed(session: Session, keys: Collection[int]) -> dict[int, int | None]:
+    """Those of `keys` no longer stored, each with the stored paper it was merged into
+    (through merges of merges), or None when it was deleted or never stored.
+
+    The keys still stored are locked `FOR KEY SHARE` (PostgreSQL) until the transaction
+    ends: a merge of one of them waits until rows this transaction writes naming it have
+    committed, and then moves them; one merging meanwhile is waited for and then found
+    removed. Call it before writing rows a merge would rewrite (a merge locks the papers
+    first as well), or the two can deadlock.
+    """
+    wanted = sorted(set(keys))
+    stored: set[int] = set()
+    for start in range(0, len(wanted), _IN_CHUNK):
+        lock = (
+            select(PaperRow.key)
+            .where(PaperRow.key.in_(wanted[start : start + _IN_CHUNK]))
+            .order_by(PaperRow.key)
+            .with_for_update(key_share=True)
+        )
+        stored.update(int(k) for k in session.scalars(lock))
+    found: dict[int, int | None] = {}
+    for key in wanted:
+        if key not in stored:
+            found[key] = _live_survivor(session, key)
+    return found
+
+
+def _live_survivor(session: Session, key: int) -> int | None:
+    for _ in range(MAX_HOPS):
+        following = survivor(session, key)
+        if following is None:
+            return None
+        if session.scalar(select(PaperRow.key).where(PaperRow.key == following)) is not None:
+            return following
+        key = following
+    return None

@@ -9,15 +9,17 @@ written together.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import cast
 
 from sqlalchemy import JSON, Integer, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from bot.merge_rules import follow_keys, follow_notes
 from bot.models import ChannelRef, Delivery, DeliveryStatus
 from bot.ports import ClaimRequest, FinishRequest
+from storage.changes import follow_removed
 from storage.dialect import SqlDialect
 from storage.key_lists import DELIVERIES
 from storage.tables import DeliveryRow, SentPaperRow, SubscriptionRow, UTCDateTime
@@ -139,8 +141,18 @@ class SqlDeliveryLedger:
         return claimed
 
     def finish_many(self, requests: Sequence[FinishRequest], *, now: datetime) -> int:
+        """Record outcomes; a sent digest's papers become the channel's sent papers.
+
+        A runner's keys are the ones it planned with: a key merged away since (its papers
+        were read before the merge committed) is recorded as the surviving paper, and a
+        key deleted outright is not recorded as sent (`sent_papers` names stored papers).
+        """
         if not requests:
             return 0
+        # Locks the stored keys before the rows a merge rewrites (storage.changes).
+        removed = follow_removed(self.session, {k for r in requests for k in r.paper_keys})
+        moves = {old: new for old, new in removed.items() if new is not None}
+        keys = {r.delivery_id: follow_keys(r.paper_keys, moves) for r in requests}
         stmt = (
             update(DeliveryRow)
             .where(
@@ -166,13 +178,15 @@ class SqlDeliveryLedger:
                 "b_message": r.message_id,
                 "b_reason": r.reason,
                 "b_now": now,
-                "b_keys": list(r.paper_keys),
+                "b_keys": keys[r.delivery_id],
                 "b_retry_at": r.retry_at if r.status is DeliveryStatus.RETRYING else None,
                 "b_attempts": r.attempts,
             }
             for r in requests
         ]
         changed = self.session.connection().execute(stmt, params).rowcount
+        if moves:
+            self._follow_notes([r.delivery_id for r in requests], moves)
         # From what is stored: a row no longer pending kept its list.
         DELIVERIES.sync(self.session, [r.delivery_id for r in requests])
         sent = [
@@ -184,13 +198,26 @@ class SqlDeliveryLedger:
             }
             for r in requests
             if r.status is DeliveryStatus.SENT
-            for k in dict.fromkeys(r.paper_keys)
+            for k in keys[r.delivery_id]
+            if removed.get(k, k) is not None
         ]
         if sent:
             insert_sent = self.dialect.insert_ignoring(_SENT_PAPERS, ["channel_key", "paper_key"])
             self.session.execute(insert_sent, sent)
         self.session.expire_all()
         return int(changed or 0)
+
+    def _follow_notes(self, ids: Sequence[int], moves: Mapping[int, int]) -> None:
+        """Re-key the planned notes of deliveries `ids` that name merged-away keys."""
+        found = select(DeliveryRow.id, DeliveryRow.paper_notes).where(DeliveryRow.id.in_(ids))
+        for row_id, notes in self.session.execute(found).all():
+            by_key = {int(k): v for k, v in (notes or {}).items()}
+            if moves.keys().isdisjoint(by_key):
+                continue
+            followed = {str(k): v for k, v in follow_notes(by_key, moves).items()}
+            self.session.execute(
+                update(DeliveryRow).where(DeliveryRow.id == row_id).values(paper_notes=followed)
+            )
 
     def planned_notes(self, delivery_id: int) -> dict[int, tuple[str | None, str | None]]:
         notes = self.session.scalar(

@@ -15,9 +15,10 @@ exactly the rows they name, then re-points them (`rewrite_key_lists`).
   again, and the batch of a first bulk load names every paper.
 - `paper_key` has no foreign key to papers, unlike the tables `storage.merge_follow`
   moves: a digest planned while a merge commits would otherwise fail every claim of its
-  tick. Its key is then as stale as its JSON was before, and `PaperRepository.get` still
-  finds the surviving paper through the tombstone.
-- Derived from the JSON (migration 0016 built them from it): a downgrade drops them and
+  tick. Its key is then as stale as its JSON, until the digest is recorded: finishing it
+  names the survivor (`SqlDeliveryLedger.finish_many`), and `PaperRepository.get` finds
+  the survivor through the tombstone meanwhile.
+- Derived from the JSON (migration 0017 built them from it): a downgrade drops them and
   loses nothing.
 """
 
@@ -42,12 +43,20 @@ class KeyList:
     whose `owner` column is the id of the listing row)."""
 
     def __init__(
-        self, lists: Table, rows: Table, owner: str, still_read: ColumnElement[bool] | None
+        self,
+        lists: Table,
+        rows: Table,
+        owner: str,
+        still_read: ColumnElement[bool] | None,
+        *,
+        skip_locked: bool = False,
     ) -> None:
         self.lists = lists
         self.rows = rows
         self.owner: Column[Any] = rows.c[owner]
         self.still_read = still_read
+        # A merge leaves listing rows another transaction has locked alone (PostgreSQL).
+        self.skip_locked = skip_locked
 
     def write(
         self, session: Session, keys_by_id: Mapping[int, Sequence[int]], *, new: bool = False
@@ -104,12 +113,16 @@ DELIVERIES = KeyList(
     None,
 )
 # Rows exist only for batches not planned yet; the condition guards a batch planned
-# between a merge's look-up and its rewrite.
+# between a merge's look-up and its rewrite. A batch locked meanwhile is being planned
+# (`next_batch` locks it): its keys are not read again, and a merge waiting for it while
+# the planner waits for the merge's papers would deadlock. The planner follows the merge
+# instead (`SqlAlertLedger.plan`).
 ALERT_BATCHES = KeyList(
     cast(Table, AlertBatchRow.__table__),
     cast(Table, AlertBatchPaperRow.__table__),
     "batch_id",
     AlertBatchRow.planned_at.is_(None),
+    skip_locked=True,
 )
 
 
@@ -126,6 +139,8 @@ def rewrite_key_lists(session: Session, moves: Mapping[int, int]) -> None:
             found = select(*columns).where(table.c.id.in_(ids[start : start + _IN_CHUNK]))
             if key_list.still_read is not None:
                 found = found.where(key_list.still_read)
+            if key_list.skip_locked:
+                found = found.with_for_update(skip_locked=True)
             for row_id, keys, *extra in session.execute(found).all():
                 stored = [int(k) for k in keys or ()]
                 values: dict[str, Any] = {"paper_keys": follow_keys(stored, moves)}
@@ -136,6 +151,6 @@ def rewrite_key_lists(session: Session, moves: Mapping[int, int]) -> None:
                     }
                 session.execute(update(table).where(table.c.id == row_id).values(**values))
                 rewritten[int(row_id)] = values["paper_keys"]
-        # A batch planned meanwhile is not rewritten: its rows go (they are kept only
-        # until planning).
-        key_list.write(session, {i: rewritten.get(i, ()) for i in ids})
+        # Only the rewritten rows: a batch planned meanwhile had its rows dropped by the
+        # planner, and one being planned keeps them until the planner drops them.
+        key_list.write(session, rewritten)

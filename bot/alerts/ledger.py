@@ -13,7 +13,8 @@
   or transient for longer than `give_up_after`), retrying with a `retry_at`, or paused:
   posting to the channel failed for good, so its alerts are paused and its deliveries
   wait (`paused`) until a manager resumes them; they are queued again then, their
-  papers still owed to the channel.
+  papers still owed to the channel (one tried before looks on the platform before it
+  posts, as a retry does: a post of it may have landed unseen).
 """
 
 from __future__ import annotations
@@ -227,6 +228,9 @@ class AlertRunLedger:
     def _jobs(
         uow: UnitOfWork, deliveries: Sequence[AlertDelivery], *, recovering: bool
     ) -> list[AlertJob]:
+        """Jobs of `deliveries`; a queued one tried before (held while its channel was
+        paused, then released) looks on the platform first like a retry: a post of it may
+        have landed unseen."""
         if not deliveries:
             return []
         items = uow.alert_ledger.items_many([d.id for d in deliveries])
@@ -237,7 +241,8 @@ class AlertRunLedger:
             listed = tuple(
                 AlertItem(papers[k], alerts) for k, alerts in items[delivery.id] if k in papers
             )
-            jobs.append(AlertJob(delivery, listed, recovering, delivery.attempts + 1))
+            looks = recovering or delivery.attempts > 0
+            jobs.append(AlertJob(delivery, listed, looks, delivery.attempts + 1))
         return jobs
 
     # ----------------------------------------------------------------------- record phase

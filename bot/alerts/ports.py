@@ -91,7 +91,9 @@ class AlertLedger(Protocol):
 
     def release(self, channel: ChannelRef, *, now: datetime) -> int:
         """The channel's `paused` deliveries are `queued` again (for the next run), their
-        attempts and give-up clock starting afresh from `now`. Returns how many."""
+        give-up clock starting afresh from `now`. Their attempts are kept: one tried before
+        may have landed unseen, so its next run looks on the platform before posting.
+        Returns how many."""
         ...
 
     def get(self, delivery_id: int) -> AlertDelivery | None: ...

@@ -16,7 +16,7 @@ from bot.commands.reading import PaperFetcher, resolve_paper
 from bot.commands.types import CastVote, Command, ResetTaste, SetTaste, ShowTaste
 from bot.models import ChannelRef, CommandRequest, Paper, Reply, ReplyKind
 from bot.paper_keys import paper_by_key
-from bot.ports import UnitOfWorkFactory
+from bot.ports import UnitOfWork, UnitOfWorkFactory
 from bot.taste.channel import TasteRanker, effective_votes, votes_to_papers
 from bot.taste.model import TasteModel, VotedPaper
 from bot.taste.votes_port import Vote, VoteSource
@@ -116,7 +116,7 @@ class TasteCommands:
         """
         value = 1 if value > 0 else -1
         with self.uow() as uow:
-            keys = uow.votes.digest_papers(channel, message_id)
+            keys = self._voted_papers(uow, uow.votes.digest_papers(channel, message_id))
             if not keys:
                 return 0
             existing = {k: uow.votes.get(channel, k, user) for k in keys}
@@ -148,6 +148,14 @@ class TasteCommands:
                 )
                 touched += 1
             return touched
+
+    @staticmethod
+    def _voted_papers(uow: UnitOfWork, keys: Sequence[int]) -> list[int]:
+        """A digest's stored keys as papers to vote on: a key merged away since leads to
+        its survivor (once, if the digest named both), and one with no paper is skipped
+        (a vote names a stored paper)."""
+        found = (uow.papers.get(key) for key in keys)
+        return list(dict.fromkeys(paper.key for paper in found if paper is not None))
 
     def forget_workspace(self, platform: str, workspace: str) -> int:
         """Delete every vote of a workspace or guild (the app was uninstalled)."""

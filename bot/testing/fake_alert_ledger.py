@@ -163,9 +163,7 @@ class FakeAlertLedger:
         )
 
     def release(self, channel: ChannelRef, *, now: datetime) -> int:
-        return self._move(
-            channel, (AlertStatus.PAUSED,), status=AlertStatus.QUEUED, attempts=0, created_at=now
-        )
+        return self._move(channel, (AlertStatus.PAUSED,), status=AlertStatus.QUEUED, created_at=now)
 
     def get(self, delivery_id: int) -> AlertDelivery | None:
         return self._s.alert_deliveries.get(delivery_id)

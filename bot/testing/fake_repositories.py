@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from bot.alerts.models import AlertBatch, AlertDelivery, AlertPause
 from bot.follow.matching import Alert
+from bot.merge_rules import follow_keys, follow_notes
 from bot.models import (
     ChannelRef,
     Delivery,
@@ -228,12 +229,29 @@ class FakeDeliveryLedger:
             new[r.subscription_id] = row_id
         return new
 
+    def _follow(self, key: int) -> int | None:
+        """`key`, or the paper it was merged into; None when it is gone (as storage does)."""
+        for _ in range(8):
+            if key in self._s.papers:
+                return key
+            if key not in self._s.survivors:
+                return None
+            key = self._s.survivors[key]
+        return None
+
     def finish_many(self, requests: Sequence[FinishRequest], *, now: datetime) -> int:
         changed = 0
         for r in requests:
             row = self._s.deliveries.get(r.delivery_id)
             if row is None or row.status is not DeliveryStatus.PENDING:
                 continue
+            # A key merged away since it was planned names the survivor (storage does so).
+            live = {k: self._follow(k) for k in r.paper_keys}
+            moves = {k: v for k, v in live.items() if v is not None and v != k}
+            r = replace(r, paper_keys=tuple(follow_keys(r.paper_keys, moves)))
+            if r.delivery_id in self._s.delivery_notes:
+                notes = self._s.delivery_notes[r.delivery_id]
+                self._s.delivery_notes[r.delivery_id] = follow_notes(notes, moves)
             self._s.deliveries[row.id] = replace(
                 row,
                 status=r.status,
@@ -246,7 +264,8 @@ class FakeDeliveryLedger:
             )
             changed += 1
             if r.status is DeliveryStatus.SENT:
-                self._s.sent.setdefault(r.channel_key, set()).update(r.paper_keys)
+                sent = (k for k in r.paper_keys if live.get(k, k) is not None)
+                self._s.sent.setdefault(r.channel_key, set()).update(sent)
         return changed
 
     def reclaim_stale(
