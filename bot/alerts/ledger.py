@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -77,6 +77,10 @@ class AlertReport:
     failures: dict[str, int] = field(default_factory=dict)
     paused: list[str] = field(default_factory=list)  # channels paused: posting failed for good
     held: int = 0  # deliveries set aside until their paused channel is resumed
+    # Per channel: deliveries this run counted as retrying, and the channels it held. A
+    # channel held later in the run holds those too; they are then counted as held only.
+    retrying_in: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    holding: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def summary(self) -> str:
         parts = [
@@ -269,10 +273,31 @@ class AlertRunLedger:
                 if uow.alerts.pause(channel, verdict.reason or "unknown", now=now):
                     paused.add(channel.key)
                 held += uow.alert_ledger.hold(channel, now=now)
-        # Counted once committed, so the report never claims more than the ledger holds.
+            # A channel this run held already holds a message of it that failed for a
+            # while only since (recorded later): it is not retried into a paused channel.
+            retrying = {f.delivery_id for f in finishes if f.status is AlertStatus.RETRYING}
+            late = {
+                job.channel.key: job.channel
+                for job, _ in outcomes
+                if job.delivery.id in retrying
+                and job.channel.key in report.holding
+                and job.channel.key not in failing
+            }
+            for key, channel in list(late.items()):
+                if uow.alerts.paused(channel) is None:  # resumed meanwhile: it retries
+                    del late[key]
+                else:
+                    held += uow.alert_ledger.hold(channel, now=now)
+        # Counted once committed, so the report never claims more than the ledger holds:
+        # a message this run counted as retrying and the channel's hold has moved counts
+        # as held only.
+        holding = failing.keys() | late.keys()
         report.held += held
+        report.holding |= holding
+        for key in holding:
+            report.retrying -= report.retrying_in.pop(key, 0)
         for job, verdict in outcomes:
-            self._count(job, verdict, now, report, paused)
+            self._count(job, verdict, now, report, paused, holding)
 
     def _gives_up(self, job: AlertJob, now: datetime) -> bool:
         return now + self.retry.later(job.rounds) - job.delivery.created_at > self.give_up_after
@@ -308,6 +333,7 @@ class AlertRunLedger:
         now: datetime,
         report: AlertReport,
         paused: set[str],
+        holding: Collection[str],
     ) -> None:
         status = verdict.status
         if status is DeliveryStatus.SENT:
@@ -339,8 +365,9 @@ class AlertRunLedger:
                 log.warning(
                     "alert delivery %d to %s failed: %s", job.delivery.id, job.channel.key, reason
                 )
-        else:
+        elif job.channel.key not in holding:  # else held with its channel, counted so
             report.retrying += 1
+            report.retrying_in[job.channel.key] = report.retrying_in.get(job.channel.key, 0) + 1
 
 
 def _fails_for_good(verdict: Verdict) -> bool:

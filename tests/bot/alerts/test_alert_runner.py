@@ -13,9 +13,9 @@ import pytest
 from bot.alerts.ledger import AlertReport, enqueue_new_papers
 from bot.alerts.models import AlertPost, AlertStatus
 from bot.alerts.runner import AlertRunner, alert_post
-from bot.digests.delivery import RetryPolicy
+from bot.digests.delivery import RetryPolicy, Verdict
 from bot.follow.matching import AlertKind
-from bot.models import ChannelRef, PaperRecord, Platform, PostResult
+from bot.models import ChannelRef, DeliveryStatus, PaperRecord, Platform, PostResult
 from bot.testing.fakes import FakeDatabase, FakeSink
 from storage.db import Database
 
@@ -388,3 +388,66 @@ async def test_a_held_message_whose_post_may_have_landed_is_looked_for_after_a_r
     assert third.sent == 2
     titles = [[item.paper.title for item in post.items] for post in sink.alerts[ch.key]]
     assert sorted(titles) == [["Graphs"], ["Graphs again"]], "the landed message was re-posted"
+
+
+def two_messages_to_one_channel(db: Database | FakeDatabase) -> ChannelRef:
+    ch = channel(1)
+    follow(db, ch, AlertKind.SEARCH, "graphs")
+    ingest(db, [paper(1, "Graphs")], T0)
+    ingest(db, [paper(2, "Graphs again")], T0 + timedelta(seconds=1))
+    return ch
+
+
+def assert_both_wait(db: Database | FakeDatabase, report: AlertReport, ch: ChannelRef) -> None:
+    """Each message counted once, as the ledger leaves it: both wait for a resume."""
+    assert report.paused == [ch.key]
+    with db.uow() as uow:
+        assert uow.alert_ledger.count(AlertStatus.PAUSED) == 2
+        assert uow.alert_ledger.count(AlertStatus.RETRYING) == 0
+    assert (report.retrying, report.held, report.failed) == (0, 2, 1)
+    assert "retry later" not in report.summary()
+    assert report.summary().endswith("2 messages wait for a resume")
+
+
+async def test_a_message_failing_for_a_while_in_a_channel_paused_by_the_run_waits_once(
+    db: Database | FakeDatabase,
+) -> None:
+    """One message to a channel fails for a while (its attempts back off), the other is
+    refused for good and recorded first: the channel pauses, and the first, recorded
+    later, waits with it instead of being retried into a paused channel."""
+    ch = two_messages_to_one_channel(db)
+
+    def behaviour(post: AlertPost, attempt: int) -> PostResult:
+        if post.items[0].paper.title == "Graphs":
+            return PostResult(ok=False, reason="http_502")
+        return PostResult(ok=False, reason="channel_not_found", permanent=True)
+
+    t1 = T0 + timedelta(minutes=1)
+    report = await runner(db, FakeSink(alert_behaviour=behaviour), clock=lambda: t1).run(t1)
+    assert_both_wait(db, report, ch)
+
+
+@pytest.mark.parametrize("order", ["together", "retry-first"])
+def test_a_retry_held_when_its_channel_pauses_in_the_same_run_is_counted_once(
+    db: Database | FakeDatabase, order: str
+) -> None:
+    """The outcomes of one run reach the ledger in batches as posts end: a message that
+    failed for a while, recorded with the refusal that pauses its channel or before it,
+    is held with the channel and counted as waiting, not also as retrying."""
+    ch = two_messages_to_one_channel(db)
+    t1 = T0 + timedelta(minutes=1)
+    ledger = runner(db, FakeSink(), clock=lambda: t1).ledger
+    report = AlertReport(t1, "w1")
+    ledger.plan(t1, report)
+    jobs, _ = ledger.claim(t1)
+    assert [[i.paper.title for i in job.items] for job in jobs] == [["Graphs"], ["Graphs again"]]
+    transient = Verdict(DeliveryStatus.FAILED, reason="http_502")
+    refused = Verdict(DeliveryStatus.FAILED, reason="channel_not_found", permanent=True)
+    outcomes = [(jobs[0], transient), (jobs[1], refused)]
+    if order == "together":
+        ledger.record(outcomes, t1, report)
+    else:
+        ledger.record(outcomes[:1], t1, report)
+        assert report.retrying == 1
+        ledger.record(outcomes[1:], t1, report)
+    assert_both_wait(db, report, ch)
