@@ -35,7 +35,7 @@ from bot.alerts.models import (
 )
 from bot.digests.delivery import RetryPolicy, Verdict
 from bot.follow.matching import AlertIndex, Speller
-from bot.models import ChannelRef, DeliveryStatus, Platform
+from bot.models import ChannelRef, DeliveryStatus, Paper, Platform
 from bot.ports import MessageSink, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ class AlertRunLedger:
                     index = AlertIndex((a for a, _ in pairs), speller=speller)
                     for alert, why in index.rejected:
                         log.warning("alert %d of %s is skipped: %s", alert.id, alert.channel, why)
-                papers = uow.papers.get_many(list(batch.paper_keys)) if index.size else []
+                papers = _batch_papers(uow, batch.paper_keys) if index.size else []
                 matches = index.match(papers) if papers else {}
                 plans = [
                     ChannelPlan(
@@ -368,6 +368,19 @@ class AlertRunLedger:
         elif job.channel.key not in holding:  # else held with its channel, counted so
             report.retrying += 1
             report.retrying_in[job.channel.key] = report.retrying_in.get(job.channel.key, 0) + 1
+
+
+def _batch_papers(uow: UnitOfWork, keys: Sequence[int]) -> list[Paper]:
+    """The papers of a batch, each once. A key merged away since the batch was read names
+    its survivor: a merge committing while the batch was queued (uncommitted, so the merge
+    did not rewrite it) leaves the batch naming the merged-away key."""
+    found = {p.key: p for p in uow.papers.get_many(list(keys))}
+    papers: dict[int, Paper] = {}
+    for key in keys:
+        paper = found[key] if key in found else uow.papers.get(key)
+        if paper is not None:
+            papers.setdefault(paper.key, paper)
+    return list(papers.values())
 
 
 def _fails_for_good(verdict: Verdict) -> bool:
