@@ -85,3 +85,21 @@ def test_a_missing_extra_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> N
     assert note is not None and "\n" not in note
     assert "'semantic' extra is not installed" in note
     assert "no_such_module_for_papers_bot" in note and "--no-embed" in note
+
+
+def test_embed_after_a_no_embed_ingest_leaves_the_index_current(tmp_path: Path) -> None:
+    # The next search must not pay for applying every embedded paper to the index.
+    url = f"sqlite:///{tmp_path / 'papers-bot.db'}"
+    done = run_cli(
+        "ingest", "seeds", "--no-embed", database_url=url, cwd=tmp_path, env=ON, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    embedded = run_cli("embed", "--json", database_url=url, cwd=tmp_path, env=ON, timeout=300)
+    assert embedded.returncode == 0, embedded.stderr
+    with sqlite3.connect(tmp_path / "papers-bot.db") as connection:
+        (papers,) = connection.execute("SELECT count(*) FROM papers").fetchone()
+    assert json.loads(embedded.stdout)["embedded"] == papers
+    status = run_cli("index", "status", "--json", database_url=url, cwd=tmp_path, env=ON)
+    report = json.loads(status.stdout)
+    assert report["vectors"]["papers"] == papers == _vector_meta(tmp_path)["count"]
+    assert report["behind"] == 0  # nothing left for the next search to catch up
