@@ -130,7 +130,11 @@ def db_or_fake(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Datab
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
+    yield from _upgraded(database_url)
+
+
+def _upgraded(url: str) -> Iterator[Database]:
+    database = Database(url)
     database.upgrade()
     try:
         yield database
@@ -140,9 +144,10 @@ def db(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def sqlite_db(sqlite_url: str) -> Iterator[Database]:
-    database = Database(sqlite_url)
-    database.upgrade()
-    try:
-        yield database
-    finally:
-        database.dispose()
+    yield from _upgraded(sqlite_url)
+
+
+@pytest.fixture
+def postgres_db(postgres_url: str) -> Iterator[Database]:
+    """A migrated PostgreSQL database of its own, for tests that need PostgreSQL's locks."""
+    yield from _upgraded(postgres_url)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -26,16 +24,6 @@ from tests.storage.helpers import sessions_waiting_on_a_lock
 from tests.storage.test_merge_key_lists import ARXIV_ID, ARXIV_TITLE, HF_TITLE, T0, _store
 
 DAY = date(2026, 11, 30)
-
-
-@contextmanager
-def _migrated(url: str) -> Iterator[Database]:
-    database = Database(url)
-    database.upgrade()
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 @pytest.fixture
@@ -105,45 +93,45 @@ def test_a_digest_planned_before_a_merge_is_recorded_with_the_survivor(
 
 @pytest.mark.postgres
 def test_a_digest_recorded_while_a_merge_commits_waits_and_names_the_survivor(
-    postgres_url: str,
+    postgres_db: Database,
 ) -> None:
     # The merge has rewritten the digest's row and holds the merged-away paper; recording
     # the digest waits for it, then finds the key merged (it used to fail on sent_papers).
-    with _migrated(postgres_url) as db:
-        gone, kept, other = _papers(db)
-        sub = subscribe(db, "C1", created=T0 - timedelta(days=10))
-        delivery = _claim(db, sub, (gone, other))
-        merging, release = threading.Event(), threading.Event()
-        errors: list[BaseException] = []
+    db = postgres_db
+    gone, kept, other = _papers(db)
+    sub = subscribe(db, "C1", created=T0 - timedelta(days=10))
+    delivery = _claim(db, sub, (gone, other))
+    merging, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
 
-        def merge() -> None:
-            with db.uow() as uow:
-                record = PaperRecord(title=HF_TITLE, source="hf_json", paper_id=ARXIV_ID)
-                uow.papers.upsert_many([record], seen_at=T0)
-                merging.set()
-                release.wait(300)
-                uow.commit()
-
-        def finish() -> None:
-            try:
-                _finish(db, sub, delivery, (gone, other))
-            except BaseException as exc:  # reported by the main thread
-                errors.append(exc)
-
-        merger = threading.Thread(target=merge)
-        merger.start()
-        assert merging.wait(300)
-        finisher = threading.Thread(target=finish)
-        finisher.start()
-        waiting = sessions_waiting_on_a_lock(db)
-        release.set()
-        merger.join(300)
-        finisher.join(300)
-        assert waiting == 1
-        assert errors == []
+    def merge() -> None:
         with db.uow() as uow:
-            assert uow.deliveries.sent_paper_keys(sub.channel) == {kept, other}
-            assert uow.votes.digest_papers(sub.channel, "m1") == (kept, other)
+            record = PaperRecord(title=HF_TITLE, source="hf_json", paper_id=ARXIV_ID)
+            uow.papers.upsert_many([record], seen_at=T0)
+            merging.set()
+            release.wait(300)
+            uow.commit()
+
+    def finish() -> None:
+        try:
+            _finish(db, sub, delivery, (gone, other))
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    merger = threading.Thread(target=merge)
+    merger.start()
+    assert merging.wait(300)
+    finisher = threading.Thread(target=finish)
+    finisher.start()
+    waiting = sessions_waiting_on_a_lock(db)
+    release.set()
+    merger.join(300)
+    finisher.join(300)
+    assert waiting == 1
+    assert errors == []
+    with db.uow() as uow:
+        assert uow.deliveries.sent_paper_keys(sub.channel) == {kept, other}
+        assert uow.votes.digest_papers(sub.channel, "m1") == (kept, other)
 
 
 def _store_digest_list(db: Database | FakeDatabase, delivery: int, keys: list[int]) -> None:
@@ -181,53 +169,53 @@ def test_a_reaction_on_a_digest_naming_merged_away_keys_votes_for_the_survivors(
 
 @pytest.mark.postgres
 def test_an_alert_batch_planned_while_a_merge_commits_names_the_survivor(
-    postgres_url: str,
+    postgres_db: Database,
 ) -> None:
     # The planner holds the batch (locked, so that replicas split the batches) and has read
     # its papers; a merge of one of them must neither wait for the planner (which would
     # then wait for the merge: a deadlock, one of them failing) nor leave the planned
     # message naming the merged-away key.
-    with _migrated(postgres_url) as db:
-        gone, kept, other = _papers(db)
-        with db.uow() as uow:
-            assert uow.alert_ledger.enqueue_new(first_seen_since=T0, now=T0) is not None
-        channel = ChannelRef(Platform.SLACK, "C1", "T1")
-        read, release = threading.Event(), threading.Event()
-        errors: list[BaseException] = []
-        planned: list[int] = []
+    db = postgres_db
+    gone, kept, other = _papers(db)
+    with db.uow() as uow:
+        assert uow.alert_ledger.enqueue_new(first_seen_since=T0, now=T0) is not None
+    channel = ChannelRef(Platform.SLACK, "C1", "T1")
+    read, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    planned: list[int] = []
 
-        def plan() -> None:
-            try:
-                with db.uow() as uow:
-                    batch = uow.alert_ledger.next_batch()
-                    assert batch is not None and gone in batch.paper_keys
-                    read.set()
-                    release.wait(300)
-                    items = (PlannedItem(gone, ("author Ada",)), PlannedItem(other, ("x",)))
-                    plans = [ChannelPlan(channel, items)]
-                    planned.extend(uow.alert_ledger.plan(batch, plans, worker="w", now=T0))
-            except BaseException as exc:  # reported by the main thread
-                errors.append(exc)
+    def plan() -> None:
+        try:
+            with db.uow() as uow:
+                batch = uow.alert_ledger.next_batch()
+                assert batch is not None and gone in batch.paper_keys
+                read.set()
+                release.wait(300)
+                items = (PlannedItem(gone, ("author Ada",)), PlannedItem(other, ("x",)))
+                plans = [ChannelPlan(channel, items)]
+                planned.extend(uow.alert_ledger.plan(batch, plans, worker="w", now=T0))
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
 
-        def merge() -> None:
-            try:
-                _merge(db, gone)
-            except BaseException as exc:
-                errors.append(exc)
+    def merge() -> None:
+        try:
+            _merge(db, gone)
+        except BaseException as exc:
+            errors.append(exc)
 
-        planner = threading.Thread(target=plan)
-        planner.start()
-        assert read.wait(300)
-        merger = threading.Thread(target=merge)
-        merger.start()
-        merger.join(5)
-        merged_alone = not merger.is_alive()
-        release.set()
-        planner.join(300)
-        merger.join(300)
-        assert errors == []
-        assert merged_alone, "the merge waited for the planner"
-        with db.uow() as uow:
-            (delivery,) = planned
-            items = uow.alert_ledger.items_many([delivery])[delivery]
-            assert [key for key, _ in items] == [kept, other]
+    planner = threading.Thread(target=plan)
+    planner.start()
+    assert read.wait(300)
+    merger = threading.Thread(target=merge)
+    merger.start()
+    merger.join(5)
+    merged_alone = not merger.is_alive()
+    release.set()
+    planner.join(300)
+    merger.join(300)
+    assert errors == []
+    assert merged_alone, "the merge waited for the planner"
+    with db.uow() as uow:
+        (delivery,) = planned
+        items = uow.alert_ledger.items_many([delivery])[delivery]
+        assert [key for key, _ in items] == [kept, other]
