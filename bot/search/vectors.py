@@ -20,6 +20,7 @@ index beside it (`bot.search.vector_delta`), folded in past a limit.
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import logging
 import os
@@ -44,13 +45,15 @@ EXPANSION_SEARCH = 128
 Pairs = Iterable[tuple[int, NDArray[np.float32]]]
 
 
+@functools.cache
 def _load_cxx_runtime() -> None:
     """Load the system's C++ runtime, globally, before usearch's extension.
 
     usearch's extension does not link libstdc++ dynamically; imported into a process that
     has not loaded libstdc++ yet, a later `import onnxruntime` (the query encoder) crashes the
     process with a segfault. With the shared runtime loaded first both use it. Elsewhere
-    than Linux there is no such file and nothing is done.
+    than Linux there is no such file and nothing is done. Once per process: every vector
+    index (a generation's main graph and its delta) asks for usearch.
     """
     if not sys.platform.startswith("linux"):
         return
