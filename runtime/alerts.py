@@ -114,5 +114,6 @@ def deliver_after_ingest(database: Database, *, since: datetime, as_json: bool) 
     except Exception as exc:  # noqa: BLE001 - one line, exit as ingested; the batch stays queued
         print(f"alert delivery failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return
-    if report.planned or report.sent or report.failed or report.retrying or report.unresolved:
+    done = (report.planned, report.sent, report.failed, report.held, report.retrying)
+    if any(done) or report.unresolved:
         print(report.summary(), file=sys.stderr)

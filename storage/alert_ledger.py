@@ -320,8 +320,10 @@ class SqlAlertLedger:
         row = self.session.get(AlertDeliveryRow, delivery_id)
         return _delivery(row) if row is not None else None
 
-    def count(self, status: AlertStatus | None = None) -> int:
+    def count(self, status: AlertStatus | None = None, *, channel: ChannelRef | None = None) -> int:
         stmt = select(func.count()).select_from(AlertDeliveryRow)
         if status is not None:
             stmt = stmt.where(AlertDeliveryRow.status == status.value)
+        if channel is not None:
+            stmt = stmt.where(AlertDeliveryRow.channel_key == channel.key)
         return int(self.session.scalar(stmt) or 0)

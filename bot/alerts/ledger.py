@@ -69,7 +69,7 @@ class AlertReport:
     matched_papers: int = 0  # (channel, paper) pairs planned
     planned: int = 0  # messages planned
     sent: int = 0
-    failed: int = 0
+    failed: int = 0  # given up; a message refused for good is held instead (below)
     retrying: int = 0
     recovered: int = 0  # found already posted after a crash
     resent: int = 0  # recovered and posted again (the post never landed)
@@ -98,7 +98,8 @@ class AlertReport:
         if self.paused:
             parts.append(f"paused {len(self.paused)} channels")
         if self.held:
-            parts.append(f"{self.held} messages wait for a resume")
+            messages = "message waits" if self.held == 1 else "messages wait"
+            parts.append(f"{self.held} {messages} for a resume")
         return "alerts: " + ", ".join(parts)
 
     def as_dict(self) -> dict[str, object]:
@@ -346,11 +347,14 @@ class AlertRunLedger:
         elif status is DeliveryStatus.PENDING:
             report.unresolved += 1
         elif verdict.permanent or self._gives_up(job, now):
-            report.failed += 1
             reason = verdict.reason or "unknown"
             report.failures[reason] = report.failures.get(reason, 0) + 1
+            # A refused message is not given up: it waits for its channel's resume, so it
+            # is counted once, as held, and not as failed too.
             if _fails_for_good(verdict):
                 report.held += 1
+            else:
+                report.failed += 1
             if job.channel.key in paused:
                 paused.discard(job.channel.key)  # one line per channel paused
                 report.paused.append(job.channel.key)

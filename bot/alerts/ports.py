@@ -98,8 +98,8 @@ class AlertLedger(Protocol):
 
     def get(self, delivery_id: int) -> AlertDelivery | None: ...
 
-    def count(self, status: AlertStatus | None = None) -> int:
-        """How many deliveries exist, or how many have `status`."""
+    def count(self, status: AlertStatus | None = None, *, channel: ChannelRef | None = None) -> int:
+        """How many deliveries exist, or how many have `status`; only `channel`'s if given."""
         ...
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from bot.alerts.models import AlertStatus
 from bot.commands.types import AlertMatches, AlertSearch, FollowAuthor, Following, Unfollow
 from bot.follow.matching import Alert, AlertKind, compile_alert
 from bot.follow.names import parse_name
@@ -31,6 +32,14 @@ SHOW_ALL_MAX = 50
 
 def _describe(alert: Alert) -> str:
     return f"author {alert.query}" if alert.kind is AlertKind.AUTHOR else f"search “{alert.query}”"
+
+
+def _waiting(count: int) -> str:
+    """The paused channel's held messages, said so that a manager knows resuming sends them."""
+    if not count:
+        return ""
+    messages = "alert message waits" if count == 1 else "alert messages wait"
+    return f"{count} {messages} to be posted. "
 
 
 def _candidate_line(number: int, candidate: Candidate[Paper]) -> str:
@@ -176,6 +185,9 @@ class AlertCommands:
         with self.uow() as uow:
             alerts = uow.alerts.for_channel(channel)
             pause = uow.alerts.paused(channel)
+            waiting = (
+                0 if pause is None else uow.alert_ledger.count(AlertStatus.PAUSED, channel=channel)
+            )
         if not alerts:
             return Reply(
                 ReplyKind.INFO,
@@ -189,7 +201,8 @@ class AlertCommands:
         if pause is not None:
             text += (
                 f"\nPAUSED since {pause.since:%d %b %Y}: posting here failed ({pause.reason}). "
-                "Add an alert again (`follow author …` or `alert …`) to resume them."
+                f"{_waiting(waiting)}Add an alert again (`follow author …` or `alert …`) "
+                "to resume them."
             )
         return Reply(ReplyKind.SUBSCRIPTION, text, title=_TITLE)
 

@@ -168,9 +168,12 @@ class FakeAlertLedger:
     def get(self, delivery_id: int) -> AlertDelivery | None:
         return self._s.alert_deliveries.get(delivery_id)
 
-    def count(self, status: AlertStatus | None = None) -> int:
+    def count(self, status: AlertStatus | None = None, *, channel: ChannelRef | None = None) -> int:
         return sum(
-            1 for d in self._s.alert_deliveries.values() if status is None or d.status is status
+            1
+            for d in self._s.alert_deliveries.values()
+            if (status is None or d.status is status)
+            and (channel is None or d.channel.key == channel.key)
         )
 
 

@@ -202,6 +202,9 @@ def test_hold_and_release_move_only_the_channels_waiting_deliveries(db: Database
         assert uow.alert_ledger.finish_many([paused], now=t1) == 1
     with db.uow() as uow:
         assert uow.alert_ledger.count(AlertStatus.PAUSED) == 3
+        assert uow.alert_ledger.count(AlertStatus.PAUSED, channel=a) == 3
+        assert uow.alert_ledger.count(AlertStatus.PAUSED, channel=b) == 0
+        assert uow.alert_ledger.count(channel=b) == 1
         assert uow.alert_ledger.take_retries(worker="w2", now=t1, platforms=["slack"]) == []
         (only,) = uow.alert_ledger.claim(worker="w2", now=t1, platforms=["slack"], limit=10)
         assert only.id == other

@@ -121,9 +121,10 @@ async def test_a_channel_the_bot_was_removed_from_is_paused_then_resumed(
     fake.channel_errors[CHANNEL] = "not_in_channel"
     ingest_matching(core, 1)
     report = await deliver(core, settings)
-    assert (report.failed, report.paused) == (1, [f"slack:{TEAM_ID}:{CHANNEL}"])
+    assert (report.failed, report.held, report.paused) == (0, 1, [f"slack:{TEAM_ID}:{CHANNEL}"])
     listed = await run_command(served, fake, "following", "p2", channel=CHANNEL)
     assert "PAUSED since" in listed.text_dump() and "(not_in_channel)" in listed.text_dump()
+    assert "1 alert message waits to be posted" in listed.text_dump()
     # The bot is invited back and a manager re-adds the alert: deliveries resume, and
     # the refused message, which waited, goes out too (after a look in the channel's
     # history, since it was tried: in either order with the new one).

@@ -143,7 +143,7 @@ async def test_429_and_5xx_end_in_exactly_one_message(db: Database | FakeDatabas
         assert uow.alert_ledger.count(AlertStatus.SENT) == 6
 
 
-async def test_transient_failures_retry_later_and_permanent_ones_fail(
+async def test_transient_failures_retry_later_and_refused_ones_wait(
     db: Database | FakeDatabase,
 ) -> None:
     down, gone = channel(1), channel(2)
@@ -159,7 +159,7 @@ async def test_transient_failures_retry_later_and_permanent_ones_fail(
 
     sink = FakeSink(alert_behaviour=behaviour)
     first = await runner(db, sink).run(T0)
-    assert (first.sent, first.failed, first.retrying) == (0, 1, 1)
+    assert (first.sent, first.failed, first.held, first.retrying) == (0, 0, 1, 1)
     assert first.failures == {"channel_not_found": 1}
     outage = False
     later = T0 + timedelta(hours=2)
@@ -187,8 +187,9 @@ async def test_a_channel_gone_for_good_is_paused_until_a_manager_adds_an_alert(
     sink = FakeSink(alert_behaviour=behaviour)
     with caplog.at_level("WARNING", logger="bot.alerts.ledger"):
         first = await runner(db, sink).run(T0)
-    assert (first.sent, first.failed, first.paused) == (1, 1, [gone.key])
+    assert (first.sent, first.failed, first.paused) == (1, 0, [gone.key])
     assert "paused 1 channels" in first.summary()
+    assert "failed 0" in first.summary() and "1 message waits for a resume" in first.summary()
     lines = [r.getMessage() for r in caplog.records if gone.key in r.getMessage()]
     assert len(lines) == 1, lines
     assert lines[0].startswith(
@@ -404,7 +405,7 @@ def assert_both_wait(db: Database | FakeDatabase, report: AlertReport, ch: Chann
     with db.uow() as uow:
         assert uow.alert_ledger.count(AlertStatus.PAUSED) == 2
         assert uow.alert_ledger.count(AlertStatus.RETRYING) == 0
-    assert (report.retrying, report.held, report.failed) == (0, 2, 1)
+    assert (report.retrying, report.held, report.failed) == (0, 2, 0)
     assert "retry later" not in report.summary()
     assert report.summary().endswith("2 messages wait for a resume")
 
