@@ -10,9 +10,12 @@ keeps the old model's rows until `prune` once the new set is complete.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import queue
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from bot.models import Paper
@@ -55,6 +58,8 @@ def pending(uow: UnitOfWorkFactory, model: str) -> tuple[list[int], int, int]:
 
     Only papers written since the model's mark are read (every paper the first time), so a
     daily ingest into a large database reads its own few hundred papers, not all of them.
+    `embed_pending` does the same a batch at a time, as it encodes (`_Reader`); this
+    all-at-once form is what bench/embed_pending.py times.
     """
     with uow() as u:
         last, keys = u.vectors.written_since_mark(model)
@@ -78,25 +83,37 @@ def embed_pending(
 ) -> EmbedStats:
     """Embed every paper that has no up-to-date vector under the encoder's model.
 
-    Each batch is read, encoded and stored in its own transaction. With `prune`, the
-    vectors of other models are deleted once every paper has one under this model.
+    A reader thread streams the candidates' texts a batch ahead of the encoder (`_Reader`),
+    so the encoder never waits for a read; each encoded batch is stored and committed in its
+    own transaction before the next one is encoded, so a crash loses at most one batch. With
+    `prune`, the vectors of other models are deleted once every paper has one under this
+    model. The progress total is the number of candidates less those found up to date so
+    far: exact on a first run, shrinking as the reader skips unchanged papers.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     started = time.perf_counter()
     model = model_key(encoder)
-    todo, fresh, last = pending(uow, model)
-    done = 0
+    with uow() as u:
+        last, candidates = u.vectors.written_since_mark(model)
+    done = fresh = skipped = 0
     if progress is not None:
-        progress(0, len(todo))
-    for start in range(0, len(todo), batch_size):
-        keys = todo[start : start + batch_size]
-        with uow() as u:
-            papers = u.papers.get_many(keys)
-        _store(uow, model, encoder, papers)
-        done += len(keys)
-        if progress is not None:
-            progress(done, len(todo))
+        progress(0, len(candidates))
+    with _Reader(uow, model, candidates, batch_size) as batches:
+        for batch in batches:
+            fresh += batch.fresh
+            skipped += batch.fresh + batch.gone
+            if batch.keys:
+                vectors = encoder.encode(batch.texts)
+                rows = [
+                    PaperVector(key, fingerprint(text), vector)
+                    for key, text, vector in zip(batch.keys, batch.texts, vectors, strict=True)
+                ]
+                with uow() as u:
+                    u.vectors.put_many(model, rows)
+                done += len(rows)
+            if progress is not None:
+                progress(done, len(candidates) - skipped)
     with uow() as u:
         # Every paper written up to `last` now has its vector (those this run stored were
         # re-stamped later, so the next run checks them once more: cheap, and safe).
@@ -108,12 +125,82 @@ def embed_pending(
     return EmbedStats(model, done, fresh, pruned, time.perf_counter() - started)
 
 
-def _store(uow: UnitOfWorkFactory, model: str, encoder: Encoder, papers: Sequence[Paper]) -> None:
-    texts = [text_of(p) for p in papers]
-    vectors = encoder.encode(texts)
-    rows = [
-        PaperVector(p.key, fingerprint(t), v)
-        for p, t, v in zip(papers, texts, vectors, strict=True)
-    ]
-    with uow() as u:
-        u.vectors.put_many(model, rows)
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """The stale papers of one batch of candidates, how many were up to date, and how many
+    were gone (deleted, or merged into another paper, since the candidates were listed)."""
+
+    keys: list[int]
+    texts: list[str]
+    fresh: int
+    gone: int
+
+
+class _Reader:
+    """Reads the candidates' texts in batches on a thread of its own, at most `AHEAD`
+    batches before the encoder: the reads (a light query on the text columns, and the
+    fingerprints) overlap the encoding instead of pausing it, and no step reads every
+    paper's text before the first batch is encoded. Only reads happen here; every write
+    stays in the caller's thread, in order. An error in the thread is raised in the
+    caller's; leaving the `with` block early (an error, Ctrl-C) stops the thread."""
+
+    AHEAD = 2
+
+    def __init__(self, uow: UnitOfWorkFactory, model: str, keys: Sequence[int], size: int) -> None:
+        self._uow, self._model, self._keys, self._size = uow, model, keys, size
+        self._queue: queue.Queue[_Batch | BaseException | None] = queue.Queue(self.AHEAD)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="embed-reader", daemon=True)
+
+    def __enter__(self) -> Iterator[_Batch]:
+        self._thread.start()
+        return self._batches()
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            # Unblock a reader waiting on a full queue, then let it see the stop.
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._thread.join()
+
+    def _batches(self) -> Iterator[_Batch]:
+        while (item := self._queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _run(self) -> None:
+        try:
+            for start in range(0, len(self._keys), self._size):
+                batch = self._read(self._keys[start : start + self._size])
+                if not self._offer(batch):
+                    return
+            self._offer(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            self._offer(exc)
+
+    def _read(self, keys: Sequence[int]) -> _Batch:
+        stale: list[int] = []
+        texts: list[str] = []
+        fresh = 0
+        with self._uow() as u:
+            rows = list(u.vectors.texts(self._model, keys))
+        for key, title, abstract, known in rows:
+            text = paper_text(title, abstract)
+            if known == fingerprint(text):
+                fresh += 1
+            else:
+                stale.append(key)
+                texts.append(text)
+        return _Batch(stale, texts, fresh, len(keys) - len(rows))
+
+    def _offer(self, item: _Batch | BaseException | None) -> bool:
+        """Queue `item` unless told to stop first; False once stopped."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False

@@ -4,9 +4,11 @@ change, and never again after a restart."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from numpy.typing import NDArray
 
 from bot.models import PaperRecord
 from bot.search.embedder import embed_pending, model_key
+from bot.testing.fake_vectors import FakePaperVectors
 from bot.testing.fakes import FakeDatabase
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
@@ -128,3 +131,78 @@ def test_an_unfinished_model_change_keeps_the_old_vectors() -> None:
     with db.uow() as uow:
         assert len(uow.vectors.fingerprints(model_key(old))) == 6
         assert len(uow.vectors.fingerprints("counting@2")) == 2
+
+
+def _reader_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "embed-reader" and t.is_alive()]
+
+
+def test_a_crash_in_the_encoder_stops_the_reader_thread() -> None:
+    db = _db(40)
+    with pytest.raises(KeyboardInterrupt):
+        embed_pending(db.uow, CountingEncoder(crash_after=1), batch_size=2)
+    assert _reader_threads() == []
+
+
+def test_an_error_while_reading_is_raised_in_the_caller_and_nothing_more_is_stored() -> None:
+    db = _db(9)
+    calls = 0
+    real = FakePaperVectors.texts
+
+    def failing(self: FakePaperVectors, model: str, keys: Sequence[int]) -> Iterator[Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError("disk I/O error")
+        yield from real(self, model, keys)
+
+    encoder = CountingEncoder()
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        pytest.raises(OSError, match="disk I/O error"),
+    ):
+        patch.setattr(FakePaperVectors, "texts", failing)
+        embed_pending(db.uow, encoder, batch_size=3)
+    assert _reader_threads() == []
+    # The first batch was read, encoded and committed; the run stopped at the second.
+    with db.uow() as uow:
+        assert len(uow.vectors.fingerprints(model_key(encoder))) == 3
+    resumed = CountingEncoder()
+    stats = embed_pending(db.uow, resumed, batch_size=3)
+    assert (stats.embedded, stats.unchanged) == (6, 3)
+
+
+def test_the_progress_total_drops_the_up_to_date_papers_as_they_are_read() -> None:
+    db = _db(6)
+    embed_pending(db.uow, CountingEncoder())
+    with db.uow() as uow:
+        uow.papers.upsert_many(
+            [PaperRecord(title="A new one", abstract="Fresh.", source="hf-page")], seen_at=NOW
+        )
+    progress: list[tuple[int, int]] = []
+    stats = embed_pending(
+        db.uow, CountingEncoder(), batch_size=4, progress=lambda d, t: progress.append((d, t))
+    )
+    # Seven candidates (the six re-stamped by the first run, and the new one): four up to
+    # date in the first batch, two more and the new paper in the second.
+    assert (stats.embedded, stats.unchanged) == (1, 6)
+    assert progress == [(0, 7), (0, 3), (1, 1)]
+
+
+def test_a_paper_gone_after_the_listing_is_not_waited_for() -> None:
+    db = _db(5)
+    progress: list[tuple[int, int]] = []
+    listed = FakePaperVectors.written_since_mark
+
+    def listing_then_delete(self: FakePaperVectors, model: str) -> tuple[int, list[int]]:
+        last, keys = listed(self, model)
+        del self.state.papers[keys[0]]  # merged away before the reader gets to it
+        return last, keys
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakePaperVectors, "written_since_mark", listing_then_delete)
+        stats = embed_pending(
+            db.uow, CountingEncoder(), batch_size=2, progress=lambda d, t: progress.append((d, t))
+        )
+    assert stats.embedded == 4
+    assert progress[-1] == (4, 4)
