@@ -106,8 +106,8 @@ def embed_pending(
             if batch.keys:
                 vectors = encoder.encode(batch.texts)
                 rows = [
-                    PaperVector(key, fingerprint(text), vector)
-                    for key, text, vector in zip(batch.keys, batch.texts, vectors, strict=True)
+                    PaperVector(key, mark, vector)
+                    for key, mark, vector in zip(batch.keys, batch.marks, vectors, strict=True)
                 ]
                 with uow() as u:
                     u.vectors.put_many(model, rows)
@@ -132,6 +132,7 @@ class _Batch:
 
     keys: list[int]
     texts: list[str]
+    marks: list[str]  # the texts' fingerprints
     fresh: int
     gone: int
 
@@ -183,17 +184,20 @@ class _Reader:
     def _read(self, keys: Sequence[int]) -> _Batch:
         stale: list[int] = []
         texts: list[str] = []
+        marks: list[str] = []
         fresh = 0
         with self._uow() as u:
             rows = list(u.vectors.texts(self._model, keys))
         for key, title, abstract, known in rows:
             text = paper_text(title, abstract)
-            if known == fingerprint(text):
+            mark = fingerprint(text)
+            if known == mark:
                 fresh += 1
             else:
                 stale.append(key)
                 texts.append(text)
-        return _Batch(stale, texts, fresh, len(keys) - len(rows))
+                marks.append(mark)
+        return _Batch(stale, texts, marks, fresh, len(keys) - len(rows))
 
     def _offer(self, item: _Batch | BaseException | None) -> bool:
         """Queue `item` unless told to stop first; False once stopped."""
