@@ -11,12 +11,13 @@ Two kinds of query want different rankings (docs/search.md, "Ranking by query ki
 `fuse` merges ranked lists by reciprocal-rank fusion ("More like this"); `hybrid` blends the
 lexical and dense scores of a description's candidates (a convex combination of the lexical
 score over the best one and the min-max-normalised cosine), which measured above rank
-fusion with the same encoder (docs/search.md). `wants_dense` says which queries get dense
-candidates: descriptions without filters. Measured on bench/queries (docs/search.md),
-fusion lifts descriptions above either side, leaves titles where they were, and lowers
-author and topic queries, where the encoder alone is weak; a filter (`author:`, `since:`,
-a phrase) must hold for every result, which the nearest neighbours of the whole text do
-not respect.
+fusion with the same encoder (docs/search.md); a paper only the encoder found scores as the
+last lexical candidate when the lexical list was cut at its cap. `wants_dense` says which
+queries get dense candidates: descriptions without filters. Measured on bench/queries
+(docs/search.md), fusion lifts descriptions above either side, leaves titles where they
+were, and lowers author and topic queries, where the encoder alone is weak; a filter
+(`author:`, `since:`, a phrase) must hold for every result, which the nearest neighbours
+of the whole text do not respect.
 """
 
 from __future__ import annotations
