@@ -70,6 +70,36 @@ def capture(index: Any, sets: dict[str, list[dict[str, Any]]], probe: Any) -> di
         index.use_dense(None)
 
 
+def sample_arguments(description: str) -> argparse.ArgumentParser:
+    """A parser with the sample's options: --corpus, --directory, --size."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--corpus", type=Path, default=ROOT.parent / "shared/corpus/papers.jsonl.gz"
+    )
+    parser.add_argument("--directory", type=Path, required=True)
+    parser.add_argument("--size", type=int, default=20000)
+    return parser
+
+
+def prepare(
+    corpus: Path, size: int, directory: Path
+) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]], dict[str, Any], dict[str, list]]:
+    """The query sets, the sample, the scoring context (`metric`) and the captured lexical
+    candidates of every query, the engine's index kept in `directory`."""
+    sets = quality.load_sets()
+    rows = quality.sample(quality.load_rows(corpus), size, sets)
+    by_id = {str(r["id"]): i for i, r in enumerate(rows)}
+    directory.mkdir(parents=True, exist_ok=True)
+    index, _ = quality.open_engine(rows, directory)
+    topics = TopicIndex(rows)
+    ctx = {
+        "rows": rows,
+        "by_id": by_id,
+        "grades": [{by_id[k]: g for k, g in topics.grades(r).items()} for r in sets["topics"]],
+    }
+    return sets, rows, ctx, capture(index, sets, lambda text, k, among: [(0, 1.0)])
+
+
 def rrf(lists: Sequence[Sequence[int]], k: float) -> Ranking:
     fused: dict[int, float] = {}
     for ranking in lists:
@@ -163,12 +193,7 @@ def evaluate(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument(
-        "--corpus", type=Path, default=ROOT.parent / "shared/corpus/papers.jsonl.gz"
-    )
-    parser.add_argument("--directory", type=Path, required=True)
-    parser.add_argument("--size", type=int, default=20000)
+    parser = sample_arguments((__doc__ or "").splitlines()[0])
     parser.add_argument("--max-tokens", type=int, nargs="*", default=[128])
     parser.add_argument(
         "--model",
@@ -179,18 +204,7 @@ def main() -> int:
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    sets = quality.load_sets()
-    rows = quality.sample(quality.load_rows(args.corpus), args.size, sets)
-    by_id = {str(r["id"]): i for i, r in enumerate(rows)}
-    args.directory.mkdir(parents=True, exist_ok=True)
-    index, _ = quality.open_engine(rows, args.directory)
-    topics = TopicIndex(rows)
-    ctx = {
-        "rows": rows,
-        "by_id": by_id,
-        "grades": [{by_id[k]: g for k, g in topics.grades(r).items()} for r in sets["topics"]],
-    }
-    captured = capture(index, sets, lambda text, k, among: [(0, 1.0)])
+    sets, rows, ctx, captured = prepare(args.corpus, args.size, args.directory)
     configs: list[tuple[str, Any, np.ndarray]] = []
     for tokens in args.max_tokens:
         encoder, vectors, seconds = quality.embed_rows(rows, args.directory, max_tokens=tokens)

@@ -738,7 +738,7 @@ class PaperIndex:
             cap = max(CANDIDATES, offset + limit)
             hits = self._candidates(parsed, cap)
             ranked = self._rerank(parsed, hits) if parsed.has_text else self._by_date(hits)
-            ranked = self._fuse(parsed, ranked)
+            ranked = self._fuse(parsed, ranked, truncated=len(hits) >= cap)
             # One card per work: later versions (an ACL paper of an arXiv preprint) fold in.
             works = fold(
                 ranked, title=lambda item: self._titles.get(item[1].key, ""), paper=self._paper_at
@@ -775,10 +775,11 @@ class PaperIndex:
         return self._dense
 
     def _fuse(
-        self, parsed: ParsedQuery, ranked: list[tuple[float, _Hit]]
+        self, parsed: ParsedQuery, ranked: list[tuple[float, _Hit]], *, truncated: bool
     ) -> list[tuple[float, _Hit]]:
         """Dense candidates join the lexical ones here (`ranking.hybrid`), for the queries
-        `ranking.wants_dense` picks; every other query keeps its lexical ranking."""
+        `ranking.wants_dense` picks; every other query keeps its lexical ranking.
+        `truncated`: the lexical candidates stopped at their cap (more papers matched)."""
         dense: Sequence[tuple[int, float]] = ()
         if self._dense is not None and parsed.has_text:
             content = [w for t in parsed.terms for w in self._names.analyze(t)]
@@ -794,6 +795,7 @@ class PaperIndex:
         fused = hybrid(
             [(hit.key, score) for score, hit in ranked],
             [(key, cosine) for key, cosine in dense if key in by_key],
+            truncated=truncated,
         )
         return [(score, by_key[key]) for key, score in fused]
 

@@ -11,12 +11,13 @@ Two kinds of query want different rankings (docs/search.md, "Ranking by query ki
 `fuse` merges ranked lists by reciprocal-rank fusion ("More like this"); `hybrid` blends the
 lexical and dense scores of a description's candidates (a convex combination of the lexical
 score over the best one and the min-max-normalised cosine), which measured above rank
-fusion with the same encoder (docs/search.md). `wants_dense` says which queries get dense
-candidates: descriptions without filters. Measured on bench/queries (docs/search.md),
-fusion lifts descriptions above either side, leaves titles where they were, and lowers
-author and topic queries, where the encoder alone is weak; a filter (`author:`, `since:`,
-a phrase) must hold for every result, which the nearest neighbours of the whole text do
-not respect.
+fusion with the same encoder (docs/search.md); a paper only the encoder found scores as the
+last lexical candidate when the lexical list was cut at its cap. `wants_dense` says which
+queries get dense candidates: descriptions without filters. Measured on bench/queries
+(docs/search.md), fusion lifts descriptions above either side, leaves titles where they
+were, and lowers author and topic queries, where the encoder alone is weak; a filter
+(`author:`, `since:`, a phrase) must hold for every result, which the nearest neighbours
+of the whole text do not respect.
 """
 
 from __future__ import annotations
@@ -151,25 +152,32 @@ def hybrid(
     dense: Sequence[tuple[K, float]] = (),
     *,
     weight: float = DENSE_LEXICAL_WEIGHT,
+    truncated: bool = False,
 ) -> list[tuple[K, float]]:
     """The final order of the candidates: lexical (item, score), best first, blended with
     dense (item, cosine) pairs when there are any.
 
     Without dense pairs the lexical ranking and its scores pass through unchanged. With
     them, every candidate of either side scores `weight * lexical / best lexical +
-    (1 - weight) * min-max-normalised cosine`; a candidate missing on one side gets 0 there
-    (a dense-only paper has no lexical score, a paper without a vector no cosine). The
-    dense pairs should include the cosines of the lexical candidates, not only the nearest
-    papers: a lexical candidate the encoder also likes is what the blend rewards.
+    (1 - weight) * min-max-normalised cosine`; a paper without a vector gets 0 for its
+    cosine. A dense-only paper gets 0 for its lexical score too, unless `truncated`: the
+    lexical list was cut at its cap, so a paper missing from it may still match the query,
+    scoring at most the last candidate's score, which it then gets (the lexical engine
+    does not rank past its cap; counting such a paper as matching nothing buried papers
+    the encoder ranked first, docs/search.md). The dense pairs should include the cosines
+    of the lexical candidates, not only the nearest papers: a lexical candidate the
+    encoder also likes is what the blend rewards.
     """
     if not dense:
         return list(lexical)
     best = max((score for _, score in lexical), default=0.0) or 1.0
+    floor = min((score for _, score in lexical), default=0.0) if truncated else 0.0
     cosines = dict(dense)
     low, high = min(cosines.values()), max(cosines.values())
     spread = (high - low) or 1.0
     blended: dict[K, float] = {item: weight * score / best for item, score in lexical}
     for item, cosine in cosines.items():
-        blended[item] = blended.get(item, 0.0) + (1 - weight) * (cosine - low) / spread
+        lexical_part = blended.get(item, weight * max(floor, 0.0) / best)
+        blended[item] = lexical_part + (1 - weight) * (cosine - low) / spread
     order = {item: i for i, item in enumerate(blended)}
     return sorted(blended.items(), key=lambda pair: (-pair[1], order[pair[0]]))

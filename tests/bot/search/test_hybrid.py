@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import bot.search.engine as engine_module
 from bot.models import Paper
 from bot.search.embedder import text_of
 from bot.search.embedding import default_encoder
@@ -54,6 +55,33 @@ def test_a_dense_only_candidate_joins_a_description(seeds: list[Paper]) -> None:
     assert next(c.paper for c in fused if c.paper.key == favourite.key).title == favourite.title
     # Fusion keeps the lexical side's leader among the first results.
     assert lexical[0] in [c.paper.key for c in fused[:2]]
+
+
+def test_a_dense_only_candidate_gets_the_last_lexical_score_only_past_the_cap(
+    seeds: list[Paper], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A paper sharing no word with the description: no lexical engine finds it.
+    outsider = Paper(
+        key=max(p.key for p in seeds) + 1,
+        title="Quokka burrows",
+        abstract="Marsupials nest under shrubs on Rottnest island.",
+    )
+    index = PaperIndex.build([*seeds, outsider])
+    lexical = index.search(DESCRIPTION, limit=50)
+    index.use_dense(RecordingDense(outsider.key))
+
+    def score_of_outsider() -> float:
+        cards = index.search(DESCRIPTION, limit=50).cards
+        return next(c.score for c in cards if c.paper.key == outsider.key)
+
+    # Every match is a candidate: a paper the lexical side did not find matched nothing,
+    # so its blended score is its cosine part alone (the best cosine: 1 - weight).
+    assert not lexical.capped
+    assert score_of_outsider() == pytest.approx(0.5, abs=1e-4)
+    # Candidates cut at a cap of 3: the outsider may match, and scores as the last one.
+    monkeypatch.setattr(engine_module, "CANDIDATES", 3)
+    assert index.search(DESCRIPTION, limit=3).capped
+    assert score_of_outsider() > 0.5
 
 
 def test_titles_and_filtered_queries_keep_their_lexical_ranking(seeds: list[Paper]) -> None:

@@ -70,6 +70,18 @@ def test_hybrid_blends_lexical_and_min_max_cosine_scores() -> None:
     assert [key for key, _ in hybrid(lexical, dense, weight=1.0)] == [4, 2, 9, 7]
 
 
+def test_a_dense_only_paper_gets_the_last_lexical_score_when_the_list_was_cut() -> None:
+    lexical = [(4, 2.5), (2, 1.25), (9, 0.75)]
+    dense = [(2, 0.90), (7, 0.80), (4, 0.40)]
+    assert [key for key, _ in hybrid(lexical, dense)] == [2, 4, 7, 9]
+    # Cut at its cap, the lexical list says only that paper 7 scores at most 0.75 (0.3 of
+    # the best): it gets that, and overtakes paper 4. The others score as before.
+    fused = hybrid(lexical, dense, truncated=True)
+    assert dict(fused) == pytest.approx({4: 0.5, 2: 0.75, 7: 0.15 + 0.4, 9: 0.15})
+    assert [key for key, _ in fused] == [2, 7, 4, 9]
+    assert hybrid(lexical, truncated=True) == lexical
+
+
 def _paper(key: int, title: str, abstract: str) -> Paper:
     return Paper(key=key, title=title, abstract=abstract, published=date(2024, 1, 1))
 
