@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.models import PaperRecord
-from bot.search.embedder import fingerprint, pending, text_of
+from bot.search.embedder import fingerprint, text_of
 from bot.search.embedding import paper_text
 from storage.db import Database
 from storage.vectors import to_bytes
@@ -49,6 +49,21 @@ def old_pending(db: Database, model: str) -> tuple[list[int], int]:
                 fresh += 1
             else:
                 todo.append(paper.key)
+    return todo, fresh
+
+
+def pending(db: Database, model: str) -> tuple[list[int], int]:
+    """The listing since the model's mark, all at once: what `embed_pending` did before its
+    reader thread read the same texts a batch at a time (`bot.search.embedder._Reader`)."""
+    with db.uow() as u:
+        _last, keys = u.vectors.written_since_mark(model)
+        todo: list[int] = []
+        fresh = 0
+        for key, title, abstract, known in u.vectors.texts(model, keys):
+            if known == fingerprint(paper_text(title, abstract)):
+                fresh += 1
+            else:
+                todo.append(key)
     return todo, fresh
 
 
@@ -125,10 +140,10 @@ def main() -> None:
                 seen_at=datetime.now(UTC),
             )
         old = timed("old", lambda: old_pending(db, MODEL)[0], args.repeat)
-        marked = timed("marked", lambda: pending(db.uow, MODEL)[0], args.repeat)
+        marked = timed("marked", lambda: pending(db, MODEL)[0], args.repeat)
         with sqlite3.connect(copy) as con:
             con.execute("DELETE FROM vector_marks")
-        first = timed("first", lambda: pending(db.uow, MODEL)[0], args.repeat)
+        first = timed("first", lambda: pending(db, MODEL)[0], args.repeat)
         assert len(old) == len(marked) == len(first) == args.new, (len(old), len(marked))
         assert set(old) == set(marked) == set(first)
         print(f"each found the {args.new} new papers")

@@ -52,27 +52,6 @@ def fingerprint(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def pending(uow: UnitOfWorkFactory, model: str) -> tuple[list[int], int, int]:
-    """The keys of papers to embed under `model`, how many of those read are up to date,
-    and the change number they were read at (the mark to set once they are embedded).
-
-    Only papers written since the model's mark are read (every paper the first time), so a
-    daily ingest into a large database reads its own few hundred papers, not all of them.
-    `embed_pending` does the same a batch at a time, as it encodes (`_Reader`); this
-    all-at-once form is what bench/embed_pending.py times.
-    """
-    with uow() as u:
-        last, keys = u.vectors.written_since_mark(model)
-        todo: list[int] = []
-        fresh = 0
-        for key, title, abstract, known in u.vectors.texts(model, keys):
-            if known == fingerprint(paper_text(title, abstract)):
-                fresh += 1
-            else:
-                todo.append(key)
-    return todo, fresh, last
-
-
 def embed_pending(
     uow: UnitOfWorkFactory,
     encoder: Encoder,
