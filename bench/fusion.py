@@ -45,13 +45,24 @@ DENSE_TOP = 100
 Ranking = list[int]
 
 
-def capture(index: Any, sets: dict[str, list[dict[str, Any]]], probe: Any) -> dict[str, list]:
-    """Per query: (lexical [(key, score)], routed to dense?), as the engine computes them."""
-    seen: list[tuple[list[tuple[int, float]], bool]] = []
+def _lexical_and_routed(lexical: Sequence[Any], dense: Sequence[Any], _: dict[str, Any]) -> Any:
+    return (list(lexical), bool(dense))
+
+
+def capture(
+    index: Any,
+    sets: dict[str, list[dict[str, Any]]],
+    probe: Any,
+    record: Callable[[Sequence[Any], Sequence[Any], dict[str, Any]], Any] = _lexical_and_routed,
+) -> dict[str, list]:
+    """Per query, what `record(lexical, dense, keyword arguments)` makes of the engine's call
+    to `ranking.hybrid` (by default: lexical [(key, score)], routed to dense?); a query that
+    never reaches it gets `record((), (), {})`."""
+    seen: list[Any] = []
     real = engine_module.hybrid
 
-    def spy(lexical: Sequence[tuple[int, float]], dense: Sequence[Any] = (), **_: Any) -> Any:
-        seen.append((list(lexical), bool(dense)))
+    def spy(lexical: Sequence[tuple[int, float]], dense: Sequence[Any] = (), **kw: Any) -> Any:
+        seen.append(record(lexical, dense, kw))
         return list(lexical)
 
     engine_module.hybrid = spy  # type: ignore[assignment]
@@ -63,7 +74,7 @@ def capture(index: Any, sets: dict[str, list[dict[str, Any]]], probe: Any) -> di
             for row in queries:
                 seen.clear()
                 index.search(row["query"], limit=5)
-                out[name].append(seen[0] if seen else ([], False))
+                out[name].append(seen[0] if seen else record((), (), {}))
         return out
     finally:
         engine_module.hybrid = real
