@@ -124,8 +124,9 @@ def start_feeder(database: Database, size: int, *, embed: bool) -> IndexFeeder |
     from scratch after it.
 
     Not for a small input, not when the index is usable (the ingest's catch-up applies
-    only its own changes), and not when the ingest embeds: storing vectors stamps every
-    paper again, so the catch-up after the embedding would index them all a second time.
+    only its own changes), and not when the ingest embeds: the index is then built after
+    the embedding, every vector in one pass, where a catch-up after a feeder's generation
+    would put every vector through the delta graph (folding it again and again).
     """
     from bot.search.feed import usable
     from runtime.cli.index_cmd import parts_of

@@ -386,6 +386,8 @@ class PaperVectorRow(Base):
     """
 
     __tablename__ = "paper_vectors"
+    # The catch-up reads the vectors written in a range of change numbers, per model.
+    __table_args__ = (Index("ix_paper_vectors_model_change", "model", "change"),)
 
     paper_key: Mapped[int] = mapped_column(
         BigKey, ForeignKey("papers.key", ondelete="CASCADE"), primary_key=True
@@ -393,6 +395,10 @@ class PaperVectorRow(Base):
     model: Mapped[str] = mapped_column(String(128), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(32))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    # The change number of the transaction that wrote the vector (storage/changes.py): a
+    # new vector is applied to the index's vector part by number, like a paper row, without
+    # touching the paper row (so tantivy does not index the paper again).
+    change: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class VectorMarkRow(Base):

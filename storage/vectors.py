@@ -2,8 +2,10 @@
 
 The rows are the durable copy of every embedding: a restart or a second replica reads them
 instead of running the encoder again, and the query-time index (`bot.search.vectors`) is
-rebuilt from them. A model change leaves the old rows alone until `prune`, so a half-done
-re-embedding never leaves search without vectors.
+rebuilt from them. Each row carries the change number of the transaction that wrote it, so
+an index applies a new vector to its vector part alone (`changed_between`). A model change
+leaves the old rows alone until `prune`, so a half-done re-embedding never leaves search
+without vectors.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Table, delete, select, tuple_, update
+from sqlalchemy import ColumnElement, Table, delete, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from bot.search.vector_ports import PaperVector
@@ -87,8 +89,9 @@ class SqlPaperVectors:
     def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
         if not vectors:
             return
-        # The papers are re-stamped so that every index applies them again with their new
-        # vectors (the index's vector part reads them by key, it never embeds).
+        # The rows take this transaction's change number (the papers' counter, so numbers
+        # follow commit order); the paper rows are left alone, so an index's catch-up
+        # applies the new vectors to its vector part without indexing the papers again.
         change = change_number(self.session)
         # Delete then insert: portable, and one statement each per chunk.
         for start in range(0, len(vectors), _CHUNK):
@@ -103,15 +106,42 @@ class SqlPaperVectors:
                     "model": model,
                     "fingerprint": v.fingerprint,
                     "vector": to_bytes(v.vector),
+                    "change": change,
                 }
                 for v in chunk
             ]
             self.dialect.insert_new_rows(self.session, _VECTORS, rows)
-            self.session.execute(
-                update(PaperRow)
-                .where(PaperRow.key.in_([v.key for v in chunk]))
-                .values(change=change)
-            )
+
+    def changed_between(
+        self, model: str, after: int, upto: int, batch_size: int = 5000
+    ) -> Iterator[tuple[PaperVector, str, str | None]]:
+        """Through the (model, change) index, in (change, key) order, keyset-paged; the
+        papers written in the same range are left out with a join on their own number."""
+        # A paper written in the range is applied with its vector by the paper catch-up.
+        not_written = or_(PaperRow.change <= after, PaperRow.change > upto)
+        after_last: ColumnElement[bool] = _VECTORS.c.change > after
+        while True:
+            rows = self.session.execute(
+                select(
+                    _VECTORS.c.paper_key,
+                    _VECTORS.c.change,
+                    _VECTORS.c.fingerprint,
+                    _VECTORS.c.vector,
+                    PaperRow.title,
+                    PaperRow.abstract,
+                )
+                .join(PaperRow, PaperRow.key == _VECTORS.c.paper_key)
+                .where(_VECTORS.c.model == model, after_last, _VECTORS.c.change <= upto)
+                .where(not_written)
+                .order_by(_VECTORS.c.change, _VECTORS.c.paper_key)
+                .limit(batch_size)
+            ).all()
+            if not rows:
+                return
+            for key, _, mark, raw, title, abstract in rows:
+                yield PaperVector(int(key), str(mark), from_bytes(raw)), str(title), abstract
+            last = rows[-1]
+            after_last = tuple_(_VECTORS.c.change, _VECTORS.c.paper_key) > tuple_(last[1], last[0])
 
     def get_many(self, model: str, keys: Sequence[int]) -> dict[int, PaperVector]:
         found: dict[int, PaperVector] = {}

@@ -94,8 +94,8 @@ def embed_pending(
             if progress is not None:
                 progress(done, len(candidates) - skipped)
     with uow() as u:
-        # Every paper written up to `last` now has its vector (those this run stored were
-        # re-stamped later, so the next run checks them once more: cheap, and safe).
+        # Every paper written up to `last` now has its vector (storing a vector leaves the
+        # paper's own change number alone: a paper written since is read by the next run).
         u.vectors.set_mark(model, last)
     pruned = 0
     if prune:

@@ -1,10 +1,11 @@
 """The persisted search index of one database, kept caught up by change number.
 
 Every paper write in the database takes the next change number inside its transaction;
-removed keys leave a tombstone with theirs (see docs/search.md).  The index records the
-last number it applied (`state.json`), so opening it applies only what is newer: no time
-window, no full read of the database.  One process at a time may write an index
-directory (tantivy's lock); others search what it held at their last catch-up.
+removed keys leave a tombstone with theirs, and a stored vector carries its own (see
+docs/search.md).  The index records the last number it applied (`state.json`), so opening
+it applies only what is newer: no time window, no full read of the database.  One process
+at a time may write an index directory (tantivy's lock); others search what it held at
+their last catch-up.
 """
 
 from __future__ import annotations
@@ -72,6 +73,12 @@ class IndexPart(Protocol):
 
     def apply(self, papers: Sequence[Paper], removed: Sequence[int]) -> None:
         """Add or replace `papers`, drop `removed`, in the opened directory; idempotent."""
+        ...
+
+    def catch_up(self, after: int, upto: int, progress: Progress | None = None) -> int:
+        """Apply the part's own changes numbered in (after, upto] that came without a
+        paper write (a paper embedded again: its vector row has the number, not the paper);
+        the papers written in that range reach `apply` first. Idempotent; how many."""
         ...
 
 
@@ -192,7 +199,12 @@ class LiveIndex:
         return False
 
     def catch_up(self, uow: UnitOfWorkFactory, *, progress: Progress | None = None) -> int:
-        """Apply every change newer than the state; the papers added or removed.
+        """Apply every change newer than the state; the papers added or removed (and the
+        vectors a part applied alone).
+
+        Papers written in the range go to tantivy and every part; then each part applies its
+        own changes of the range (`IndexPart.catch_up`); the state moves last, so a crash
+        anywhere before it replays the whole range, idempotently.
 
         Raises `IndexBusy` when another process holds this index's writer: nothing is
         applied then, and a later call (or that process) picks the changes up.
@@ -219,6 +231,9 @@ class LiveIndex:
                     batch = []
             self._apply(batch, removed)
             applied += len(batch) + len(removed)
+        # Then what changed in a part alone (new vectors): tantivy is not touched for them.
+        for part in self.parts:
+            applied += part.catch_up(self.state.change, upto, progress)
         pause_point("index-before-state")
         self.state = IndexState(change=upto, papers=len(self.index), database=self.state.database)
         self.home.write_state(self.index.directory, self.state)

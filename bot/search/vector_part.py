@@ -7,12 +7,15 @@ in `<generation>/vectors/`, describing the same change number as the rest of the
   graph and hides removed papers and papers whose text changed since their vector was
   computed, then saves the delta (`bot.search.vector_delta`: the main graph is rewritten
   only when the delta grows past `fold_limit`, or at a rebuild);
+- `catch_up` (after the papers of a catch-up) does the same for the vectors written in its
+  range of change numbers whose papers were not written in it: `papers-bot embed` stamps
+  the vector rows, not the papers, so tantivy does not index an embedded paper again;
 - `open` reads only the small description file: the graphs are opened on first use, so a
   title search never imports numpy or usearch.
 The part never embeds: it reads `paper_vectors` (`PaperVectorStore.get_many`) and takes a
 vector only when its fingerprint matches the paper's current text. A paper without one
-is simply not there. Embedding a paper later re-stamps it with a change number
-(`put_many`), so the next catch-up applies it again and picks its vector up.
+is simply not there. Embedding a paper later stamps its vector row with a change number
+(`put_many`), so the next catch-up picks the vector up (`catch_up`).
 
 A generation whose vectors were built for another model raises FileNotFoundError at open,
 which makes `LiveIndex.open` rebuild it for the current model.
@@ -51,6 +54,10 @@ log = logging.getLogger(__name__)
 PART_NAME = "vectors"
 META_FILE = "vectors.json"  # bot.search.vectors.META_FILE, without importing numpy
 READ_BATCH = 5000
+# Vectors per delta write at a catch-up (as `bot.search.live.APPLY_BATCH` papers).
+APPLY_BATCH = 20_000
+# Advances a progress bar by a count of vectors applied.
+Progress = Callable[[int], None]
 
 
 class VectorPart:
@@ -108,16 +115,55 @@ class VectorPart:
             self.count = int(meta.get("count", 0))
 
     def apply(self, papers: Sequence[Paper], removed: Sequence[int]) -> None:
+        fresh, stale = self._stored(papers)
+        self._put(fresh, [*stale, *removed])
+
+    def catch_up(self, after: int, upto: int, progress: Progress | None = None) -> int:
+        """Apply the vectors written in (after, upto] for papers not written themselves in
+        that range (`PaperVectorStore.changed_between`): a paper embedded since the last
+        catch-up reaches the vector graph without its paper being indexed again. A vector
+        computed from another text than the paper's current one hides the paper instead."""
+        from bot.search.embedder import fingerprint
+        from bot.search.embedding import paper_text
+
+        if self._uow is None:
+            raise RuntimeError("this vector part was opened to read only")
+        applied = 0
+        fresh: dict[int, NDArray[np.float32]] = {}
+        stale: list[int] = []
+        with self._uow() as unit:
+            for stored, title, abstract in unit.vectors.changed_between(self.model, after, upto):
+                if stored.fingerprint == fingerprint(paper_text(title, abstract)):
+                    fresh[stored.key] = stored.vector
+                else:
+                    stale.append(stored.key)
+                if len(fresh) + len(stale) >= APPLY_BATCH:
+                    applied += self._put_counted(fresh, stale, progress)
+                    fresh, stale = {}, []
+            applied += self._put_counted(fresh, stale, progress)
+        return applied
+
+    def _put_counted(
+        self, fresh: dict[int, NDArray[np.float32]], stale: list[int], progress: Progress | None
+    ) -> int:
+        self._put(fresh, stale)
+        if progress is not None:
+            progress(len(fresh) + len(stale))
+        return len(fresh) + len(stale)
+
+    def _put(self, fresh: dict[int, NDArray[np.float32]], gone: Sequence[int]) -> None:
+        """Put `fresh` vectors in the delta and hide `gone` keys; fold when it grew large."""
         from bot.search.vector_delta import FOLD_LIMIT
 
-        fresh, stale = self._stored(papers)
+        if not fresh and not gone:
+            return
         with self._lock:
             index = self._opened()
             if index is None:
                 if not fresh:
                     return
                 index = self._layered()
-            if index.apply(fresh, [*stale, *removed]):
+            if index.apply(fresh, gone):
                 self._index, self.count = index, len(index)
         # Outside the lock: searches use the current layers while the fold is built.
         if index.oversized(FOLD_LIMIT if self.fold_limit is None else self.fold_limit):

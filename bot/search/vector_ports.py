@@ -52,9 +52,18 @@ class PaperVectorStore(Protocol):
         ...
 
     def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
-        """Store (or replace) vectors under `model`, and stamp their papers with this
-        transaction's change number: an index that applied the papers before their vectors
-        existed applies them again at its next catch-up, and finds the vectors then."""
+        """Store (or replace) vectors under `model`, stamped with this transaction's change
+        number (the papers' sequence, in commit order); the paper rows are not touched, so
+        an index applies the vectors to its vector part alone (`changed_between`)."""
+        ...
+
+    def changed_between(
+        self, model: str, after: int, upto: int, batch_size: int = 5000
+    ) -> Iterator[tuple[PaperVector, str, str | None]]:
+        """The vectors under `model` written by a change numbered in (after, upto], each
+        with its paper's current title and abstract (to check the vector is for that text),
+        leaving out the papers whose own row was written in that range: a catch-up applies
+        those with their vectors already."""
         ...
 
     def get_many(self, model: str, keys: Sequence[int]) -> dict[int, PaperVector]:

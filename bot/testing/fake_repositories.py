@@ -63,6 +63,7 @@ class FakeState:
     # Paper vectors by (model, paper key): (fingerprint, vector).
     vectors: dict[tuple[str, int], tuple[str, NDArray[np.float32]]] = field(default_factory=dict)
     vector_marks: dict[str, int] = field(default_factory=dict)
+    vector_changes: dict[tuple[str, int], int] = field(default_factory=dict)  # last write's
     # Channel taste (issue 13): votes by (channel key, paper key, user); channels set off.
     votes: dict[tuple[str, int, str], Vote] = field(default_factory=dict)
     taste_off: set[ChannelRef] = field(default_factory=set)
@@ -90,6 +91,7 @@ class FakeState:
             change=self.change,
             vectors=dict(self.vectors),
             vector_marks=dict(self.vector_marks),
+            vector_changes=dict(self.vector_changes),
             votes=dict(self.votes),
             taste_off=set(self.taste_off),
             runs=dict(self.runs),

@@ -43,11 +43,25 @@ class FakePaperVectors:
             # float16 like the SQL store, so tests see the same rounding.
             stored = np.asarray(v.vector, dtype=np.float16).astype(np.float32)
             self.state.vectors[(model, v.key)] = (v.fingerprint, stored)
-        # As storage does: the papers take a new change number, so the index re-applies them.
+        # As storage does: the vectors take a new change number, the papers keep theirs.
         self.state.change += 1
         for v in vectors:
-            if v.key in self.state.papers:
-                self.state.changes[v.key] = self.state.change
+            self.state.vector_changes[(model, v.key)] = self.state.change
+
+    def changed_between(
+        self, model: str, after: int, upto: int, batch_size: int = 5000
+    ) -> Iterator[tuple[PaperVector, str, str | None]]:
+        found = sorted(
+            (change, key)
+            for (m, key), change in self.state.vector_changes.items()
+            if m == model and after < change <= upto and (m, key) in self.state.vectors
+        )
+        for _, key in found:
+            paper = self.state.papers.get(key)
+            if paper is None or after < self.state.changes.get(key, 0) <= upto:
+                continue
+            fp, vector = self.state.vectors[(model, key)]
+            yield PaperVector(key, fp, vector), paper.title, paper.abstract
 
     def get_many(self, model: str, keys: Sequence[int]) -> dict[int, PaperVector]:
         found = {}

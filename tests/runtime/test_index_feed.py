@@ -33,7 +33,7 @@ def test_a_feeder_only_when_the_index_would_be_built_from_scratch(
 ) -> None:
     assert start_feeder(sqlite_db, BIG - 1, embed=False) is None  # a small input
     monkeypatch.setattr(dense, "semantic_available", lambda: True)
-    assert start_feeder(sqlite_db, BIG, embed=True) is None  # vectors would re-stamp all
+    assert start_feeder(sqlite_db, BIG, embed=True) is None  # the index is built after the vectors
     monkeypatch.setattr(dense, "semantic_available", lambda: False)
     feeder = start_feeder(sqlite_db, BIG, embed=True)  # no extra: nothing is embedded
     assert isinstance(feeder, IndexFeeder)

@@ -85,13 +85,66 @@ def test_a_mark_limits_the_papers_read_to_those_written_since(
         uow.vectors.put_many("m", [PaperVector(a, "fa", _unit(1))])
         uow.vectors.set_mark("m", last)
     with db.uow() as uow:
-        # `a` was re-stamped by put_many after the mark, so it is read once more.
-        assert uow.vectors.written_since_mark("m")[1] == [a]
+        # Storing `a`'s vector did not write the paper: nothing was written since the mark.
+        assert uow.vectors.written_since_mark("m")[1] == []
         assert sorted(uow.vectors.written_since_mark("other")[1]) == [a, b, c]
         texts = {key: (title, fp) for key, title, _, fp in uow.vectors.texts("m", [a, b])}
         assert texts == {a: ("Paper 0", "fa"), b: ("Paper 1", None)}
         uow.vectors.set_mark("m", last - 1)  # a mark never moves back
     with db.uow() as uow:
+        uow.papers.upsert_many([PaperRecord(title="Paper 0", source="x")], seen_at=NOW)
+    with db.uow() as uow:
         assert uow.vectors.written_since_mark("m")[1] == [a]
         assert uow.vectors.prune("m") == 0
         assert uow.vectors.written_since_mark("m")[1] == [a]
+
+
+def _changed(db: Database | FakeDatabase, model: str, after: int, upto: int) -> list[tuple]:
+    with db.uow() as uow:
+        return [
+            (v.key, v.fingerprint, title)
+            for v, title, _ in uow.vectors.changed_between(model, after, upto, batch_size=1)
+        ]
+
+
+def test_a_vector_write_takes_a_change_number_and_leaves_the_paper_alone(
+    db: Database | FakeDatabase,
+) -> None:
+    a, b, c = _keys(db)
+    with db.uow() as uow:
+        start = uow.papers.last_change()
+    with db.uow() as uow:
+        uow.vectors.put_many("m", [PaperVector(b, "fb", _unit(2)), PaperVector(a, "fa", _unit(1))])
+        uow.vectors.put_many("other", [PaperVector(c, "fc", _unit(3))])
+    with db.uow() as uow:
+        first = uow.papers.last_change()
+        assert first > start  # from the papers' counter (one per SQL transaction)
+        assert list(uow.papers.changed_between(start, first)) == []  # no paper re-stamped
+    with db.uow() as uow:
+        uow.vectors.put_many("m", [PaperVector(c, "fc", _unit(3))])
+    with db.uow() as uow:
+        second = uow.papers.last_change()
+    # In (change, key) order, each with its paper's title, per model, within the range.
+    assert _changed(db, "m", start, second) == [
+        (a, "fa", "Paper 0"),
+        (b, "fb", "Paper 1"),
+        (c, "fc", "Paper 2"),
+    ]
+    assert _changed(db, "m", first, second) == [(c, "fc", "Paper 2")]
+    assert _changed(db, "m", start, first) == [(a, "fa", "Paper 0"), (b, "fb", "Paper 1")]
+    assert _changed(db, "other", start, second) == [(c, "fc", "Paper 2")]
+    assert _changed(db, "m", second, second) == []
+    # A vector replaced later carries the later number only.
+    with db.uow() as uow:
+        uow.vectors.put_many("m", [PaperVector(a, "fa2", _unit(4))])
+    with db.uow() as uow:
+        third = uow.papers.last_change()
+    assert _changed(db, "m", start, second) == [(b, "fb", "Paper 1"), (c, "fc", "Paper 2")]
+    assert _changed(db, "m", second, third) == [(a, "fa2", "Paper 0")]
+    # A paper written in the range itself is left out: the catch-up applies it as a paper.
+    with db.uow() as uow:
+        uow.papers.upsert_many([PaperRecord(title="Paper 1", source="y")], seen_at=NOW)
+    with db.uow() as uow:
+        fourth = uow.papers.last_change()
+    assert _changed(db, "m", start, fourth) == [(c, "fc", "Paper 2"), (a, "fa2", "Paper 0")]
+    assert [k for k, _, _ in _changed(db, "m", start, third)] == [b, c, a]

@@ -70,12 +70,10 @@ def test_everything_is_embedded_once_and_a_restart_embeds_nothing() -> None:
     assert progress == [(0, 10), (4, 10), (8, 10), (10, 10)]
     again = CountingEncoder()
     second = embed_pending(db.uow, again)
-    # The second run reads only the papers written since the first one's mark: the ten it
-    # re-stamped when storing their vectors. A third reads none.
-    assert (second.embedded, second.unchanged) == (0, 10)
+    # The second run reads only the papers written since the first one's mark: none (storing
+    # a vector leaves its paper's change number alone).
+    assert (second.embedded, second.unchanged) == (0, 0)
     assert again.seen == []
-    third = embed_pending(db.uow, again)
-    assert (third.embedded, third.unchanged) == (0, 0)
     with db.uow() as uow:
         assert len(uow.vectors.fingerprints(model_key(encoder))) == 10
 
@@ -93,11 +91,15 @@ def test_only_new_and_changed_papers_are_embedded() -> None:
         )
         key = next(p.key for p in uow.papers.iter_all() if p.title == "Paper 3")
     # A corrected abstract: storage merges by filling gaps only, so set it on the stored paper.
+    # (stamped with a change number, as a write through storage would be)
     db.state.papers[key] = replace(db.state.papers[key], abstract="Rewritten.")
+    db.state.change += 1
+    db.state.changes[key] = db.state.change
     encoder = CountingEncoder()
     stats = embed_pending(db.uow, encoder)
     assert sorted(encoder.seen) == ["A new one. Fresh.", "Paper 3. Rewritten."]
-    assert (stats.embedded, stats.unchanged) == (2, 4)
+    # Only those two were written since the first run's mark (an unchanged upsert writes none).
+    assert (stats.embedded, stats.unchanged) == (2, 0)
 
 
 def test_a_crash_keeps_finished_batches_and_the_next_run_resumes() -> None:
@@ -183,10 +185,9 @@ def test_the_progress_total_drops_the_up_to_date_papers_as_they_are_read() -> No
     stats = embed_pending(
         db.uow, CountingEncoder(), batch_size=4, progress=lambda d, t: progress.append((d, t))
     )
-    # Seven candidates (the six re-stamped by the first run, and the new one): four up to
-    # date in the first batch, two more and the new paper in the second.
-    assert (stats.embedded, stats.unchanged) == (1, 6)
-    assert progress == [(0, 7), (0, 3), (1, 1)]
+    # One candidate, the new paper: the six embedded by the first run were not written since.
+    assert (stats.embedded, stats.unchanged) == (1, 0)
+    assert progress == [(0, 1), (1, 1)]
 
 
 def test_a_paper_gone_after_the_listing_is_not_waited_for() -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from bot.models import PaperRecord
 from bot.search.embedder import embed_pending, model_key
+from storage.changes import change_number
 from storage.db import Database
 from storage.tables import PaperRow
 from tests.bot.search.test_embedder import CountingEncoder
@@ -47,9 +48,12 @@ def test_only_new_and_changed_papers_are_embedded_again(db: Database) -> None:
     assert (first.embedded, first.unchanged) == (12, 0)
     _add(db, ["A new one"])
     with db.uow() as uow:
-        # A corrected abstract, as a later ingest might write it.
-        uow.session.execute(  # type: ignore[attr-defined]
-            update(PaperRow).where(PaperRow.title == "Paper 3").values(abstract="Rewritten.")
+        # A corrected abstract, as a later ingest might write it (with a change number).
+        session = uow.session  # type: ignore[attr-defined]
+        session.execute(
+            update(PaperRow)
+            .where(PaperRow.title == "Paper 3")
+            .values(abstract="Rewritten.", change=change_number(session))
         )
     encoder = CountingEncoder()
     stats = embed_pending(db.uow, encoder, batch_size=5)
