@@ -72,12 +72,20 @@ async def _ingest_job(
     count = 0
     try:
         count = await asyncio.to_thread(fetch)
+    except asyncio.CancelledError:
+        log.info("%s ingest stopped by shutdown", name)  # what it stored is committed
+        return
     except Exception:  # a failed fetch must not stop the scheduler; the next run retries
         log.exception("%s ingest failed", name)
     # Refresh even after a failed fetch: papers also arrive through `papers-bot ingest`
     # run in another process, and the running bot should find them without a restart.
     try:
         added = await asyncio.to_thread(refresh_index)
+    except asyncio.CancelledError:
+        # Ctrl-C or SIGTERM while the refresh ran: its thread finishes before the loop
+        # closes, and the index's state moves only once a catch-up is complete.
+        log.info("search index refresh after %s ingest stopped by shutdown", name)
+        return
     except Exception:  # the index stays as it was; the next job refreshes it
         log.exception("search index refresh after %s ingest failed", name)
     else:
@@ -90,6 +98,11 @@ async def _refresh(refresh_index: Callable[[], int]) -> None:
     # ingest that could not take the index's writer) arrive within one poll.
     try:
         added = await asyncio.to_thread(refresh_index)
+    except asyncio.CancelledError:
+        # Ctrl-C or SIGTERM during a poll (the first runs at start): not an error, and
+        # APScheduler would log a traceback for it if it got through.
+        log.info("search index refresh stopped by shutdown")
+        return
     except Exception:  # the index stays as it was; the next poll tries again
         log.exception("search index refresh failed")
         return

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
+import threading
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from rich.console import Console
 
 from adapters.console.sink import ConsoleSink
@@ -100,3 +103,56 @@ async def test_a_clock_tick_counts_its_digests_in_the_metrics_once(db: Database)
     before = sent()
     await clock._tick(runner)
     assert sent() == before + 1
+
+
+async def test_shutdown_during_an_index_refresh_or_ingest_logs_no_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Ctrl-C in the console cancels every task, APScheduler's running jobs included; the
+    # first index poll runs at start, so a quick Ctrl-C used to print APScheduler's ERROR
+    # traceback of a CancelledError.
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow_refresh() -> int:
+        started.set()
+        release.wait(10)
+        return 0
+
+    def slow_fetch() -> int:
+        release.wait(10)
+        return 0
+
+    runner = DigestRunner(lambda: None, {}, worker_id="test")  # type: ignore[arg-type,return-value]
+    caplog.set_level(logging.INFO)
+    scheduler = clock.start_clock(
+        runner,
+        ingest_jobs=[clock.IngestJob("hf", "* * * * *", slow_fetch)],
+        refresh_index=slow_refresh,
+        tick_seconds=3600,
+        index_poll_seconds=3600,
+    )
+    try:
+        scheduler.get_job("digest-tick").pause()
+        await asyncio.to_thread(started.wait, 10)
+        ingest = scheduler.get_job("ingest-hf")
+        ingest.modify(next_run_time=datetime.now(UTC))
+        scheduler.wakeup()
+        await asyncio.sleep(0.3)
+        jobs = [
+            t
+            for t in asyncio.all_tasks()
+            if t is not asyncio.current_task() and "run_coroutine_job" in repr(t.get_coro())
+        ]
+        assert len(jobs) == 2  # the index poll and the ingest, both waiting on their thread
+        for task in jobs:
+            task.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+    finally:
+        release.set()
+        scheduler.shutdown(wait=False)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+    messages = [r.getMessage() for r in caplog.records]
+    assert "search index refresh stopped by shutdown" in messages
+    assert "hf ingest stopped by shutdown" in messages
