@@ -130,8 +130,9 @@ class Core:
     def refresh_index(self) -> int:
         """Apply the database's changes newer than the index's (a cheap query when none).
 
-        Returns how many papers were added or removed; 0 when another process is writing
-        the index, which then carries them.
+        Returns how many changes it applied (papers added or removed, vectors that came
+        without a paper write); 0 when another process is writing the index, which then
+        carries them.
         """
         # Only a serving bot refreshes: it owns the writer (docs/search.md, "Processes").
         return self.live_index.try_catch_up(self.db.uow, own=True) or 0

@@ -89,7 +89,7 @@ async def _ingest_job(
     except Exception:  # the index stays as it was; the next job refreshes it
         log.exception("search index refresh after %s ingest failed", name)
     else:
-        log.info("%s ingest: %d records, %d papers (re)indexed", name, count, added)
+        log.info("%s ingest: %d records, %d index updates", name, count, added)
     await _run_alerts(alerts)  # the batch the fetch enqueued, at once rather than next tick
 
 
@@ -107,7 +107,8 @@ async def _refresh(refresh_index: Callable[[], int]) -> None:
         log.exception("search index refresh failed")
         return
     if added:
-        log.info("search index: %d papers (re)indexed or removed", added)
+        # Papers indexed or removed, and vectors that came without a paper write.
+        log.info("search index: %d changes applied", added)
 
 
 async def _tick(runner: DigestRunner, alerts: AlertRunner | None = None) -> None:

@@ -27,7 +27,7 @@ from tests.adapters.slack.test_serve import (
 
 pytestmark = pytest.mark.slow
 
-REFRESHED = "papers (re)indexed or removed"
+REFRESHED = "changes applied"  # "search index: N changes applied"
 NEW_PAPERS = [
     {
         "id": "2611.00001",
