@@ -39,13 +39,14 @@ class FakePaperVectors:
         self.state.vector_marks[model] = max(change, self.state.vector_marks.get(model, change))
 
     def put_many(self, model: str, vectors: Sequence[PaperVector]) -> None:
+        if not vectors:
+            return  # as storage: an empty write takes no change number
+        # As storage does: the vectors take a new change number, the papers keep theirs.
+        self.state.change += 1
         for v in vectors:
             # float16 like the SQL store, so tests see the same rounding.
             stored = np.asarray(v.vector, dtype=np.float16).astype(np.float32)
             self.state.vectors[(model, v.key)] = (v.fingerprint, stored)
-        # As storage does: the vectors take a new change number, the papers keep theirs.
-        self.state.change += 1
-        for v in vectors:
             self.state.vector_changes[(model, v.key)] = self.state.change
 
     def changed_between(

@@ -2,10 +2,10 @@
 
 `papers-bot embed` used to re-stamp every embedded paper's `papers.change`, so that each
 index applied the paper again and found its vector; the catch-up then re-indexed the paper
-in tantivy too, although only its vector had changed (35 s of a 138k embed). A vector row
-now takes the change number of the transaction that wrote it (the same counter, so the
-numbers still follow commit order) and the paper row is left alone: a catch-up applies
-vector-only changes to the vector part only.
+in tantivy too, although only its vector had changed (half of the 61 s index update after
+a 138k embed, bench/vector_catch_up.py). A vector row now takes the change number of the
+transaction that wrote it (the same counter, so the numbers still follow commit order) and
+the paper row is left alone: a catch-up applies vector-only changes to the vector part only.
 
 Backfill: a stored vector gets its paper's change number. Until now the vector write
 re-stamped its paper in the same transaction, so an index that applied the paper at that
